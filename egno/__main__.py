@@ -1,0 +1,151 @@
+"""Command line: ``python -m egno {data, train, evaluate, bench} ...`` (``--help`` on each)."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from .config import MODELS, preset
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        torch.set_num_threads(n)
+
+
+def cmd_data(a) -> None:
+    from .data import get_dataset
+
+    family = get_dataset(a.dataset, a.data_dir)
+    sizes = {k: v for k, v in (("train", a.train), ("val", a.val), ("test", a.test)) if v}
+    out = family.generate(progress=not a.quiet, seed=a.seed, sizes=sizes)
+    print(f"wrote {a.dataset} to {out}")
+
+
+def cmd_train(a) -> None:
+    from .checkpoint import shipped_path
+    from .train import train
+
+    _threads(a.threads)
+    mc, tc = preset(a.dataset, a.model)
+    for key in ("hidden", "layers", "modes", "timesteps"):
+        if getattr(a, key) is not None:
+            setattr(mc, key, getattr(a, key))
+    if a.norm_diff is not None:
+        mc.norm_diff = bool(a.norm_diff)
+    for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
+                "warmup_epochs"):
+        if getattr(a, key) is not None:
+            setattr(tc, key, getattr(a, key))
+    tc.time_limit_min = a.time_limit
+    out = Path(a.out or Path("runs") / a.dataset / a.model)
+    dest = shipped_path(a.dataset, a.model) if a.ship else None
+    command = "python -m egno " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    path = train(a.dataset, mc, tc, out, a.data_dir, a.device, not a.quiet, command, dest)
+    print(f"wrote {path}")
+
+
+def cmd_evaluate(a) -> None:
+    from .checkpoint import load_checkpoint, resolve_checkpoint
+    from .data import get_dataset
+    from .evaluate import evaluate
+    from .train import pick_device
+
+    _threads(a.threads)
+    dev = pick_device(a.device)
+    loaded = load_checkpoint(a.checkpoint, dev) if a.checkpoint else resolve_checkpoint(
+        a.dataset, a.model, dev)
+    family = get_dataset(a.dataset, a.data_dir)
+    p = a.timesteps or loaded.config.timesteps
+    if a.data:
+        windows = family.read_file(Path(a.data), p)
+        if windows.target is None:
+            sys.exit(f"{a.data}: the file has no frames to compare against at P = {p}")
+        split = f"file:{Path(a.data).name}"
+    else:
+        family.ensure(progress=not a.quiet)
+        windows = family.load(a.split, p)
+        split = a.split
+    result = {"dataset": a.dataset, "model": loaded.config.model, "checkpoint": str(loaded.path),
+              "split": split, "trained_timesteps": loaded.config.timesteps,
+              **evaluate(loaded.model, windows, a.batch_size, dev, progress=not a.quiet)}
+    result["timesteps"] = windows.timesteps
+    if a.json:
+        print(json.dumps(result))
+    else:
+        print(f"{a.dataset} {result['model']} {split} P={windows.timesteps} "
+              f"n={result['n_samples']}: F-MSE {result['f_mse']:.5f}  A-MSE {result['a_mse']:.5f}")
+
+
+def cmd_bench(a) -> None:
+    from .bench import run_bench
+
+    run_bench(a)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m egno", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    d = sub.add_parser("data", help="generate a dataset into the data directory")
+    d.add_argument("dataset")
+    d.add_argument("--data-dir", type=Path, help="output folder (default: data/<dataset>)")
+    d.add_argument("--seed", type=int, default=0)
+    for split in ("train", "val", "test"):
+        d.add_argument(f"--{split}", type=int, help=f"number of {split} samples")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_data)
+
+    t = sub.add_parser("train", help="train a model; rerun the same command to resume")
+    t.add_argument("--dataset", required=True)
+    t.add_argument("--model", required=True, choices=MODELS)
+    t.add_argument("--out", help="run directory (default runs/<dataset>/<model>)")
+    t.add_argument("--ship", action="store_true", help="write the checkpoint into assets/checkpoints")
+    t.add_argument("--data-dir", type=Path)
+    t.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    for key, typ in (("hidden", int), ("layers", int), ("modes", int), ("timesteps", int),
+                     ("epochs", int), ("batch-size", int), ("lr", float), ("patience", int),
+                     ("seed", int), ("max-train", int), ("eval-every", int),
+                     ("warmup-epochs", int), ("time-limit", float)):
+        t.add_argument(f"--{key}", type=typ)
+    t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="F-MSE / A-MSE of a checkpoint")
+    e.add_argument("--dataset", required=True)
+    e.add_argument("--model", default="egno", choices=MODELS)
+    e.add_argument("--checkpoint", type=Path, help="default: the shipped checkpoint")
+    e.add_argument("--data", help="a file in the dataset family's format instead of a split")
+    e.add_argument("--data-dir", type=Path)
+    e.add_argument("--split", default="test", choices=("train", "val", "test"))
+    e.add_argument("--timesteps", type=int, help="P to evaluate at (zero-shot if not the trained P)")
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--device")
+    e.add_argument("--threads", type=int)
+    e.add_argument("--json", action="store_true", help="last line: one JSON object")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    b = sub.add_parser("bench", help="latency, throughput and memory benchmarks")
+    b.add_argument("--dataset", default="nbody")
+    b.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    b.add_argument("--repeats", type=int, default=20)
+    b.add_argument("--device")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    a = ap.parse_args(argv)
+    try:
+        a.func(a)
+    except (ValueError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+
+
+if __name__ == "__main__":
+    main()

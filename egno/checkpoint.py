@@ -1,0 +1,104 @@
+"""Checkpoints: config + weights + normalisation + card (provenance, metrics). One loader for all.
+
+A checkpoint is a plain dict saved with ``torch.save`` and loaded with ``weights_only=True``, so a
+file cannot run code when loaded. Its card is also written beside it as JSON.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .zoo import build_model
+
+FORMAT = "egno-checkpoint"
+VERSION = 1
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable EGNO checkpoint (not one at all, truncated, or incompatible)."""
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module
+    config: ModelConfig
+    card: dict
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.model
+
+
+def save_checkpoint(path: Path, model: nn.Module, config: ModelConfig, card: dict,
+                    normalisation: dict | None = None) -> Path:
+    """Write ``path`` (.pt) and ``path.with_suffix('.json')`` (the card)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    blob = {"format": FORMAT, "version": VERSION, "config": config.to_dict(), "state_dict": state,
+            "normalisation": normalisation or {}, "card": card}
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return path
+
+
+def load_checkpoint(path: Path | str, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a checkpoint into a ready model (eval mode) on ``device``.
+
+    Raises CheckpointError with a clear message for a missing file, a file that is not a
+    checkpoint, a truncated one, or one from an incompatible format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
+            OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable EGNO checkpoint (truncated, corrupt or "
+                              f"another kind of file): {first}") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an EGNO checkpoint (no '{FORMAT}' format tag)")
+    if blob.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {blob.get('version')} is not "
+                              f"supported (this egno reads version {VERSION}); retrain or convert it")
+    try:
+        config = ModelConfig.from_dict(blob["config"])
+        model = build_model(config)
+        model.load_state_dict(blob["state_dict"])
+    except (KeyError, AssertionError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{path}: checkpoint does not match this egno's models: {e}") from None
+    model.to(device).eval()
+    return LoadedModel(model=model, config=config, card=blob.get("card", {}), path=path)
+
+
+def shipped_path(dataset: str, model: str) -> Path:
+    """Where the shipped checkpoint for (dataset, model) lives: assets/checkpoints/<dataset>/<model>.pt."""
+    return ASSETS / dataset / f"{model}.pt"
+
+
+def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load the shipped checkpoint for (dataset, model)."""
+    path = shipped_path(dataset, model)
+    if not path.exists():
+        have = sorted(p.stem for p in path.parent.glob("*.pt")) if path.parent.exists() else []
+        raise CheckpointError(f"no shipped checkpoint for {dataset}/{model} (have: {have or 'none'}); "
+                              f"train one with `python -m egno train --dataset {dataset} --model {model}`")
+    return load_checkpoint(path, device)
+
+
+def shipped_models(dataset: str) -> list[str]:
+    folder = ASSETS / dataset
+    return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []

@@ -1,0 +1,29 @@
+"""Dataset families behind one interface, addressed by name (``nbody``; later ``md17/<molecule>``,
+``mocap/walk``, ``protein/adk``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import DatasetFamily, Windows, default_data_dir, uniform_times
+from .nbody import NBody
+
+# name -> factory(variant, data_dir); adding a family is one line here.
+REGISTRY = {
+    "nbody": lambda variant, data_dir: NBody(data_dir),
+}
+
+
+def get_dataset(name: str, data_dir: Path | None = None) -> DatasetFamily:
+    """The dataset called ``name`` (``family`` or ``family/variant``)."""
+    family, _, variant = name.partition("/")
+    if family not in REGISTRY:
+        raise ValueError(f"unknown dataset '{name}'; known families: {sorted(REGISTRY)}")
+    return REGISTRY[family](variant or None, data_dir)
+
+
+def dataset_names() -> list[str]:
+    return ["nbody"]
+
+
+__all__ = ["DatasetFamily", "Windows", "default_data_dir", "uniform_times", "get_dataset",
+           "dataset_names", "REGISTRY"]

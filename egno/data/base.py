@@ -1,0 +1,165 @@
+"""The one interface every dataset family implements, and the container its samples travel in.
+
+A sample is one input state of a 3D system (node features h, positions x, velocities v, a graph
+with edge features) plus target positions at P times t_p inside a window of length ΔT. Times are
+stored as fractions t_p/ΔT in (0, 1]; ``Windows.window`` gives ΔT in the family's time unit, so
+``x + v * t * window`` is constant-velocity extrapolation in the family's own units.
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def default_data_dir() -> Path:
+    """Where generated datasets live: $EGNO_DATA, else ``data/`` at the repository root (git-ignored)."""
+    env = os.environ.get("EGNO_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+
+
+def uniform_times(timesteps: int) -> np.ndarray:
+    """Target times t_p/ΔT = p/P for p = 1..P."""
+    assert timesteps >= 1, f"timesteps must be >= 1, got {timesteps}"
+    return np.arange(1, timesteps + 1, dtype=np.float64) / timesteps
+
+
+def ranges(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Concatenation of arange(s, s + c) for each (s, c), without a Python loop."""
+    ends = torch.cumsum(counts, 0)
+    offsets = torch.repeat_interleave(starts - (ends - counts), counts)
+    return torch.arange(int(counts.sum()), device=starts.device) + offsets
+
+
+@dataclass
+class Windows:
+    """S samples stored back to back (graphs may differ in size).
+
+    Shapes (N = total nodes over all samples, E = total edges, P = target times):
+      h (N, k), x (N, 3), v (N, 3), edge_index (2, E) with node indices local to each sample,
+      edge_attr (E, d), node_ptr (S+1,), edge_ptr (S+1,), target (P, N, 3) or None, t (P,).
+    """
+
+    h: torch.Tensor
+    x: torch.Tensor
+    v: torch.Tensor
+    edge_index: torch.Tensor
+    edge_attr: torch.Tensor
+    node_ptr: torch.Tensor
+    edge_ptr: torch.Tensor
+    target: torch.Tensor | None
+    t: torch.Tensor
+    window: float  # ΔT in the family's time unit
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.x.shape[0]
+        assert self.x.shape == (n, 3) and self.v.shape == (n, 3), "x and v must be (N, 3)"
+        assert self.h.shape[0] == n, "h must have one row per node"
+        assert self.node_ptr[-1] == n and self.edge_ptr[-1] == self.edge_index.shape[1]
+        assert self.edge_attr.shape[0] == self.edge_index.shape[1], "one edge_attr row per edge"
+        if self.target is not None:
+            assert self.target.shape == (len(self.t), n, 3), (
+                f"target must be (P, N, 3) = ({len(self.t)}, {n}, 3), got {tuple(self.target.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.node_ptr) - 1
+
+    @property
+    def timesteps(self) -> int:
+        return len(self.t)
+
+    @classmethod
+    def from_arrays(cls, h, x, v, edge_index, edge_attr, target, t, window, meta=None) -> "Windows":
+        """Build from per-sample lists of numpy arrays (h_i (N_i,k), x_i, v_i (N_i,3),
+        edge_index_i (2,E_i), edge_attr_i (E_i,d), target_i (P,N_i,3) or None)."""
+        f32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+        node_ptr = np.concatenate([[0], np.cumsum([len(a) for a in x])])
+        edge_ptr = np.concatenate([[0], np.cumsum([e.shape[1] for e in edge_index])])
+        return cls(
+            h=f32(np.concatenate(h)),
+            x=f32(np.concatenate(x)),
+            v=f32(np.concatenate(v)),
+            edge_index=torch.as_tensor(np.concatenate(edge_index, axis=1).astype(np.int64)),
+            edge_attr=f32(np.concatenate(edge_attr)),
+            node_ptr=torch.as_tensor(node_ptr, dtype=torch.long),
+            edge_ptr=torch.as_tensor(edge_ptr, dtype=torch.long),
+            target=None if target is None else f32(np.concatenate(target, axis=1)),
+            t=torch.as_tensor(np.asarray(t, dtype=np.float32)),
+            window=float(window),
+            meta=dict(meta or {}),
+        )
+
+    def select(self, index) -> "Windows":
+        """The samples ``index`` (a sequence of sample numbers) as a new Windows."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        n_count = self.node_ptr[index + 1] - self.node_ptr[index]
+        e_count = self.edge_ptr[index + 1] - self.edge_ptr[index]
+        nodes = ranges(self.node_ptr[index], n_count)
+        edges = ranges(self.edge_ptr[index], e_count)
+        zero = torch.zeros(1, dtype=torch.long)
+        return Windows(
+            h=self.h[nodes], x=self.x[nodes], v=self.v[nodes], edge_index=self.edge_index[:, edges],
+            edge_attr=self.edge_attr[edges], node_ptr=torch.cat([zero, torch.cumsum(n_count, 0)]),
+            edge_ptr=torch.cat([zero, torch.cumsum(e_count, 0)]),
+            target=None if self.target is None else self.target[:, nodes], t=self.t,
+            window=self.window, meta=dict(self.meta))
+
+    def sample_nodes(self, i: int) -> slice:
+        return slice(int(self.node_ptr[i]), int(self.node_ptr[i + 1]))
+
+
+class DatasetFamily(ABC):
+    """One family of 3D systems (particles, molecules, motion, protein) behind one interface.
+
+    A family instance is one named dataset (e.g. ``nbody``, later ``md17/aspirin``). It builds or
+    loads its splits, knows its default ΔT and P, gives ground truth at other resolutions where the
+    data has it, and reads a user's file in its formats.
+    """
+
+    name: str
+    default_timesteps: int
+    time_unit: str
+    length_unit: str
+    file_formats: tuple[str, ...] = ()
+
+    def __init__(self, data_dir: Path | None = None):
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir() / self.name
+
+    @abstractmethod
+    def generate(self, progress: bool = True, **options) -> Path:
+        """Build the train/val/test splits into ``self.data_dir``; return that directory."""
+
+    @abstractmethod
+    def load(self, split: str, timesteps: int | None = None) -> Windows:
+        """Load a split with targets at ``timesteps`` uniform times (default: the protocol's P).
+        Raises ValueError naming the available resolutions when the data has no ground truth there."""
+
+    @abstractmethod
+    def available_timesteps(self, split: str) -> list[int]:
+        """The P values for which ``load(split, P)`` has exact ground truth."""
+
+    @abstractmethod
+    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+        """Read a user's file (formats in ``file_formats``) into windows; raise ValueError with a
+        clear message for anything malformed. Never unpickles."""
+
+    def describe(self) -> dict:
+        """Protocol facts for cards and the app."""
+        return {
+            "dataset": self.name,
+            "default_timesteps": self.default_timesteps,
+            "time_unit": self.time_unit,
+            "length_unit": self.length_unit,
+            "file_formats": list(self.file_formats),
+        }
+
+    def ensure(self, progress: bool = True) -> None:
+        """Generate the data if it is not there yet."""
+        if not (self.data_dir / "test.npz").exists():
+            self.generate(progress=progress)

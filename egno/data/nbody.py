@@ -1,0 +1,278 @@
+"""Particles: the charged N-body system (Kipf et al. 2018, without the box, as in EGNN/EGNO).
+
+Saved frame k is the state after step 100 (k + 1), as in the reference generator (which does not
+save the initial state).
+
+Protocol (DESIGN §2): 5 particles with charges ±1, start positions ~ N(0, 1), start velocities of
+norm 0.5 in random directions, Coulomb-like forces q_i q_j / r² (each component clipped at 0.1/dt,
+as in the reference simulator), leapfrog with dt = 0.001, 5000 steps saved every 100 steps
+(49 saved frames, 0.1 time units apart). Input: saved frame 30; targets: frames 32, 34, ..., 40
+(P = 5, ΔT = 10 saved frames = 1.0 time unit). Node feature ‖v‖; edge features [q_i q_j, ‖Δx‖²];
+fully connected. The test split also keeps the window at 10 steps per frame (101 fine frames), so
+P may be any divisor of 100 there.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .base import DatasetFamily, Windows, uniform_times
+
+DT = 0.001
+STEPS = 5000
+SAVE_EVERY = 100
+FINE_EVERY = 10
+INPUT_FRAME = 30
+WINDOW_FRAMES = 10  # ΔT in saved frames
+FRAME_TIME = DT * SAVE_EVERY  # 0.1 time units between saved frames
+SPLITS = {"train": (3000, 1), "val": (2000, 2), "test": (2000, 3)}  # size, seed offset
+MAX_NODES = 1000
+MAX_FRAMES = 10000
+
+
+def _forces(loc: np.ndarray, charges: np.ndarray, max_force: float) -> np.ndarray:
+    """loc (B, N, 3), charges (B, N) -> forces (B, N, 3): F_i = Σ_j q_i q_j (x_i - x_j) / r_ij³."""
+    diff = loc[:, :, None, :] - loc[:, None, :, :]  # B, N, N, 3
+    r2 = np.einsum("bijk,bijk->bij", diff, diff)
+    n = loc.shape[1]
+    r2[:, np.arange(n), np.arange(n)] = 1.0  # self pairs: zero numerator below anyway
+    strength = charges[:, :, None] * charges[:, None, :] / r2**1.5
+    strength[:, np.arange(n), np.arange(n)] = 0.0
+    force = np.einsum("bij,bijk->bik", strength, diff)
+    return np.clip(force, -max_force, max_force)
+
+
+def simulate(
+    n_traj: int,
+    seed: int,
+    n_balls: int = 5,
+    steps: int = STEPS,
+    save_every: int = SAVE_EVERY,
+    fine_every: int | None = None,
+    fine_start: int = (INPUT_FRAME + 1) * SAVE_EVERY,
+    fine_stop: int = (INPUT_FRAME + WINDOW_FRAMES + 1) * SAVE_EVERY,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Simulate ``n_traj`` independent systems in one vectorised leapfrog run (float64).
+
+    Returns loc, vel (n_traj, steps/save_every - 1, n_balls, 3) after steps save_every, 2 save_every, ...;
+    charges (n_traj, n_balls); with ``fine_every`` also fine_loc, fine_vel for steps
+    fine_start..fine_stop (inclusive) every fine_every steps.
+    """
+    rng = np.random.default_rng(seed)
+    charges = rng.choice(np.array([-1.0, 1.0]), size=(n_traj, n_balls))
+    loc = rng.standard_normal((n_traj, n_balls, 3))
+    vel = rng.standard_normal((n_traj, n_balls, 3))
+    vel *= 0.5 / np.linalg.norm(vel, axis=-1, keepdims=True)
+    max_force = 0.1 / DT
+
+    n_save = steps // save_every - 1
+    out_loc = np.empty((n_traj, n_save, n_balls, 3), dtype=np.float32)
+    out_vel = np.empty_like(out_loc)
+    fine_steps = range(fine_start, fine_stop + 1, fine_every) if fine_every else range(0)
+    fine_loc = np.empty((n_traj, len(fine_steps), n_balls, 3), dtype=np.float32)
+    fine_vel = np.empty_like(fine_loc)
+
+    def record(step):
+        if step % save_every == 0 and 0 < step < steps:
+            out_loc[:, step // save_every - 1], out_vel[:, step // save_every - 1] = loc, vel
+        if fine_every and fine_start <= step <= fine_stop and (step - fine_start) % fine_every == 0:
+            k = (step - fine_start) // fine_every
+            fine_loc[:, k], fine_vel[:, k] = loc, vel
+
+    vel = vel + DT * _forces(loc, charges, max_force)
+    for step in tqdm(range(1, max(steps, fine_stop + 1)), desc=f"simulating {n_traj} systems",
+                     disable=not progress, mininterval=1.0):
+        loc = loc + DT * vel
+        record(step)
+        vel = vel + DT * _forces(loc, charges, max_force)
+    out = {"loc": out_loc, "vel": out_vel, "charges": charges.astype(np.float32)}
+    if fine_every:
+        out["fine_loc"], out["fine_vel"] = fine_loc, fine_vel
+    return out
+
+
+def fully_connected(n: int) -> np.ndarray:
+    """Directed edges i != j of an n-node graph, (2, n(n-1))."""
+    rows, cols = np.nonzero(~np.eye(n, dtype=bool))
+    return np.stack([rows, cols])
+
+
+def build_windows(loc0, vel0, charges, targets, t) -> Windows:
+    """Graphs for input states loc0, vel0 (S, N, 3), charges (S, N); targets (S, P, N, 3) or None."""
+    h, x, v, ei, ea, tg = [], [], [], [], [], []
+    for s in range(len(loc0)):
+        n = len(loc0[s])
+        edges = fully_connected(n)
+        q = charges[s]
+        d2 = ((loc0[s][edges[0]] - loc0[s][edges[1]]) ** 2).sum(-1)
+        h.append(np.linalg.norm(vel0[s], axis=-1, keepdims=True))
+        x.append(loc0[s])
+        v.append(vel0[s])
+        ei.append(edges)
+        ea.append(np.stack([q[edges[0]] * q[edges[1]], d2], axis=-1))
+        if targets is not None:
+            tg.append(targets[s])
+    return Windows.from_arrays(h, x, v, ei, ea, tg if targets is not None else None, t,
+                               window=WINDOW_FRAMES * FRAME_TIME)
+
+
+class NBody(DatasetFamily):
+    name = "nbody"
+    default_timesteps = 5
+    time_unit = "simulation time unit (1 saved frame = 0.1)"
+    length_unit = "simulation length unit"
+    file_formats = ("csv", "npz")
+
+    def generate(self, progress: bool = True, seed: int = 0, sizes: dict | None = None, **_) -> Path:
+        """Simulate train/val/test (3000/2000/2000 by default) into ``self.data_dir``."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        sizes = {**{k: v for k, (v, _) in SPLITS.items()}, **(sizes or {})}
+        start = time.time()
+        for split, (_, offset) in SPLITS.items():
+            fine = FINE_EVERY if split == "test" else None
+            data = simulate(sizes[split], seed=seed * 10 + offset, fine_every=fine, progress=progress)
+            np.savez(self.data_dir / f"{split}.npz", **data)
+        card = {
+            "dataset": self.name, "generator": "egno.data.nbody.simulate", "seed": seed,
+            "sizes": sizes, "dt": DT, "steps": STEPS, "save_every": SAVE_EVERY,
+            "fine_every_test": FINE_EVERY, "input_frame": INPUT_FRAME,
+            "window_frames": WINDOW_FRAMES, "wall_time_s": round(time.time() - start, 1),
+        }
+        (self.data_dir / "card.json").write_text(json.dumps(card, indent=2))
+        return self.data_dir
+
+    def _arrays(self, split: str) -> dict[str, np.ndarray]:
+        path = self.data_dir / f"{split}.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: run `python -m egno data {self.name}` first")
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+
+    def available_timesteps(self, split: str) -> list[int]:
+        fine = split == "test"
+        frames = WINDOW_FRAMES * (SAVE_EVERY // FINE_EVERY if fine else 1)
+        return [p for p in range(1, frames + 1) if frames % p == 0]
+
+    def load(self, split: str, timesteps: int | None = None) -> Windows:
+        p = timesteps or self.default_timesteps
+        if p not in self.available_timesteps(split):
+            raise ValueError(f"{self.name}/{split} has ground truth for P in "
+                             f"{self.available_timesteps(split)}, not {p}")
+        d = self._arrays(split)
+        if WINDOW_FRAMES % p == 0:
+            frames = INPUT_FRAME + np.arange(1, p + 1) * (WINDOW_FRAMES // p)
+            targets = d["loc"][:, frames]
+        else:
+            stride = (WINDOW_FRAMES * SAVE_EVERY // FINE_EVERY) // p
+            targets = d["fine_loc"][:, np.arange(1, p + 1) * stride]
+        w = build_windows(d["loc"][:, INPUT_FRAME], d["vel"][:, INPUT_FRAME], d["charges"],
+                          targets, uniform_times(p))
+        w.meta.update(dataset=self.name, split=split)
+        return w
+
+    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+        """Read one trajectory: CSV (frame, particle, x, y, z, charge[, vx, vy, vz]) or npz
+        (loc (T, N, 3), charges (N,), optional vel (T, N, 3)). Frame 0 is the input; frames are
+        one saved frame (0.1 time units) apart; frames 1..10 present give ground truth."""
+        path = Path(path)
+        if path.suffix.lower() == ".csv":
+            loc, vel, charges = _read_csv(path)
+        elif path.suffix.lower() == ".npz":
+            loc, vel, charges = _read_npz(path)
+        else:
+            raise ValueError(f"{path.name}: nbody reads .csv or .npz, not '{path.suffix}'")
+        return trajectory_windows(loc, vel, charges, timesteps or self.default_timesteps, path.name)
+
+
+def trajectory_windows(loc, vel, charges, timesteps: int, source: str) -> Windows:
+    """One window from a user trajectory loc (T, N, 3); vel (T, N, 3) or None (finite differences)."""
+    _check_trajectory(loc, charges, source)
+    if vel is None:
+        if len(loc) < 2:
+            raise ValueError(f"{source}: one frame and no velocities: give vx, vy, vz or ≥ 2 frames")
+        vel0 = (loc[1] - loc[0]) / FRAME_TIME
+    else:
+        vel0 = vel[0]
+    target = None
+    if len(loc) > WINDOW_FRAMES and WINDOW_FRAMES % timesteps == 0:
+        target = loc[np.arange(1, timesteps + 1) * (WINDOW_FRAMES // timesteps)][None]
+    w = build_windows(loc[:1], vel0[None], charges[None], target, uniform_times(timesteps))
+    w.meta.update(dataset="nbody", source=source, frames=len(loc), nodes=loc.shape[1])
+    return w
+
+
+def _check_trajectory(loc: np.ndarray, charges: np.ndarray, source: str) -> None:
+    if loc.ndim != 3 or loc.shape[-1] != 3:
+        raise ValueError(f"{source}: positions must be (frames, particles, 3), got {loc.shape}")
+    t, n, _ = loc.shape
+    if n < 2:
+        raise ValueError(f"{source}: need at least 2 particles, got {n}")
+    if n > MAX_NODES or t > MAX_FRAMES:
+        raise ValueError(f"{source}: {n} particles × {t} frames exceeds the limit "
+                         f"({MAX_NODES} particles, {MAX_FRAMES} frames)")
+    if charges.shape != (n,):
+        raise ValueError(f"{source}: need one charge per particle ({n}), got shape {charges.shape}")
+    if not (np.isfinite(loc).all() and np.isfinite(charges).all()):
+        raise ValueError(f"{source}: positions or charges contain NaN or inf")
+
+
+def _read_npz(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = {"loc", "charges"} - set(f.files)
+            if missing:
+                raise ValueError(f"{path.name}: missing arrays {sorted(missing)} (has {f.files})")
+            loc = f["loc"].astype(np.float64)
+            charges = f["charges"].astype(np.float64)
+            vel = f["vel"].astype(np.float64) if "vel" in f.files else None
+    except (OSError, EOFError, ValueError) as e:
+        if isinstance(e, ValueError) and str(e).startswith(path.name):
+            raise
+        raise ValueError(f"{path.name}: not a readable .npz file ({e})") from None
+    if charges.ndim == 2:  # (T, N): charges are constant, take the first frame
+        charges = charges[0]
+    if vel is not None and vel.shape != loc.shape:
+        raise ValueError(f"{path.name}: vel shape {vel.shape} differs from loc shape {loc.shape}")
+    return loc, vel, charges
+
+
+def _read_csv(path: Path):
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path)
+    except Exception as e:  # pandas raises several parser error types
+        raise ValueError(f"{path.name}: not a readable CSV file ({e})") from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    need = ["frame", "particle", "x", "y", "z", "charge"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path.name}: missing columns {missing}; need {need} (+ optional vx, vy, vz)")
+    cols = need + [c for c in ("vx", "vy", "vz") if c in df.columns]
+    try:
+        df = df[cols].astype(float)
+    except ValueError as e:
+        raise ValueError(f"{path.name}: non-numeric values ({e})") from None
+    frames = np.sort(df["frame"].unique())
+    particles = np.sort(df["particle"].unique())
+    t, n = len(frames), len(particles)
+    if len(df) != t * n or df.duplicated(["frame", "particle"]).any():
+        raise ValueError(f"{path.name}: need exactly one row per (frame, particle); got {len(df)} rows "
+                         f"for {t} frames × {n} particles")
+    if t > MAX_FRAMES or n > MAX_NODES:
+        raise ValueError(f"{path.name}: {n} particles × {t} frames exceeds the limit "
+                         f"({MAX_NODES} particles, {MAX_FRAMES} frames)")
+    if not np.array_equal(frames, np.arange(frames[0], frames[0] + t)):
+        raise ValueError(f"{path.name}: frames must be consecutive integers")
+    df = df.sort_values(["frame", "particle"])
+    loc = df[["x", "y", "z"]].to_numpy().reshape(t, n, 3)
+    charge_table = df["charge"].to_numpy().reshape(t, n)
+    if not np.allclose(charge_table, charge_table[:1]):
+        raise ValueError(f"{path.name}: a particle's charge changes between frames")
+    vel = df[["vx", "vy", "vz"]].to_numpy().reshape(t, n, 3) if "vx" in df.columns else None
+    return loc, vel, charge_table[0]

@@ -1,0 +1,45 @@
+"""Metrics (DESIGN §1): F-MSE = MSE of the final frame, A-MSE = MSE averaged over the P frames.
+
+Both are means over all nodes of the split and over x, y, z (node-weighted when graphs differ in
+size), in the dataset's length unit squared.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data.base import Windows
+from .graph import collate
+
+
+@torch.no_grad()
+def predict(model: nn.Module, windows: Windows, batch_size: int = 100,
+            device: str | torch.device = "cpu", progress: bool = False) -> torch.Tensor:
+    """Positions (P, N, 3) predicted for every sample of ``windows`` at times ``windows.t``."""
+    model.eval()
+    out = []
+    starts = range(0, len(windows), batch_size)
+    for s in tqdm(starts, desc="predicting", disable=not progress, leave=False):
+        batch = collate(windows, torch.arange(s, min(s + batch_size, len(windows)))).to(device)
+        out.append(model(batch).cpu())
+    return torch.cat(out, dim=1)
+
+
+def frame_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE per frame (P,), averaged over nodes and x, y, z."""
+    return ((pred.double() - target.double()) ** 2).mean(dim=(1, 2))
+
+
+def metrics(pred: torch.Tensor, target: torch.Tensor) -> dict:
+    per_frame = frame_mse(pred, target)
+    return {"f_mse": float(per_frame[-1]), "a_mse": float(per_frame.mean()),
+            "frame_mse": [float(v) for v in per_frame]}
+
+
+def evaluate(model: nn.Module, windows: Windows, batch_size: int = 100,
+             device: str | torch.device = "cpu", progress: bool = False) -> dict:
+    """F-MSE, A-MSE and per-frame MSE of ``model`` on ``windows`` (which must have targets)."""
+    assert windows.target is not None, "these windows have no ground truth to evaluate against"
+    pred = predict(model, windows, batch_size, device, progress)
+    return {"n_samples": len(windows), "timesteps": windows.timesteps, **metrics(pred, windows.target)}

@@ -1,0 +1,218 @@
+"""EGNO: Equivariant Graph Neural Operator (Xu, Han et al., ICML 2024), DESIGN §1.
+
+One input state -> positions at P times in one forward pass. The state is repeated P times, each
+copy tagged with a sinusoidal embedding of its physical time fraction t_p/ΔT, then L blocks of
+[temporal spectral convolution, EGNN layer] run with time as a batch axis.
+
+Letters: P time points, N nodes (all graphs of a batch together), E edges, H hidden channels,
+M vector channels (2: [x - centre of mass, v]), K Fourier modes kept.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .graph import GraphBatch, segment_mean, segment_sum
+
+
+def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of time fractions t (P,) in (0, 1] -> (P, dim).
+
+    Frequencies from 0.5 to 12 rad per window: smooth enough that a model trained at P = 5 is
+    well defined between its training times (the reference code embeds the integer index p).
+    """
+    half = dim // 2
+    freqs = 0.5 * 24.0 ** (torch.arange(half, dtype=t.dtype, device=t.device) / max(half - 1, 1))
+    angles = t[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+def _spectral_weights(c_in: int, c_out: int, modes: int) -> nn.Parameter:
+    """Complex weights (c_in, c_out, K), stored as real (2, c_in, c_out, K) = [real, imag]."""
+    scale = 1.0 / (c_in * c_out)
+    return nn.Parameter(scale * torch.rand(2, c_in, c_out, modes))
+
+
+def dft_matrices(p: int, modes: int, dtype=torch.float32, device=None):
+    """Truncated real DFT along time as matrices.
+
+    Returns F (2K, P) with rows [Re c_0..Re c_{K-1}, Im c_0..Im c_{K-1}] of the forward transform
+    c_k = Σ_q f_q e^{-2πikq/P}, and G (P, 2K), the inverse of the kept modes as ``irfft`` defines it:
+    f_q = (1/P) Σ_k a_k (Re c_k cos(2πkq/P) − Im c_k sin(2πkq/P)), a_k = 1 for k = 0 and the
+    Nyquist mode, else 2 (so Im of those two modes is dropped, as in irfft). K = min(modes, P//2+1).
+    """
+    k = min(modes, p // 2 + 1)
+    q = torch.arange(p, dtype=torch.float64)
+    kk = torch.arange(k, dtype=torch.float64)
+    angle = 2 * math.pi * kk[:, None] * q[None, :] / p  # K, P
+    forward = torch.cat([torch.cos(angle), -torch.sin(angle)], dim=0)
+    weight = torch.full((k,), 2.0, dtype=torch.float64)
+    weight[0] = 1.0
+    if p % 2 == 0 and k == p // 2 + 1:
+        weight[-1] = 1.0
+    inverse = torch.cat([torch.cos(angle) * weight[:, None], -torch.sin(angle) * weight[:, None]],
+                        dim=0).T / p
+    return forward.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
+
+
+class _TruncatedSpectralMix(nn.Module):
+    """y = irFFT(W_k · rFFT(f)_k for k < K) along the leading (time) axis; f (P, R, C) -> (P, R, C).
+
+    Computed with the truncated DFT as two small matmuls and one batched complex channel mix:
+    for K = 2 modes this is several times faster on a CPU than rfft/irfft with complex autograd,
+    and it is the same function (tests compare it with torch.fft and a naive DFT).
+    """
+
+    def __init__(self, channels: int, modes: int):
+        super().__init__()
+        self.modes = modes
+        self.weight = _spectral_weights(channels, channels, modes)
+        self._cache: dict = {}
+
+    def _matrices(self, p: int, ref: torch.Tensor):
+        key = (p, ref.dtype, ref.device)
+        if key not in self._cache:
+            self._cache[key] = dft_matrices(p, self.modes, ref.dtype, ref.device)
+        return self._cache[key]
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        p, r, c = f.shape
+        fwd, inv = self._matrices(p, f)
+        k = fwd.shape[0] // 2
+        spec = (fwd @ f.reshape(p, r * c)).reshape(2, k, r, c)  # [re, im], K, R, C
+        wr, wi = self.weight[0, :, :, :k].to(f), self.weight[1, :, :, :k].to(f)  # C, C, K
+        # (re + i im)(wr + i wi) as one real product per mode: [re, im] @ [[wr, wi], [-wi, wr]]
+        block = torch.cat([torch.cat([wr, wi], dim=1), torch.cat([-wi, wr], dim=1)], dim=0)
+        z = torch.cat([spec[0], spec[1]], dim=-1)  # K, R, 2C
+        mixed = torch.bmm(z, block.permute(2, 0, 1))  # K, R, 2C
+        mixed = torch.cat([mixed[..., :c], mixed[..., c:]], dim=0)  # 2K, R, C
+        return (inv @ mixed.reshape(2 * k, r * c)).reshape(p, r, c)
+
+
+class SpectralConv(nn.Module):
+    """Temporal convolution of scalars: h (P, N, H) -> h + act(irFFT(W · rFFT(h)[:K])).
+
+    rFFT along time, keep the first K modes, mix channels per mode with learned complex weights
+    (H_in × H_out × K), inverse rFFT back to P points. With the default FFT scaling (sum forward,
+    1/P back) mode k means the same frequency in t/ΔT at any P, so one model runs at any P.
+    """
+
+    def __init__(self, channels: int, modes: int, act: nn.Module | None = None):
+        super().__init__()
+        self.mix = _TruncatedSpectralMix(channels, modes)
+        self.act = act if act is not None else nn.LeakyReLU()
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.act(self.mix(h))
+
+
+class EquivariantSpectralConv(nn.Module):
+    """Temporal convolution of vectors: X (P, N, 3, M) -> X + irFFT(W · rFFT(X)[:K]).
+
+    Weights (M_in × M_out × K) mix whole vectors, never their x/y/z components, so the layer
+    commutes with rotations and reflections; no nonlinearity touches vectors.
+    """
+
+    def __init__(self, channels: int, modes: int):
+        super().__init__()
+        self.mix = _TruncatedSpectralMix(channels, modes)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        p, n, d, m = X.shape
+        return X + self.mix(X.reshape(p, n * d, m)).reshape(p, n, d, m)
+
+
+def mlp(c_in: int, c_hidden: int, c_out: int, act_last: bool = False, bias_last: bool = True):
+    layers = [nn.Linear(c_in, c_hidden), nn.SiLU(), nn.Linear(c_hidden, c_out, bias=bias_last)]
+    return nn.Sequential(*layers, nn.SiLU()) if act_last else nn.Sequential(*layers)
+
+
+class EGNNLayer(nn.Module):
+    """E(n)-equivariant layer with velocity (Satorras et al. 2021), time as a leading batch axis.
+
+    Inputs h (P, N, H), x (P, N, 3), v (P, N, 3), edge_index (2, E) with rows i (receivers) and
+    cols j, edge_attr (E, d). m_ij = φ_e(h_i, h_j, ‖x_i − x_j‖², a_ij);
+    x_i += φ_v(h_i) v_i + mean_j (x_i − x_j) φ_x(m_ij); h_i += φ_h(h_i, Σ_j m_ij).
+    """
+
+    def __init__(self, hidden: int, edge_features: int, norm_diff: bool = False):
+        super().__init__()
+        self.norm_diff = norm_diff  # use (x_i − x_j) / (‖x_i − x_j‖ + 1) in the coordinate update
+        # φ_e's first linear map split by input so node terms are computed once per node, not edge
+        self.edge_src = nn.Linear(hidden, hidden)
+        self.edge_dst = nn.Linear(hidden, hidden, bias=False)
+        self.edge_rest = nn.Linear(1 + edge_features, hidden, bias=False)
+        self.edge_out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
+        self.coord_mlp = mlp(hidden, hidden, 1, bias_last=False)
+        nn.init.xavier_uniform_(self.coord_mlp[-1].weight, gain=0.001)
+        self.vel_mlp = mlp(hidden, hidden, 1)
+        self.node_mlp = mlp(2 * hidden, hidden, hidden)
+
+    def edge_model(self, h, diff, edge_index, edge_attr):
+        row, col = edge_index
+        radial = (diff * diff).sum(-1, keepdim=True)  # P, E, 1
+        attr = edge_attr.expand(radial.shape[0], -1, -1)
+        pre = self.edge_src(h)[:, row] + self.edge_dst(h)[:, col]
+        return self.edge_out(pre + self.edge_rest(torch.cat([radial, attr], dim=-1)))
+
+    def coord_model(self, x, h, v, diff, m, edge_index):
+        if self.norm_diff:
+            diff = diff / (diff.norm(dim=-1, keepdim=True) + 1.0)
+        trans = diff * self.coord_mlp(m)  # P, E, 3
+        return x + segment_mean(trans, edge_index[0], x.shape[1], dim=1) + self.vel_mlp(h) * v
+
+    def node_model(self, h, m, edge_index):
+        agg = segment_sum(m, edge_index[0], h.shape[1], dim=1)
+        return h + self.node_mlp(torch.cat([h, agg], dim=-1))
+
+    def forward(self, h, x, v, edge_index, edge_attr):
+        row, col = edge_index
+        diff = x[:, row] - x[:, col]
+        m = self.edge_model(h, diff, edge_index, edge_attr)
+        x = self.coord_model(x, h, v, diff, m, edge_index)
+        h = self.node_model(h, m, edge_index)
+        return h, x
+
+
+def centre_of_mass(x: torch.Tensor, graph: torch.Tensor, num_graphs: int) -> torch.Tensor:
+    """Per-node centre of its graph: x (..., N, 3) -> (..., N, 3)."""
+    com = segment_mean(x, graph, num_graphs, dim=x.dim() - 2)
+    return com.index_select(x.dim() - 2, graph)
+
+
+class EGNO(nn.Module):
+    """Equivariant Graph Neural Operator: GraphBatch at one time -> positions (P, N, 3) at times t.
+
+    With ``config.time_conv = False`` this is the one-shot EGNN baseline: the same EGNN stack and
+    time embedding, each target time predicted independently.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        self.embed = nn.Linear(c.node_features + c.time_emb_dim, c.hidden)
+        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff)
+                                    for _ in range(c.layers))
+        if c.time_conv:
+            self.h_convs = nn.ModuleList(SpectralConv(c.hidden, c.modes) for _ in range(c.layers))
+            self.x_convs = nn.ModuleList(EquivariantSpectralConv(2, c.modes) for _ in range(c.layers))
+
+    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
+        t = batch.t if t is None else t
+        p, n = t.shape[0], batch.x.shape[0]
+        emb = time_embedding(t.to(batch.x), self.config.time_emb_dim)  # P, T
+        h = torch.cat([batch.h.expand(p, -1, -1), emb[:, None, :].expand(-1, n, -1)], dim=-1)
+        h = self.embed(h)  # P, N, H
+        x = batch.x.expand(p, -1, -1)
+        v = (batch.v * batch.window).expand(p, -1, -1)  # displacement per window: x(t) ≈ x + v t
+        com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)  # N, 3
+        for i, layer in enumerate(self.layers):
+            if self.config.time_conv:
+                h = self.h_convs[i](h)
+                X = self.x_convs[i](torch.stack([x - com, v], dim=-1))  # P, N, 3, 2
+                x, v = X[..., 0] + com, X[..., 1]
+            h, x = layer(h, x, v, batch.edge_index, batch.edge_attr)
+        return x

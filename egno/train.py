@@ -1,0 +1,197 @@
+"""Training: seeded, resumable, early stopping on validation F-MSE, CPU/CUDA, and DDP under torchrun.
+
+``python -m egno train --dataset nbody --model egno`` runs ``train()``. The run directory holds
+``state.pt`` (everything needed to resume: weights, optimiser, epoch, best weights, RNG) written at
+every validation; running the same command again continues from there. At the end the best
+weights (on validation F-MSE) become the checkpoint ``<model>.pt`` with its JSON card.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from .checkpoint import save_checkpoint
+from .config import ModelConfig, TrainConfig
+from .data import get_dataset
+from .evaluate import evaluate
+from .graph import collate
+from .zoo import build_model
+
+STATE_VERSION = 1
+
+
+def git_commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def lr_at(epoch: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to cfg.lr, then cosine decay to cfg.lr * cfg.final_lr_ratio at cfg.epochs."""
+    if epoch < cfg.warmup_epochs:
+        return cfg.lr * (epoch + 1) / cfg.warmup_epochs
+    progress = (epoch - cfg.warmup_epochs) / max(1, cfg.epochs - cfg.warmup_epochs)
+    floor = cfg.lr * cfg.final_lr_ratio
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    return rank, world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def pick_device(requested: str | None = None, local_rank: int = 0) -> torch.device:
+    if requested and requested != "auto":
+        return torch.device(requested)
+    return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir: Path,
+          data_dir: Path | None = None, device: str | None = None, progress: bool = True,
+          command: str | None = None, checkpoint_path: Path | None = None) -> Path:
+    """Train ``model_cfg.model`` on ``dataset``; return the path of the written checkpoint."""
+    rank, world, local_rank = _distributed()
+    dev = pick_device(device, local_rank)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(train_cfg.seed)
+    family = get_dataset(dataset, data_dir)
+    family.ensure(progress=progress and rank == 0)
+    train_w = family.load("train", model_cfg.timesteps)
+    if train_cfg.max_train:
+        train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
+    val_w = family.load("val", model_cfg.timesteps)
+    model = build_model(model_cfg).to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    ddp = DistributedDataParallel(model) if world > 1 and params else model
+    opt = torch.optim.Adam(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay) if params else None
+
+    state_path = out_dir / "state.pt"
+    s = {"epoch": 0, "best_val": float("inf"), "best_epoch": -1, "best_state": None,
+         "history": [], "wall_s": 0.0}
+    if state_path.exists():
+        s = _resume(state_path, model, opt, model_cfg, train_cfg, dev)
+        if rank == 0:
+            print(f"resuming {dataset}/{model_cfg.model} from epoch {s['epoch']} "
+                  f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
+    start, stop_reason = time.time() - s["wall_s"], "epochs done"
+    epochs = range(s["epoch"], train_cfg.epochs if params else 0)
+    bar = tqdm(epochs, initial=s["epoch"], total=train_cfg.epochs, desc=f"{dataset}/{model_cfg.model}",
+               disable=not progress or rank != 0, mininterval=2.0)
+    for epoch in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(epoch, train_cfg)
+        loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev)
+        s["epoch"] = epoch + 1
+        if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
+            val = evaluate(model, val_w, 500, dev)["f_mse"]
+            s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val,
+                                 "lr": lr_at(epoch, train_cfg)})
+            if val < s["best_val"]:
+                s.update(best_val=val, best_epoch=epoch + 1,
+                         best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+            bar.set_postfix(loss=f"{loss:.5f}", val=f"{val:.5f}", best=f"{s['best_val']:.5f}")
+            s["wall_s"] = time.time() - start
+            if rank == 0:
+                _save_state(state_path, model, opt, model_cfg, train_cfg, s)
+            if epoch + 1 - s["best_epoch"] >= train_cfg.patience:
+                stop_reason = f"early stop: no validation improvement for {train_cfg.patience} epochs"
+                break
+            if train_cfg.time_limit_min and s["wall_s"] > 60 * train_cfg.time_limit_min:
+                stop_reason = f"time limit {train_cfg.time_limit_min} min"
+                break
+    bar.close()
+    s["wall_s"] = time.time() - start
+    if world > 1:
+        dist.barrier()
+    if rank != 0:
+        return out_dir / f"{model_cfg.model}.pt"
+    if s["best_state"] is not None:
+        model.load_state_dict(s["best_state"])
+    return _finish(dataset, family, model, model_cfg, train_cfg, s, stop_reason, dev, world, command,
+                   checkpoint_path or out_dir / f"{model_cfg.model}.pt")
+
+
+def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev) -> float:
+    g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
+    perm = torch.randperm(len(w), generator=g)[rank::world]
+    per_rank = max(1, cfg.batch_size // world)
+    model.train()
+    total, count = 0.0, 0
+    for i in range(0, len(perm), per_rank):
+        batch = collate(w, perm[i:i + per_rank]).to(dev)
+        loss = ((model(batch) - batch.target) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        total, count = total + float(loss.detach()), count + 1
+    return total / max(count, 1)
+
+
+def _save_state(path, model, opt, mc, tc, s):
+    blob = {"version": STATE_VERSION, "model_config": mc.to_dict(), "train_config": tc.to_dict(),
+            "model": model.state_dict(), "optimizer": opt.state_dict(), **s}
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def _resume(path, model, opt, mc, tc, dev) -> dict:
+    blob = torch.load(path, map_location=dev, weights_only=True)
+    if blob.get("version") != STATE_VERSION or blob["model_config"] != mc.to_dict():
+        raise ValueError(f"{path} belongs to a different run (model config differs); "
+                         f"use another --out directory or delete it")
+    model.load_state_dict(blob["model"])
+    opt.load_state_dict(blob["optimizer"])
+    return {k: blob[k] for k in ("epoch", "best_val", "best_epoch", "best_state", "history", "wall_s")}
+
+
+def _finish(dataset, family, model, mc, tc, s, stop_reason, dev, world, command, path) -> Path:
+    val = evaluate(model, family.load("val", mc.timesteps), 500, dev)
+    test = evaluate(model, family.load("test", mc.timesteps), 500, dev)
+    card = {
+        "dataset": dataset, "model": mc.model, "model_config": mc.to_dict(),
+        "train_config": tc.to_dict(), "data": family.describe() | _data_card(family),
+        "command": command or " ".join(["python -m egno"] + sys.argv[1:]),
+        "wall_time_s": round(s["wall_s"], 1), "epochs_run": s["epoch"], "best_epoch": s["best_epoch"],
+        "stop_reason": stop_reason, "device": str(dev), "world_size": world,
+        "torch": torch.__version__, "host": platform.platform(), "git_commit": git_commit(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "metrics": {"val": _short(val), "test": _short(test)}, "history": s["history"],
+    }
+    return save_checkpoint(path, model, mc, card)
+
+
+def _short(m: dict) -> dict:
+    return {k: m[k] for k in ("n_samples", "timesteps", "f_mse", "a_mse", "frame_mse")}
+
+
+def _data_card(family) -> dict:
+    import json
+    card = family.data_dir / "card.json"
+    return {"generation": json.loads(card.read_text())} if card.exists() else {}
+
+
+__all__ = ["train", "lr_at", "pick_device"]

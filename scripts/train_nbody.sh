@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduce the shipped N-body checkpoints (assets/checkpoints/nbody). Two queues, one CPU core
+# each (torch threads = 1), as they were run on the 2-core development machine:
+#   scripts/train_nbody.sh egno        # EGNO alone (~95 min)
+#   scripts/train_nbody.sh baselines   # linear, egnn-s, egnn, gnn, egnn-r one after another
+# Every command is seeded and resumable: rerun it after an interruption.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+$PY -m egno data nbody --quiet
+train() { $PY -m egno train --dataset nbody --threads 1 --ship --quiet "$@"; }
+case "${1:-all}" in
+  egno)
+    train --model egno --epochs 1400 --patience 400 --time-limit 100 ;;
+  baselines)
+    train --model linear
+    train --model egnn-s --epochs 600 --time-limit 12
+    train --model egnn --epochs 420 --time-limit 24
+    train --model gnn --epochs 450 --time-limit 20
+    train --model egnn-r --epochs 350 --time-limit 24 ;;
+  all)
+    "$0" egno & "$0" baselines; wait ;;
+esac

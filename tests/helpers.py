@@ -1,0 +1,16 @@
+"""Small helpers for tests: random orthogonal matrices and a float64 test batch."""
+from __future__ import annotations
+
+import torch
+
+
+def random_orthogonal(seed: int, reflect: bool = False) -> torch.Tensor:
+    """A random 3×3 rotation (det +1), or a rotation-reflection (det −1) with ``reflect``."""
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(3, 3, generator=g, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r))
+    if torch.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    if reflect:
+        q = q @ torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64))
+    return q

@@ -1,0 +1,178 @@
+"""The model: symmetries (the centre of the suite), the spectral layers, resolution changes."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from egno.config import preset
+from egno.data.nbody import build_windows, simulate
+from egno.data.base import uniform_times
+from egno.graph import collate
+from egno.model import EquivariantSpectralConv, SpectralConv, dft_matrices, time_embedding
+from egno.zoo import EQUIVARIANT, build_model
+from helpers import random_orthogonal
+
+ALL = ("egno", "egnn", "egnn-r", "egnn-s", "gnn", "linear")
+
+
+def make_batch(n_samples=3, timesteps=5, seed=0):
+    d = simulate(n_samples, seed=seed, steps=400, save_every=100)
+    w = build_windows(d["loc"][:, 1], d["vel"][:, 1], d["charges"], d["loc"][:, 2:2 + 1].repeat(
+        timesteps, axis=1), uniform_times(timesteps))
+    return collate(w).to(dtype=torch.float64)
+
+
+def make_model(name, seed=0, spread=True):
+    torch.manual_seed(seed)
+    mc, _ = preset("nbody", name)
+    model = build_model(mc).double().eval()
+    if spread:  # move weights off their initial values so every layer does real work here
+        for p in model.parameters():
+            p.data += 0.05 * torch.randn_like(p)
+    return model
+
+
+def transformed(batch, R=None, shift=None):
+    R = torch.eye(3, dtype=torch.float64) if R is None else R
+    shift = torch.zeros(3, dtype=torch.float64) if shift is None else shift
+    return replace(batch, x=batch.x @ R.T + shift, v=batch.v @ R.T)
+
+
+@pytest.mark.parametrize("name", EQUIVARIANT)
+@pytest.mark.parametrize("reflect", [False, True])
+def test_equivariant_models_follow_rotations_reflections_translations(name, reflect):
+    batch, model = make_batch(), make_model(name)
+    R = random_orthogonal(1 + reflect, reflect=reflect)
+    shift = torch.tensor([3.0, -2.0, 0.5], dtype=torch.float64)
+    with torch.no_grad():
+        out = model(batch)
+        out_t = model(transformed(batch, R, shift))
+    assert out.abs().max() > 0.1
+    torch.testing.assert_close(out_t, out @ R.T + shift, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_models_are_permutation_equivariant(name):
+    batch, model = make_batch(n_samples=1), make_model(name)
+    n = batch.x.shape[0]
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(3))
+    inv = torch.argsort(perm)
+    permuted = replace(batch, h=batch.h[perm], x=batch.x[perm], v=batch.v[perm],
+                       edge_index=inv[batch.edge_index])
+    with torch.no_grad():
+        torch.testing.assert_close(model(permuted), model(batch)[:, perm], atol=1e-9, rtol=1e-9)
+
+
+def test_gnn_baseline_fails_the_rotation_test():
+    batch, model = make_batch(), make_model("gnn")
+    R = random_orthogonal(5)
+    with torch.no_grad():
+        out = model(batch)
+        out_r = model(transformed(batch, R))
+    deviation = (out_r - out @ R.T).abs().max()
+    assert deviation > 1e-2, f"the non-equivariant gnn followed a rotation (deviation {deviation})"
+
+
+def naive_truncated_dft_conv(f, weight, modes):
+    """Reference: y_q = (1/P) Σ_k a_k Re[(W_k ĉ_k) e^{2πikq/P}], ĉ_k = Σ_q f_q e^{-2πikq/P}."""
+    p = f.shape[0]
+    k_kept = min(modes, p // 2 + 1)
+    w = torch.complex(weight[0], weight[1])  # C, C, K
+    out = torch.zeros_like(f, dtype=torch.complex128)
+    for k in range(k_kept):
+        basis = torch.exp(-2j * math.pi * k * torch.arange(p, dtype=torch.float64) / p)
+        c = torch.einsum("q,qrc->rc", basis.to(torch.complex128), f.to(torch.complex128))
+        mixed = c @ w[:, :, k]
+        a = 1.0 if k == 0 or (p % 2 == 0 and k == p // 2) else 2.0
+        if a == 1.0:
+            mixed = mixed.real.to(torch.complex128)  # irfft ignores Im of DC and Nyquist
+        out += a * torch.einsum("q,rc->qrc", basis.conj(), mixed)
+    return (out.real / p)
+
+
+@pytest.mark.parametrize("p", [2, 3, 5, 8, 50])
+def test_spectral_layers_match_dense_dft_and_torch_fft(p):
+    torch.manual_seed(p)
+    conv = SpectralConv(4, modes=2, act=torch.nn.Identity()).double()
+    conv.mix.weight.data.normal_()
+    h = torch.randn(p, 6, 4, dtype=torch.float64)
+    got = conv(h) - h
+    ref = naive_truncated_dft_conv(h, conv.mix.weight.data, 2)
+    torch.testing.assert_close(got, ref, atol=1e-10, rtol=1e-10)
+    # and against torch.fft.rfft / irfft
+    w = torch.complex(conv.mix.weight.data[0], conv.mix.weight.data[1])
+    spec = torch.fft.rfft(h, dim=0)
+    k = min(2, p // 2 + 1)
+    out = torch.zeros_like(spec)
+    out[:k] = torch.einsum("kri,iok->kro", spec[:k], w[..., :k])
+    torch.testing.assert_close(got, torch.fft.irfft(out, n=p, dim=0), atol=1e-10, rtol=1e-10)
+
+
+def test_vector_spectral_conv_mixes_whole_vectors():
+    torch.manual_seed(0)
+    conv = EquivariantSpectralConv(2, modes=2).double()
+    conv.mix.weight.data.normal_()
+    X = torch.randn(5, 7, 3, 2, dtype=torch.float64)
+    R = random_orthogonal(9, reflect=True)
+    rotated = torch.einsum("ij,pnjm->pnim", R, X)
+    torch.testing.assert_close(conv(rotated), torch.einsum("ij,pnjm->pnim", R, conv(X)))
+    ref = naive_truncated_dft_conv(X.reshape(5, 21, 2), conv.mix.weight.data, 2).reshape(5, 7, 3, 2)
+    torch.testing.assert_close(conv(X) - X, ref, atol=1e-10, rtol=1e-10)
+
+
+def test_dft_matrices_invert_kept_modes():
+    fwd, inv = dft_matrices(8, 5, torch.float64)  # all 5 rfft modes of P = 8: exact inverse
+    torch.testing.assert_close(inv @ fwd, torch.eye(8, dtype=torch.float64), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["egno", "egnn", "egnn-r", "gnn", "linear"])
+@pytest.mark.parametrize("p", [2, 10, 50])
+def test_models_run_at_other_resolutions(name, p):
+    batch, model = make_batch(), make_model(name, spread=False)
+    with torch.no_grad():
+        out = model(batch, torch.tensor(uniform_times(p)))
+    assert out.shape == (p, batch.x.shape[0], 3) and torch.isfinite(out).all()
+
+
+def test_egno_output_at_shared_times_is_close_across_resolutions():
+    """Same physical time, different P: the frames the two grids share agree closely."""
+    batch, model = make_batch(), make_model("egno")
+    with torch.no_grad():
+        coarse = model(batch, torch.tensor(uniform_times(5)))
+        fine = model(batch, torch.tensor(uniform_times(10)))[1::2]
+    scale = (coarse - batch.x).abs().mean()
+    assert (coarse - fine).abs().mean() < 0.5 * scale
+
+
+def test_egnn_s_refuses_other_resolutions():
+    batch, model = make_batch(), make_model("egnn-s")
+    with pytest.raises(ValueError, match="exactly 5 frames"):
+        model(batch, torch.tensor(uniform_times(8)))
+
+
+def test_time_embedding_is_smooth_in_time():
+    t = torch.linspace(0.01, 1, 200, dtype=torch.float64)
+    emb = time_embedding(t, 32)
+    assert emb.shape == (200, 32)
+    assert (emb[1:] - emb[:-1]).abs().max() < 0.1
+
+
+def test_graphs_of_different_sizes_batch_together():
+    d3 = simulate(1, seed=1, n_balls=3, steps=300)
+    d6 = simulate(1, seed=2, n_balls=6, steps=300)
+    locs = [d3["loc"][0, 1], d6["loc"][0, 1]]
+    vels = [d3["vel"][0, 1], d6["vel"][0, 1]]
+    from egno.data.base import Windows
+    from egno.data.nbody import fully_connected
+    h = [torch.ones(3, 1).numpy(), torch.ones(6, 1).numpy()]
+    ei = [fully_connected(3), fully_connected(6)]
+    ea = [torch.ones(6, 2).numpy(), torch.ones(30, 2).numpy()]
+    w = Windows.from_arrays(h, locs, vels, ei, ea, None, uniform_times(4), 1.0)
+    model = make_model("egno").float()
+    with torch.no_grad():
+        both = model(collate(w))
+        alone = model(collate(w, [1]))
+    torch.testing.assert_close(both[:, 3:], alone, atol=1e-5, rtol=1e-5)
