@@ -83,7 +83,8 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     val_w = family.load("val", model_cfg.timesteps)
     model = build_model(model_cfg).to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
-    ddp = DistributedDataParallel(model) if world > 1 and params else model
+    # the last EGNN layer's node update does not reach the output positions: unused under DDP
+    ddp = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 and params else model
     opt = torch.optim.Adam(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay) if params else None
 
     state_path = out_dir / "state.pt"
@@ -177,7 +178,7 @@ def _finish(dataset, family, model, mc, tc, s, stop_reason, dev, world, command,
         "command": command or " ".join(["python -m egno"] + sys.argv[1:]),
         "wall_time_s": round(s["wall_s"], 1), "epochs_run": s["epoch"], "best_epoch": s["best_epoch"],
         "stop_reason": stop_reason, "device": str(dev), "world_size": world,
-        "torch": torch.__version__, "host": platform.platform(), "git_commit": git_commit(),
+        "torch": str(torch.__version__), "host": platform.platform(), "git_commit": git_commit(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "metrics": {"val": _short(val), "test": _short(test)}, "history": s["history"],
     }

@@ -1,0 +1,143 @@
+"""Benchmarks (``python -m egno bench``): one-pass EGNO vs EGNN-R rollout latency, training
+throughput and peak memory. Run on a quiet machine: other busy processes slow torch's thread pool
+by 10-100x on a 2-core CPU. Reports medians over repeats.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from .config import preset
+from .data import get_dataset
+from .data.base import uniform_times
+from .graph import collate
+from .train import pick_device
+from .zoo import build_model
+
+LATENCY_GRID = [(b, p) for b in (1, 100) for p in (5, 8, 50)]
+
+
+def _sync(dev):
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _median_time(fn, repeats: int, dev) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        _sync(dev)
+        start = time.perf_counter()
+        fn()
+        _sync(dev)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _batch(windows, size, dev):
+    return collate(windows, torch.arange(size)).to(dev)
+
+
+def latency(dataset: str, windows, repeats: int, dev) -> list[dict]:
+    """Forward latency (ms) of EGNO (one pass for all P frames) and EGNN-R (P rolled-out steps)."""
+    rows = []
+    models = {m: build_model(preset(dataset, m)[0]).to(dev).eval() for m in ("egno", "egnn-r")}
+    for size, p in LATENCY_GRID:
+        batch = _batch(windows, size, dev)
+        t = torch.tensor(uniform_times(p), dtype=torch.float32, device=dev)
+        row = {"batch": size, "timesteps": p}
+        for name, model in models.items():
+            with torch.inference_mode():
+                row[f"{name}_ms"] = 1000 * _median_time(lambda: model(batch, t), repeats, dev)
+        row["speedup"] = row["egnn-r_ms"] / row["egno_ms"]
+        rows.append(row)
+    return rows
+
+
+def training_throughput(dataset: str, windows, model_name: str, repeats: int, dev,
+                        batch_size: int = 100) -> float:
+    """Samples per second of full training steps (forward, MSE over P frames, backward, Adam)."""
+    model = build_model(preset(dataset, model_name)[0]).to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(0)
+
+    def step():
+        batch = collate(windows, torch.randperm(len(windows), generator=g)[:batch_size]).to(dev)
+        loss = ((model(batch) - batch.target) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return batch_size / _median_time(step, repeats, dev)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
+    """Run one workload in a fresh interpreter and report its peak RSS (MB)."""
+    code = (
+        "import sys, json, torch; from egno import bench; "
+        f"print(json.dumps(bench._memory_child({dataset!r}, {what!r}, {threads!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
+    windows = get_dataset(dataset).load("train")
+    base = _peak_rss_mb()
+    model = build_model(preset(dataset, "egno")[0])
+    batch = collate(windows, torch.arange(100))
+    if what == "train":
+        loss = ((model(batch) - batch.target) ** 2).mean()
+        loss.backward()
+    else:
+        with torch.inference_mode():
+            model(batch, torch.tensor(uniform_times(50), dtype=torch.float32))
+    return {"workload": what, "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "above_baseline_mb": round(_peak_rss_mb() - base, 1)}
+
+
+def run_bench(a) -> dict:
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    dev = pick_device(a.device)
+    family = get_dataset(a.dataset)
+    family.ensure()
+    windows = family.load("train")
+    result = {
+        "dataset": a.dataset, "device": str(dev), "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "latency": latency(a.dataset, windows, a.repeats, dev),
+        "train_samples_per_s": {m: training_throughput(a.dataset, windows, m, a.repeats, dev)
+                                for m in ("egno", "egnn", "egnn-r")},
+        "memory": [memory_probe(a.dataset, w, a.threads) for w in ("train", "infer")],
+    }
+    _print(result)
+    if a.json:
+        print(json.dumps(result))
+    return result
+
+
+def _print(r: dict) -> None:
+    print(f"device {r['device']}, torch threads {r['torch_threads']}")
+    print("batch  P   EGNO ms  EGNN-R ms  EGNO speed-up")
+    for row in r["latency"]:
+        print(f"{row['batch']:>5} {row['timesteps']:>3} {row['egno_ms']:>9.2f} {row['egnn-r_ms']:>10.2f}"
+              f" {row['speedup']:>8.2f}x")
+    for m, v in r["train_samples_per_s"].items():
+        print(f"training {m}: {v:.0f} samples/s (batch 100, P = 5)")
+    for m in r["memory"]:
+        print(f"peak RSS {m['workload']} (EGNO, batch 100): {m['peak_rss_mb']} MB "
+              f"({m['above_baseline_mb']} MB above the loaded data)")

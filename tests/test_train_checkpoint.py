@@ -1,0 +1,163 @@
+"""Training, resuming, DDP, evaluation from the command line, and the one checkpoint loader."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT
+from egno import load_checkpoint
+from egno.checkpoint import CheckpointError, resolve_checkpoint, save_checkpoint
+from egno.config import preset
+from egno.zoo import build_model
+
+PY = sys.executable
+
+
+def egno(*args, env, timeout=300, check=True):
+    out = subprocess.run([PY, "-m", "egno", *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise AssertionError(f"egno {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def tiny_train_args(data, out, *extra):
+    return ["train", "--dataset", "nbody", "--data-dir", str(data), "--out", str(out),
+            "--hidden", "16", "--layers", "2", "--batch-size", "20", "--eval-every", "1",
+            "--threads", "1", "--quiet", *extra]
+
+
+def test_tiny_train_then_evaluate(tiny_nbody, tmp_path, env_with_data):
+    out = tmp_path / "run"
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egno", "--epochs", "3"), env=env_with_data)
+    ckpt = out / "egno.pt"
+    card = json.loads((out / "egno.json").read_text())
+    assert card["epochs_run"] == 3 and card["metrics"]["test"]["n_samples"] == 20
+    assert card["command"].startswith("python -m egno train") and "wall_time_s" in card
+    res = egno("evaluate", "--dataset", "nbody", "--data-dir", str(tiny_nbody), "--checkpoint",
+               str(ckpt), "--json", "--quiet", env=env_with_data)
+    row = json.loads(res.stdout.strip().splitlines()[-1])
+    assert {"dataset", "model", "split", "timesteps", "n_samples", "f_mse", "a_mse"} <= set(row)
+    assert row["timesteps"] == 5 and row["n_samples"] == 20
+    assert row["f_mse"] == pytest.approx(card["metrics"]["test"]["f_mse"], rel=1e-4)
+    # zero-shot at another resolution against the fine ground truth
+    res = egno("evaluate", "--dataset", "nbody", "--data-dir", str(tiny_nbody), "--checkpoint",
+               str(ckpt), "--timesteps", "20", "--json", "--quiet", env=env_with_data)
+    row20 = json.loads(res.stdout.strip().splitlines()[-1])
+    assert row20["timesteps"] == 20 and row20["trained_timesteps"] == 5
+    assert 0 < row20["f_mse"] < 10 * row["f_mse"] + 1e-6
+    # a resolution without ground truth is a clear error, not a crash
+    res = egno("evaluate", "--dataset", "nbody", "--data-dir", str(tiny_nbody), "--checkpoint",
+               str(ckpt), "--timesteps", "7", "--quiet", env=env_with_data, check=False)
+    assert res.returncode != 0 and "ground truth for P in" in res.stderr
+
+
+def test_training_resumes_after_being_killed(tiny_nbody, tmp_path, env_with_data):
+    out = tmp_path / "run"
+    args = [PY, "-m", "egno", *tiny_train_args(tiny_nbody, out, "--model", "egnn", "--epochs", "400")]
+    proc = subprocess.Popen(args, cwd=ROOT, env=env_with_data, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    state = out / "state.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (state.exists() and _epoch(state) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = _epoch(state)
+    assert 3 <= killed_at < 400 and not (out / "egnn.pt").exists()
+    res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn", "--epochs", str(killed_at + 2)),
+               env=env_with_data, check=False)
+    # a different --epochs is still the same run (same model config): it resumes and stops early
+    assert res.returncode == 0, res.stderr
+    assert f"resuming nbody/egnn from epoch {killed_at}" in res.stdout
+    card = json.loads((out / "egnn.json").read_text())
+    assert card["epochs_run"] == killed_at + 2
+    assert [h["epoch"] for h in card["history"]][:killed_at] == list(range(1, killed_at + 1))
+
+
+def _epoch(state):
+    try:
+        return torch.load(state, weights_only=True)["epoch"]
+    except Exception:  # being written right now
+        return 0
+
+
+def test_resume_refuses_a_different_model_config(tiny_nbody, tmp_path, env_with_data):
+    out = tmp_path / "run"
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "1"), env=env_with_data)
+    res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2"),
+               "--hidden", "8", env=env_with_data, check=False)
+    assert res.returncode != 0 and "different run" in res.stderr
+
+
+def test_torchrun_ddp_trains_without_code_change(tiny_nbody, tmp_path, env_with_data):
+    out = tmp_path / "ddp"
+    cmd = [PY, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+           "-m", "egno", *tiny_train_args(tiny_nbody, out, "--model", "egno", "--epochs", "2")]
+    res = subprocess.run(cmd, cwd=ROOT, env=env_with_data, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    card = json.loads((out / "egno.json").read_text())
+    assert card["world_size"] == 2 and card["epochs_run"] == 2
+
+
+def test_loader_rejects_broken_and_foreign_files(tmp_path):
+    mc, _ = preset("nbody", "egno")
+    mc.hidden, mc.layers = 8, 1
+    good = save_checkpoint(tmp_path / "good.pt", build_model(mc), mc, {"note": "test"})
+    loaded = load_checkpoint(good)
+    assert loaded.config == mc and loaded.card == {"note": "test"} and not loaded.model.training
+
+    cases = {}
+    (tmp_path / "text.pt").write_text("hello, I am not a checkpoint")
+    cases["text.pt"] = "not a readable EGNO checkpoint"
+    data = good.read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    cases["truncated.pt"] = "not a readable EGNO checkpoint"
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    cases["foreign.pt"] = "not an EGNO checkpoint"
+    blob = torch.load(good, weights_only=True)
+    torch.save({**blob, "version": 99}, tmp_path / "future.pt")
+    cases["future.pt"] = "version 99 is not supported"
+    torch.save({**blob, "config": {**blob["config"], "hidden": 16}}, tmp_path / "mismatch.pt")
+    cases["mismatch.pt"] = "does not match"
+    torch.save({"format": "egno-checkpoint", "payload": _Evil()}, tmp_path / "pickle.pt")
+    cases["pickle.pt"] = "not a readable EGNO checkpoint"
+    for name, message in cases.items():
+        with pytest.raises(CheckpointError, match=message):
+            load_checkpoint(tmp_path / name)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+    with pytest.raises(CheckpointError, match="no shipped checkpoint"):
+        resolve_checkpoint("nbody", "no-such-model")
+
+
+class _Evil:
+    """An object whose unpickling would run code: weights_only loading must refuse it."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_cli_reports_bad_checkpoint_cleanly(tmp_path, env_with_data):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    res = egno("evaluate", "--dataset", "nbody", "--checkpoint", str(bad), "--quiet",
+               env=env_with_data, check=False)
+    assert res.returncode != 0 and "not a readable EGNO checkpoint" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_data_command_writes_splits(tmp_path, env_with_data):
+    egno("data", "nbody", "--data-dir", str(tmp_path / "nb"), "--train", "4", "--val", "3",
+         "--test", "2", "--quiet", env=env_with_data)
+    assert {p.name for p in (tmp_path / "nb").iterdir()} >= {"train.npz", "val.npz", "test.npz",
+                                                             "card.json"}
+    shutil.rmtree(tmp_path / "nb")
