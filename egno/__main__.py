@@ -81,6 +81,18 @@ def cmd_evaluate(a) -> None:
               f"n={result['n_samples']}: F-MSE {result['f_mse']:.5f}  A-MSE {result['a_mse']:.5f}")
 
 
+def cmd_export(a) -> None:
+    from .data import get_dataset
+    from .data.nbody import export_trajectory
+
+    assert a.dataset == "nbody", "export is implemented for nbody"
+    family = get_dataset(a.dataset, a.data_dir)
+    family.ensure()
+    for i in a.index:
+        out = Path(a.out.format(index=i))
+        print(f"wrote {export_trajectory(family.data_dir, a.split, i, out)}")
+
+
 def cmd_bench(a) -> None:
     from .bench import run_bench
 
@@ -131,6 +143,14 @@ def main(argv=None) -> None:
     e.add_argument("--json", action="store_true", help="last line: one JSON object")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("export", help="write dataset trajectories as user files (csv / npz)")
+    x.add_argument("--dataset", default="nbody")
+    x.add_argument("--split", default="test", choices=("train", "val", "test"))
+    x.add_argument("--index", type=int, nargs="+", default=[0])
+    x.add_argument("--out", required=True, help="file name; {index} is replaced by the sample number")
+    x.add_argument("--data-dir", type=Path)
+    x.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="latency, throughput and memory benchmarks")
     b.add_argument("--dataset", default="nbody")

@@ -128,12 +128,16 @@ class NBody(DatasetFamily):
     length_unit = "simulation length unit"
     file_formats = ("csv", "npz")
 
-    def generate(self, progress: bool = True, seed: int = 0, sizes: dict | None = None, **_) -> Path:
-        """Simulate train/val/test (3000/2000/2000 by default) into ``self.data_dir``."""
+    def generate(self, progress: bool = True, seed: int = 0, sizes: dict | None = None,
+                 splits: tuple[str, ...] = ("train", "val", "test"), **_) -> Path:
+        """Simulate train/val/test (3000/2000/2000 by default) into ``self.data_dir``. Each split
+        has its own seed (10 seed + 1, 2, 3), so one split can be regenerated alone."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         sizes = {**{k: v for k, (v, _) in SPLITS.items()}, **(sizes or {})}
         start = time.time()
         for split, (_, offset) in SPLITS.items():
+            if split not in splits:
+                continue
             fine = FINE_EVERY if split == "test" else None
             data = simulate(sizes[split], seed=seed * 10 + offset, fine_every=fine, progress=progress)
             np.savez(self.data_dir / f"{split}.npz", **data)
@@ -187,6 +191,29 @@ class NBody(DatasetFamily):
         else:
             raise ValueError(f"{path.name}: nbody reads .csv or .npz, not '{path.suffix}'")
         return trajectory_windows(loc, vel, charges, timesteps or self.default_timesteps, path.name)
+
+
+def export_trajectory(data_dir: Path, split: str, index: int, path: Path) -> Path:
+    """Write test/val/train trajectory ``index`` (saved frames 30..40: the input and its window)
+    as a user file (.csv or .npz) in the format ``NBody.read_file`` reads."""
+    with np.load(Path(data_dir) / f"{split}.npz", allow_pickle=False) as f:
+        frames = slice(INPUT_FRAME, INPUT_FRAME + WINDOW_FRAMES + 1)
+        loc, vel, q = f["loc"][index, frames], f["vel"][index, frames], f["charges"][index]
+    path = Path(path)
+    if path.suffix == ".npz":
+        np.savez(path, loc=loc, vel=vel, charges=q)
+    elif path.suffix == ".csv":
+        import pandas as pd
+
+        t, n, _ = loc.shape
+        frame, particle = np.meshgrid(np.arange(t), np.arange(n), indexing="ij")
+        table = {"frame": frame.ravel(), "particle": particle.ravel(), "x": loc[..., 0].ravel(),
+                 "y": loc[..., 1].ravel(), "z": loc[..., 2].ravel(), "charge": np.tile(q, t),
+                 "vx": vel[..., 0].ravel(), "vy": vel[..., 1].ravel(), "vz": vel[..., 2].ravel()}
+        pd.DataFrame(table).to_csv(path, index=False, float_format="%.7g")
+    else:
+        raise ValueError(f"{path.name}: export writes .csv or .npz")
+    return path
 
 
 def trajectory_windows(loc, vel, charges, timesteps: int, source: str) -> Windows:

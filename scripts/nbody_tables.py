@@ -1,0 +1,50 @@
+"""Print the README's N-body tables by running the documented evaluate commands.
+
+    .venv/bin/python scripts/nbody_tables.py
+
+Each row comes from `python -m egno evaluate --dataset nbody --model M --json [--timesteps P]`
+on the shipped checkpoints (the data is generated first if missing).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"]
+PAPER = {"linear": (".0819", "–"), "egnn": (".0071", "–"), "egnn-r": (".0720", ".0215"),
+         "egnn-s": (".0070", ".0045"), "gnn": ("–", "–"), "egno": (".0054", ".0022")}
+SWEEP = [2, 5, 10, 20, 50]
+
+
+def evaluate(model: str, timesteps: int | None = None) -> dict:
+    cmd = [sys.executable, "-m", "egno", "evaluate", "--dataset", "nbody", "--model", model,
+           "--json", "--quiet"]
+    if timesteps:
+        cmd += ["--timesteps", str(timesteps)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    print("| model | F-MSE (ours) | A-MSE (ours) | F-MSE (paper) | A-MSE (paper) |")
+    print("|---|---|---|---|---|")
+    for m in MODELS:
+        r = evaluate(m)
+        print(f"| {m} | {r['f_mse']:.4f} | {r['a_mse']:.4f} | {PAPER[m][0]} | {PAPER[m][1]} |")
+    print()
+    others = ["linear", "egnn", "egnn-r"]
+    print("| P | EGNO F-MSE | EGNO A-MSE | | " + " | ".join(f"{m} F-MSE / A-MSE" for m in others) + " |")
+    print("|---|---|---|---|" + "---|" * len(others))
+    for p in SWEEP:
+        r = evaluate("egno", p)
+        mark = "**trained P**" if p == r["trained_timesteps"] else "zero-shot"
+        cells = [evaluate(m, p) for m in others]
+        print(f"| {p} | {r['f_mse']:.4f} | {r['a_mse']:.4f} | {mark} | "
+              + " | ".join(f"{c['f_mse']:.4f} / {c['a_mse']:.4f}" for c in cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
