@@ -18,6 +18,9 @@ from .config import ModelConfig
 from .graph import GraphBatch, segment_mean, segment_sum
 
 
+EDGE_ROWS_PER_CHUNK = 2048  # inference: edges × time points per EGNN call (cache-sized tensors)
+
+
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal embedding of time fractions t (P,) in (0, 1] -> (P, dim).
 
@@ -154,9 +157,10 @@ class EGNNLayer(nn.Module):
     def edge_model(self, h, diff, edge_index, edge_attr):
         row, col = edge_index
         radial = (diff * diff).sum(-1, keepdim=True)  # P, E, 1
-        attr = edge_attr.expand(radial.shape[0], -1, -1)
-        pre = self.edge_src(h)[:, row] + self.edge_dst(h)[:, col]
-        return self.edge_out(pre + self.edge_rest(torch.cat([radial, attr], dim=-1)))
+        w = self.edge_rest.weight  # H, 1 + d: [radial | edge_attr] columns
+        static = edge_attr @ w[:, 1:].T  # E, H: the same for all P, computed once
+        pre = self.edge_src(h)[:, row] + self.edge_dst(h)[:, col] + static + radial * w[:, 0]
+        return self.edge_out(pre)
 
     def coord_model(self, x, h, v, diff, m, edge_index):
         if self.norm_diff:
@@ -214,5 +218,15 @@ class EGNO(nn.Module):
                 h = self.h_convs[i](h)
                 X = self.x_convs[i](torch.stack([x - com, v], dim=-1))  # P, N, 3, 2
                 x, v = X[..., 0] + com, X[..., 1]
-            h, x = layer(h, x, v, batch.edge_index, batch.edge_attr)
+            h, x = self._chunked(layer, h, x, v, batch)
         return x
+
+    def _chunked(self, layer, h, x, v, batch):
+        """Run an EGNN layer over time chunks when no gradient is kept: the P copies are
+        independent graphs there, and chunks whose edge tensors stay cache-sized run faster."""
+        per_chunk = max(1, EDGE_ROWS_PER_CHUNK // max(1, batch.edge_index.shape[1]))
+        if torch.is_grad_enabled() or per_chunk >= h.shape[0]:
+            return layer(h, x, v, batch.edge_index, batch.edge_attr)
+        parts = [layer(h[i:i + per_chunk], x[i:i + per_chunk], v[i:i + per_chunk],
+                       batch.edge_index, batch.edge_attr) for i in range(0, h.shape[0], per_chunk)]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])

@@ -176,3 +176,14 @@ def test_graphs_of_different_sizes_batch_together():
         both = model(collate(w))
         alone = model(collate(w, [1]))
     torch.testing.assert_close(both[:, 3:], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_chunked_inference_equals_one_pass(monkeypatch):
+    import egno.model as model_module
+
+    batch, model = make_batch(n_samples=4), make_model("egno")
+    with torch.no_grad():
+        whole = model(batch, torch.tensor(uniform_times(8)))
+        monkeypatch.setattr(model_module, "EDGE_ROWS_PER_CHUNK", 3 * batch.edge_index.shape[1])
+        chunked = model(batch, torch.tensor(uniform_times(8)))  # chunks of 3, 3, 2 time points
+    torch.testing.assert_close(chunked, whole, atol=1e-12, rtol=1e-12)
