@@ -6,6 +6,7 @@ file cannot run code when loaded. Its card is also written beside it as JSON.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from .zoo import build_model
 
 FORMAT = "egno-checkpoint"
 VERSION = 1
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
+# The shipped checkpoints; EGNO_CHECKPOINTS points the resolver (and the app) at another folder.
+ASSETS = Path(os.environ.get("EGNO_CHECKPOINTS") or
+              Path(__file__).resolve().parents[1] / "assets" / "checkpoints")
 
 
 class CheckpointError(ValueError):

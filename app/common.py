@@ -1,0 +1,185 @@
+"""Shared app pieces: cached models and data, the sidebar, and plotly drawing."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from egno import get_dataset, resolve_checkpoint  # noqa: E402
+from egno.checkpoint import shipped_models  # noqa: E402
+from egno.data import dataset_names  # noqa: E402
+from egno.explore import test_windows  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
+# torch threads per inference: fewer than cores keeps concurrent sessions from stalling each other
+torch.set_num_threads(1)
+
+
+@st.cache_resource(show_spinner="loading checkpoint…")
+def load_model(dataset: str, model: str):
+    """Each shipped checkpoint is loaded once per server process and shared by all sessions."""
+    return resolve_checkpoint(dataset, model, DEVICE)
+
+
+@st.cache_resource(show_spinner="loading the test split…")
+def load_test(dataset: str, timesteps: int | None = None):
+    """The test split (generated from its seed on first use) at ``timesteps`` target times."""
+    return test_windows(get_dataset(dataset), timesteps, generate=True)
+
+
+def query_choice(key: str, options: list, default):
+    """A default taken from the URL (?key=value) when it is a valid option."""
+    value = st.query_params.get(key)
+    if value is not None:
+        for o in options:
+            if str(o) == value:
+                return o
+    return default
+
+
+def dataset_and_model(default_model: str = "egno", models_key: str = "model") -> tuple[str, str]:
+    """Sidebar: dataset and model pickers (state in the URL), device and checkpoint card."""
+    names = [d for d in dataset_names() if shipped_models(d)]
+    if not names:
+        st.error("No shipped checkpoints in assets/checkpoints. Train them with scripts/train_nbody.sh.")
+        st.stop()
+    with st.sidebar:
+        dataset = st.selectbox("dataset", names, index=names.index(query_choice("dataset", names, names[0])),
+                               key="dataset")
+        models = shipped_models(dataset)
+        default = query_choice(models_key, models, default_model if default_model in models else models[0])
+        model = st.selectbox("model", models, index=models.index(default), key=models_key)
+        st.query_params["dataset"], st.query_params[models_key] = dataset, model
+        show_card(dataset, model)
+    return dataset, model
+
+
+def show_card(dataset: str, model: str) -> None:
+    loaded = load_model(dataset, model)
+    card = loaded.card
+    st.caption(f"device: **{DEVICE}**")
+    path = loaded.path.resolve()
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    st.caption(f"checkpoint: `{shown}`")
+    test = card.get("metrics", {}).get("test")
+    if test:
+        st.caption(f"test F-MSE {test['f_mse']:.4f} · A-MSE {test['a_mse']:.4f} "
+                   f"({test['n_samples']} samples, P = {test['timesteps']})")
+    with st.expander("checkpoint card"):
+        st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+
+
+def _xyz(points: np.ndarray) -> dict:
+    return dict(x=points[:, 0], y=points[:, 1], z=points[:, 2])
+
+
+def _bone_xyz(pos: np.ndarray, edges: np.ndarray) -> dict:
+    seg = np.full((edges.shape[1], 3, 3), np.nan)
+    seg[:, 0], seg[:, 1] = pos[edges[0]], pos[edges[1]]
+    return _xyz(seg.reshape(-1, 3))
+
+
+def _bounds(*paths):
+    pts = np.concatenate([p.reshape(-1, 3) for p in paths if p is not None])
+    centre = (pts.max(0) + pts.min(0)) / 2
+    half = (pts.max(0) - pts.min(0)).max() / 2 * 1.1 + 1e-6
+    return centre - half, centre + half
+
+
+def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
+                    node_error: np.ndarray | None, times: np.ndarray, unit: str,
+                    errors: dict[str, np.ndarray] | None = None, edges: np.ndarray | None = None,
+                    trails: bool = True, title: str = "", start_frame: int = 0) -> go.Figure:
+    """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
+    coloured by their squared error at the shown frame). Right: error versus time of this sample
+    for several models with the shown frame marked. Play/pause and a frame slider drive both.
+    Frame 0 is the input state, frame p the p-th target time."""
+    from plotly.subplots import make_subplots
+
+    with_errors = bool(errors)
+    fig = make_subplots(rows=1, cols=2 if with_errors else 1,
+                        specs=[[{"type": "scene"}, {"type": "xy"}]] if with_errors else [[{"type": "scene"}]],
+                        column_widths=[0.62, 0.38] if with_errors else None,
+                        subplot_titles=("trajectory", "error versus time (this sample)") if with_errors else None)
+    n, p = x0.shape[0], pred.shape[0]
+    pred_path = np.concatenate([x0[None], pred])  # P+1, N, 3
+    truth_path = None if truth is None else np.concatenate([x0[None], truth])
+    t_all = np.concatenate([[0.0], np.asarray(times)])
+    if trails:
+        for path, colour, name, dash in ((pred_path, PRED_COLOUR, "prediction trail", None),
+                                         (truth_path, TRUTH_COLOUR, "ground-truth trail", "dash")):
+            if path is None:
+                continue
+            seg = np.concatenate([path.transpose(1, 0, 2), np.full((n, 1, 3), np.nan)], axis=1)
+            fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
+                              line=dict(color=colour, width=3, dash=dash), row=1, col=1)
+    cmax = float(max(node_error.max(), 1e-12)) if node_error is not None else None
+
+    def dynamic(k: int) -> list:
+        traces = []
+        if edges is not None:
+            traces.append(go.Scatter3d(**_bone_xyz(pred_path[k], edges), mode="lines",
+                                       line=dict(color=PRED_COLOUR, width=5), name="prediction bones"))
+            if truth_path is not None:
+                traces.append(go.Scatter3d(**_bone_xyz(truth_path[k], edges), mode="lines",
+                                           line=dict(color=TRUTH_COLOUR, width=5),
+                                           name="ground-truth bones"))
+        if truth_path is not None:
+            traces.append(go.Scatter3d(**_xyz(truth_path[k]), mode="markers", name="ground truth",
+                                       marker=dict(size=7, color=TRUTH_COLOUR, symbol="diamond-open")))
+        marker = dict(size=6, color=PRED_COLOUR)
+        if node_error is not None:
+            err = np.zeros(n) if k == 0 else node_error[k - 1]
+            marker = dict(size=6, color=err, colorscale="Oranges", cmin=0, cmax=cmax,
+                          colorbar=dict(title="sq. error", x=0.55 if with_errors else 1.0, len=0.5))
+        traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
+                                   marker=marker, text=[f"node {i}" for i in range(n)]))
+        if with_errors:
+            ys = np.concatenate([v for v in errors.values()])
+            lo, hi = float(np.nanmin(ys[ys > 0])) if (ys > 0).any() else 1e-6, float(np.nanmax(ys))
+            traces.append(go.Scatter(x=[t_all[k], t_all[k]], y=[lo, hi], mode="lines",
+                                     line=dict(color="black", dash="dot"), name="shown frame"))
+        return traces
+
+    first = len(fig.data)
+    for tr in dynamic(start_frame):
+        fig.add_trace(tr, row=1, col=2 if isinstance(tr, go.Scatter) else 1)
+    dyn_idx = list(range(first, len(fig.data)))
+    if with_errors:
+        for name, err in errors.items():
+            fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
+                            line=dict(width=4 if name == "egno" else 2), row=1, col=2)
+        fig.update_yaxes(type="log", title_text="MSE", row=1, col=2)
+        fig.update_xaxes(title_text=f"time after the input ({unit})", row=1, col=2)
+    fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k)) for k in range(p + 1)]
+    lo, hi = _bounds(pred_path, truth_path)
+    labels = ["input"] + [f"t={t:.3g}" for t in times]
+    fig.update_layout(
+        title=title, height=600, margin=dict(l=0, r=0, t=60, b=0), uirevision="keep",
+        legend=dict(orientation="h", y=-0.12),
+        scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
+                   yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]])),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left",
+                          yanchor="top", buttons=[
+                              dict(label="▶ play", method="animate",
+                                   args=[None, dict(frame=dict(duration=400, redraw=True),
+                                                    transition=dict(duration=0), fromcurrent=True)]),
+                              dict(label="❚❚ pause", method="animate",
+                                   args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
+                          ])],
+        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top",
+                      currentvalue=dict(prefix="frame: "),
+                      steps=[dict(label=labels[k], method="animate",
+                                  args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+                             for k in range(p + 1)])],
+    )
+    return fig

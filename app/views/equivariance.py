@@ -1,0 +1,87 @@
+"""Equivariance: transform the input live and compare f(g·x) with g·f(x), EGNO against the gnn."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from common import DEVICE, PRED_COLOUR, TRUTH_COLOUR, dataset_and_model, load_model, load_test
+from egno.checkpoint import shipped_models
+from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
+
+dataset, model = dataset_and_model()
+windows = load_test(dataset)
+st.title("Equivariance, live")
+st.caption("Rotate, translate or permute the input. An equivariant model's prediction on the "
+           "transformed input (markers) lands on the transformed prediction of the original input "
+           "(lines). The non-equivariant `gnn` baseline, which reads raw coordinates, does not.")
+
+for key, value in (("alpha", 0.0), ("beta", 0.0), ("gamma", 0.0), ("tx", 0.0), ("ty", 0.0),
+                   ("tz", 0.0), ("eq_sample", 0)):
+    st.session_state.setdefault(key, value)
+
+
+def randomise() -> None:
+    seed = int(np.random.default_rng().integers(1 << 31))
+    st.session_state.alpha, st.session_state.beta, st.session_state.gamma = euler_from_rotation(
+        random_rotation(seed))
+
+
+with st.sidebar:
+    st.number_input("test sample", 0, len(windows) - 1, key="eq_sample")
+    st.markdown("**rotation** (Euler angles, degrees: R = Rz·Ry·Rx)")
+    st.slider("α about z", -180.0, 180.0, key="alpha", step=1.0)
+    st.slider("β about y", -90.0, 90.0, key="beta", step=1.0)
+    st.slider("γ about x", -180.0, 180.0, key="gamma", step=1.0)
+    st.button("🎲 random rotation", on_click=randomise, key="random_rotation")
+    st.markdown("**translation**")
+    for axis in ("x", "y", "z"):
+        st.slider(f"shift {axis}", -10.0, 10.0, key=f"t{axis}", step=0.5)
+    permute = st.checkbox("permute the nodes (random order)", key="permute")
+
+R = rotation_from_euler(st.session_state.alpha, st.session_state.beta, st.session_state.gamma)
+shift = np.array([st.session_state.tx, st.session_state.ty, st.session_state.tz])
+sample = int(st.session_state.eq_sample)
+n_nodes = int(windows.node_ptr[sample + 1] - windows.node_ptr[sample])
+perm = np.random.default_rng(sample).permutation(n_nodes) if permute else None
+
+compare = [model] + [m for m in ("egno", "gnn") if m != model and m in shipped_models(dataset)]
+rows, checks = [], {}
+for name in compare:
+    c = equivariance_check(load_model(dataset, name), windows, sample, R, shift, perm, DEVICE)
+    checks[name] = c
+    rows.append({"model": name, "max deviation": c["max_dev"], "RMS deviation": c["rms_dev"],
+                 "RMS / mean displacement": c["rms_dev"] / max(c["motion_scale"], 1e-12)})
+table = pd.DataFrame(rows)
+cols = st.columns(len(compare))
+for col, row in zip(cols, rows):
+    col.metric(f"{row['model']}: max deviation", f"{row['max deviation']:.2e}",
+               help="max over frames, nodes and x/y/z of |f(g·input) − g·f(input)|")
+st.dataframe(table.style.format({"max deviation": "{:.2e}", "RMS deviation": "{:.2e}",
+                                 "RMS / mean displacement": "{:.2e}"}), hide_index=True)
+
+
+def overlay(c: dict, name: str) -> go.Figure:
+    fig = go.Figure()
+    a, b = c["transformed_pred"], c["pred_on_transformed"]
+    n = a.shape[1]
+    for i in range(n):
+        fig.add_scatter3d(x=a[:, i, 0], y=a[:, i, 1], z=a[:, i, 2], mode="lines",
+                          line=dict(color=TRUTH_COLOUR, width=6), name="g·f(input)",
+                          showlegend=i == 0, legendgroup="a")
+        fig.add_scatter3d(x=b[:, i, 0], y=b[:, i, 1], z=b[:, i, 2], mode="markers",
+                          marker=dict(color=PRED_COLOUR, size=4), name="f(g·input)",
+                          showlegend=i == 0, legendgroup="b")
+    x = c["input"]
+    fig.add_scatter3d(x=x[:, 0], y=x[:, 1], z=x[:, 2], mode="markers", name="transformed input",
+                      marker=dict(color="#495057", size=3))
+    fig.update_layout(title=f"{name}: max deviation {c['max_dev']:.1e}", height=460,
+                      margin=dict(l=0, r=0, t=40, b=0), scene=dict(aspectmode="data"),
+                      legend=dict(orientation="h"))
+    return fig
+
+
+cols = st.columns(len(compare))
+for col, name in zip(cols, compare):
+    col.plotly_chart(overlay(checks[name], name), key=f"overlay_{name}")

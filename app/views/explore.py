@@ -1,0 +1,59 @@
+"""Explore: a test sample's predicted and true trajectories, and every model's error over time."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from common import animated_figure, dataset_and_model, load_model, load_test, DEVICE
+from egno import get_dataset
+from egno.checkpoint import shipped_models
+from egno.explore import export_csv, export_extxyz, export_npz, predict_one
+
+dataset, model = dataset_and_model()
+family = get_dataset(dataset)
+windows = load_test(dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def prediction(dataset: str, model: str, sample: int) -> dict:
+    return predict_one(load_model(dataset, model), load_test(dataset), sample, device=DEVICE)
+
+
+st.title("Explore predictions")
+st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} target times over "
+           f"ΔT = {windows.window:g} ({family.time_unit}). Solid orange: {model}; "
+           "green: ground truth (simulation).")
+n = len(windows)
+if "sample" not in st.session_state:
+    st.session_state.sample = min(max(int(st.query_params.get("sample", 0)), 0), n - 1)
+left, right = st.columns([3, 1])
+with right:
+    if st.button("🎲 random sample", key="random"):
+        st.session_state.sample = int(np.random.default_rng().integers(n))
+with left:
+    sample = st.number_input("test sample", 0, n - 1, key="sample", step=1)
+st.query_params["sample"] = str(sample)
+
+out = prediction(dataset, model, int(sample))
+errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
+edges = getattr(family, "bones", None)
+fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], out["t"] * out["window"],
+                      family.time_unit.split(" (")[0], errors=errors, edges=edges,
+                      title=f"{dataset} test sample {sample} · {model}")
+st.plotly_chart(fig, key="trajectory", config={"toImageButtonOptions": {"format": "png",
+                                                                         "filename": f"egno_{dataset}_{sample}"}})
+if out["frame_mse"] is not None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("F-MSE (final frame)", f"{out['frame_mse'][-1]:.5f}")
+    c2.metric("A-MSE (all frames)", f"{out['frame_mse'].mean():.5f}")
+    best = min(errors, key=lambda m: errors[m][-1])
+    c3.metric("lowest F-MSE on this sample", best)
+
+st.subheader("Download the prediction")
+args = (out["x"], out["pred"], out["t"], out["window"])
+d1, d2, d3 = st.columns(3)
+stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
+d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
+d2.download_button("CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="dl_csv")
+d3.download_button("npz", export_npz(*args), f"{stem}.npz", "application/octet-stream", key="dl_npz")
+st.caption("The PNG of the view: the camera icon in the plot's toolbar.")

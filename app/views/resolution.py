@@ -1,0 +1,73 @@
+"""Resolution: one trained EGNO evaluated zero-shot at other numbers of output times P."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from common import DEVICE, animated_figure, dataset_and_model, load_model, load_test
+from egno import get_dataset
+from egno.checkpoint import shipped_models
+from egno.explore import predict_one, resolution_sweep
+
+dataset, _ = dataset_and_model()
+family = get_dataset(dataset)
+load_test(dataset)  # makes sure the test split (with its fine ground truth) exists
+available = [p for p in family.available_timesteps("test") if p >= 2]
+trained = load_model(dataset, "egno").config.timesteps
+st.title("Temporal resolution")
+st.caption(f"EGNO was trained at P = {trained}. Its time embedding reads the physical time t/ΔT, "
+           "so the same weights predict any number of frames. Linear and EGNN-R step at ΔT/P.")
+
+default = [p for p in available if p <= 50]
+c1, c2, c3 = st.columns([3, 2, 1])
+chosen = c1.multiselect("P values", available, default=default, key="sweep_p")
+candidates = [m for m in ("egno", "linear", "egnn-r", "egnn") if m in shipped_models(dataset)]
+models = c2.multiselect("models", candidates, default=candidates[:3], key="sweep_models")
+n_samples = c3.selectbox("test samples", [200, 500, 2000], index=1, key="sweep_n")
+
+
+@st.cache_data(show_spinner=False)
+def sweep(dataset: str, models: tuple, ps: tuple, n_samples: int):
+    bar = st.progress(0.0, text="evaluating…")
+    loaded = {m: load_model(dataset, m) for m in models}
+    df = resolution_sweep(loaded, get_dataset(dataset), list(ps),
+                          windows_at=lambda p: load_test(dataset, p).select(range(n_samples)),
+                          device=DEVICE,
+                          on_step=lambda d, t: bar.progress(d / t, text=f"evaluated {d}/{t}"))
+    bar.empty()
+    return df
+
+
+if st.button("run sweep", type="primary", key="run_sweep"):
+    st.session_state.sweep_requested = True
+if chosen and models and st.session_state.get("sweep_requested"):
+    df = sweep(dataset, tuple(models), tuple(sorted(chosen)), int(n_samples))
+    for metric, label in (("f_mse", "F-MSE (final frame)"), ("a_mse", "A-MSE (all frames)")):
+        fig = go.Figure()
+        for m, part in df.groupby("model", sort=False):
+            fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
+                            line=dict(width=4 if m == "egno" else 2))
+        fig.add_vline(x=trained, line_dash="dot", annotation_text=f"trained P = {trained}")
+        fig.update_layout(title=f"{label} versus P ({int(df['n_samples'].iloc[0])} test samples)",
+                          xaxis_title="P (output frames per window)", yaxis_title=label,
+                          xaxis_type="log", yaxis_type="log", height=380,
+                          margin=dict(l=10, r=10, t=40, b=10))
+        st.plotly_chart(fig, key=f"sweep_{metric}")
+    st.dataframe(df, hide_index=True)
+    st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
+                       "text/csv", key="sweep_csv")
+
+    st.subheader("One sample, coarse and fine")
+    sample = st.number_input("test sample", 0, 1999, 0, key="res_sample")
+    fine = max(chosen)
+    cols = st.columns(2)
+    for col, p in zip(cols, (min(chosen), fine)):
+        w = load_test(dataset, p)
+        out = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
+        col.plotly_chart(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
+                                         out["t"] * out["window"], "time", title=f"EGNO at P = {p}",
+                                         start_frame=p), key=f"traj_{p}")
+elif not (chosen and models):
+    st.info("Pick at least one P and one model.")
+else:
+    st.info("Choose P values and models, then **run sweep** (results are cached).")

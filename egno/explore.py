@@ -1,0 +1,212 @@
+"""The small API the app calls: samples, predictions, symmetry checks, resolution sweeps, exports.
+
+Nothing here imports streamlit; every function works on Windows and loaded checkpoints and returns
+arrays, dicts or pandas tables the app only draws.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .checkpoint import LoadedModel
+from .data import get_dataset
+from .data.base import DatasetFamily, Windows, uniform_times
+from .evaluate import frame_mse, metrics, predict
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+
+
+def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: bool = True,
+                 progress: bool = False) -> Windows:
+    """The family's test split (generated into its data dir on first use when ``generate``),
+    else the committed sample files in assets/samples/<dataset>."""
+    if generate:
+        if not (family.data_dir / "test.npz").exists():
+            family.generate(progress=progress, splits=("test",))
+        return family.load("test", timesteps)
+    files = sorted((SAMPLES / family.name).glob("*.csv"))
+    assert files, f"no committed samples for {family.name}"
+    parts = [family.read_file(f, timesteps) for f in files]
+    return concat_windows(parts)
+
+
+def concat_windows(parts: list[Windows]) -> Windows:
+    """Join windows with the same times into one."""
+    first = parts[0]
+    node_off = np.cumsum([0] + [w.x.shape[0] for w in parts[:-1]])
+    edge_off = np.cumsum([0] + [w.edge_index.shape[1] for w in parts[:-1]])
+    cat = lambda key: torch.cat([getattr(w, key) for w in parts])  # noqa: E731
+    return Windows(
+        h=cat("h"), x=cat("x"), v=cat("v"),
+        edge_index=torch.cat([w.edge_index for w in parts], dim=1), edge_attr=cat("edge_attr"),
+        node_ptr=torch.cat([w.node_ptr[:-1] + o for w, o in zip(parts, node_off)]
+                           + [torch.tensor([sum(w.x.shape[0] for w in parts)])]),
+        edge_ptr=torch.cat([w.edge_ptr[:-1] + o for w, o in zip(parts, edge_off)]
+                           + [torch.tensor([sum(w.edge_index.shape[1] for w in parts)])]),
+        target=None if first.target is None else torch.cat([w.target for w in parts], dim=1),
+        t=first.t, window=first.window, meta=dict(first.meta),
+    )
+
+
+def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
+                timesteps: int | None = None, device="cpu") -> dict:
+    """Prediction for sample ``index`` of ``w``: input x (N, 3), pred and truth (P, N, 3), times,
+    per-frame MSE and per-node error of every frame (P, N)."""
+    one = w.select([index])
+    if timesteps and timesteps != one.timesteps:
+        one = replace(one, t=torch.tensor(uniform_times(timesteps), dtype=torch.float32), target=None)
+    pred = predict(loaded.model, one, device=device)
+    out = {"x": one.x.numpy(), "v": one.v.numpy(), "pred": pred.numpy(), "t": one.t.numpy(),
+           "window": one.window, "truth": None, "frame_mse": None, "node_error": None}
+    if one.target is not None:
+        out["truth"] = one.target.numpy()
+        out["frame_mse"] = frame_mse(pred, one.target).numpy()
+        out["node_error"] = ((pred - one.target) ** 2).mean(-1).numpy()
+    return out
+
+
+# ---------------------------------------------------------------- symmetry checks
+def rotation_from_euler(alpha: float, beta: float, gamma: float) -> np.ndarray:
+    """Rotation R = Rz(alpha) Ry(beta) Rx(gamma), angles in degrees."""
+    a, b, c = (math.radians(v) for v in (alpha, beta, gamma))
+    rz = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    ry = np.array([[math.cos(b), 0, math.sin(b)], [0, 1, 0], [-math.sin(b), 0, math.cos(b)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(c), -math.sin(c)], [0, math.sin(c), math.cos(c)]])
+    return rz @ ry @ rx
+
+
+def euler_from_rotation(R: np.ndarray) -> tuple[float, float, float]:
+    """Inverse of rotation_from_euler (degrees), for showing a random rotation on the sliders."""
+    beta = math.asin(-max(-1.0, min(1.0, R[2, 0])))
+    alpha = math.atan2(R[1, 0], R[0, 0])
+    gamma = math.atan2(R[2, 1], R[2, 2])
+    return tuple(round(math.degrees(v), 1) for v in (alpha, beta, gamma))
+
+
+def random_rotation(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else q @ np.diag([1.0, 1.0, -1.0])
+
+
+def transform_windows(w: Windows, R: np.ndarray, shift=(0.0, 0.0, 0.0),
+                      perm: np.ndarray | None = None) -> Windows:
+    """Rotate (x, v, targets by R), translate (x, targets) and permute the nodes of a one-sample
+    Windows (node i of the result is node perm[i] of the input)."""
+    assert len(w) == 1, "transform one sample at a time"
+    Rt = torch.as_tensor(np.asarray(R), dtype=w.x.dtype)
+    s = torch.as_tensor(np.asarray(shift), dtype=w.x.dtype)
+    n = w.x.shape[0]
+    perm_t = torch.arange(n) if perm is None else torch.as_tensor(perm, dtype=torch.long)
+    inverse = torch.argsort(perm_t)
+    return replace(
+        w, h=w.h[perm_t], x=w.x[perm_t] @ Rt.T + s, v=w.v[perm_t] @ Rt.T,
+        edge_index=inverse[w.edge_index],
+        target=None if w.target is None else w.target[:, perm_t] @ Rt.T + s,
+    )
+
+
+def equivariance_check(loaded: LoadedModel, w: Windows, index: int, R, shift=(0, 0, 0),
+                       perm=None, device="cpu") -> dict:
+    """f(g·input) against g·f(input) for one sample: both trajectories and their deviation."""
+    one = w.select([index])
+    moved = transform_windows(one, R, shift, perm)
+    pred = predict(loaded.model, one, device=device)
+    pred_moved = predict(loaded.model, moved, device=device)
+    R_t = torch.as_tensor(np.asarray(R), dtype=pred.dtype)
+    perm_t = torch.arange(pred.shape[1]) if perm is None else torch.as_tensor(perm)
+    expected = pred[:, perm_t] @ R_t.T + torch.as_tensor(np.asarray(shift), dtype=pred.dtype)
+    diff = (pred_moved - expected).double()
+    scale = float((pred - one.x[None]).double().norm(dim=-1).mean())
+    return {"pred_on_transformed": pred_moved.numpy(), "transformed_pred": expected.numpy(),
+            "input": moved.x.numpy(), "max_dev": float(diff.abs().max()),
+            "rms_dev": float(diff.pow(2).mean().sqrt()), "motion_scale": scale}
+
+
+# ---------------------------------------------------------------- resolution sweep
+def resolution_sweep(models: dict[str, LoadedModel], family: DatasetFamily, timesteps: list[int],
+                     windows_at: Callable[[int], Windows] | None = None, device="cpu",
+                     on_step: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """F-MSE / A-MSE of each model at each P on the test split (models that cannot run at a P,
+    such as egnn-s, are left out of that row). ``on_step(done, total)`` reports progress."""
+    windows_at = windows_at or (lambda p: family.load("test", p))
+    rows, total, done = [], len(timesteps) * len(models), 0
+    for p in timesteps:
+        w = windows_at(p)
+        for name, loaded in models.items():
+            try:
+                m = metrics(predict(loaded.model, w, 500, device), w.target)
+                rows.append({"model": name, "P": p, "f_mse": m["f_mse"], "a_mse": m["a_mse"],
+                             "trained_P": loaded.config.timesteps, "n_samples": len(w)})
+            except ValueError:
+                pass
+            done += 1
+            if on_step:
+                on_step(done, total)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- exports
+def trajectory_frames(x0: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Input frame followed by the P predicted frames: (P + 1, N, 3)."""
+    return np.concatenate([x0[None], pred], axis=0)
+
+
+def export_csv(x0, pred, times, window) -> bytes:
+    frames = trajectory_frames(x0, pred)
+    t = np.concatenate([[0.0], np.asarray(times) * window])
+    f, n = np.meshgrid(np.arange(len(frames)), np.arange(frames.shape[1]), indexing="ij")
+    df = pd.DataFrame({"frame": f.ravel(), "time": t[f.ravel()], "node": n.ravel(),
+                       "x": frames[..., 0].ravel(), "y": frames[..., 1].ravel(),
+                       "z": frames[..., 2].ravel()})
+    return df.to_csv(index=False, float_format="%.7g").encode()
+
+
+def export_npz(x0, pred, times, window) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, positions=trajectory_frames(x0, pred),
+             time=np.concatenate([[0.0], np.asarray(times) * window]))
+    return buf.getvalue()
+
+
+def export_extxyz(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
+    """Extended XYZ written with ASE: one frame per time, the time in each frame's info."""
+    from ase import Atoms
+    from ase.io import write
+
+    frames = trajectory_frames(x0, pred)
+    t = np.concatenate([[0.0], np.asarray(times) * window])
+    symbols = symbols or ["X"] * frames.shape[1]
+    images = []
+    for k, pos in enumerate(frames):
+        atoms = Atoms(symbols=symbols, positions=pos.astype(np.float64))
+        atoms.info["time"] = float(t[k])
+        atoms.info["frame"] = int(k)
+        images.append(atoms)
+    buf = io.StringIO()
+    write(buf, images, format="extxyz")
+    return buf.getvalue().encode()
+
+
+def read_upload(dataset: str, name: str, data: bytes, tmp_dir: Path,
+                timesteps: int | None = None) -> Windows:
+    """Validate and read uploaded bytes through the family's reader (never unpickles)."""
+    suffix = Path(name).suffix.lower()
+    family = get_dataset(dataset)
+    if suffix.lstrip(".") not in family.file_formats:
+        raise ValueError(f"{name}: {dataset} reads {', '.join(family.file_formats)} files, "
+                         f"not '{suffix or 'no extension'}'")
+    path = Path(tmp_dir) / f"upload{suffix}"
+    path.write_bytes(data)
+    try:
+        return family.read_file(path, timesteps)
+    except ValueError as e:
+        raise ValueError(str(e).replace(path.name, name)) from None

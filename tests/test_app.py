@@ -1,0 +1,126 @@
+"""App page logic and state through streamlit.testing (AppTest), one test per page."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from egno.checkpoint import shipped_models
+
+pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
+MAIN = str(ROOT / "app" / "main.py")
+SAMPLES = ROOT / "assets" / "samples" / "nbody"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app_data(tmp_path_factory):
+    """The app generates the seeded test split on first use: do it once into a temp data dir."""
+    import os
+
+    from egno import get_dataset
+
+    root = tmp_path_factory.mktemp("app_data")
+    get_dataset("nbody", root / "nbody").generate(progress=False, splits=("test",))
+    old = os.environ.get("EGNO_DATA")
+    os.environ["EGNO_DATA"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("EGNO_DATA")
+    else:
+        os.environ["EGNO_DATA"] = old
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figure(at: AppTest, i: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def values(arr) -> np.ndarray:
+    if isinstance(arr, dict):  # plotly 7 binary arrays
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
+    return np.asarray(arr, dtype=float)
+
+
+def test_explore_draws_sample_with_frames_and_every_model_error():
+    at = start()
+    fig = figure(at)
+    assert len(fig["frames"]) == 6  # the input + P = 5 target times
+    names = {t.get("name") for t in fig["data"]}
+    assert {"prediction", "ground truth", "prediction trail", "ground-truth trail"} <= names
+    for model in shipped_models("nbody"):
+        assert f"{model} MSE" in names
+    assert at.metric[0].label.startswith("F-MSE")
+    first = at.metric[0].value
+    at.number_input(key="sample").set_value(7).run()
+    assert not at.exception and at.metric[0].value != first
+    assert at.query_params["sample"] == ["7"] or at.query_params["sample"] == "7"
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["extended XYZ", "CSV", "npz"]
+
+
+def test_explore_switches_models_and_reads_state_from_the_url():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["model"] = "linear"
+    at.query_params["sample"] = "3"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="model").value == "linear" and at.number_input(key="sample").value == 3
+    for model in shipped_models("nbody"):
+        at.selectbox(key="model").select(model).run()
+        assert not at.exception, model
+
+
+def test_equivariance_egno_tiny_gnn_large():
+    at = start("views/equivariance.py")
+    at.slider(key="alpha").set_value(40.0).run()
+    at.slider(key="beta").set_value(-25.0).run()
+    at.slider(key="tx").set_value(3.0).run()
+    at.checkbox(key="permute").check().run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["egno", "max deviation"] < 1e-4
+    assert table.loc["gnn", "max deviation"] > 1e-2
+    at.button(key="random_rotation").click().run()
+    assert not at.exception and at.slider(key="alpha").value != 40.0
+    assert at.dataframe[0].value.set_index("model").loc["egno", "max deviation"] < 1e-4
+
+
+def test_resolution_sweep_plots_table_and_marks_trained_p():
+    at = start("views/resolution.py")
+    assert not at.get("plotly_chart")  # nothing computed before the button
+    at.multiselect(key="sweep_p").set_value([2, 5, 20]).run()
+    at.selectbox(key="sweep_n").select(200).run()
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert set(df["P"]) == {2, 5, 20} and {"egno", "linear"} <= set(df["model"])
+    assert np.isfinite(df[df["model"].isin(["egno", "linear"])]["f_mse"]).all()
+    fig = figure(at, 0)
+    egno = next(t for t in fig["data"] if t["name"] == "egno")
+    np.testing.assert_allclose(values(egno["x"]), [2, 5, 20])
+    assert any("trained P = 5" in a.get("text", "") for a in fig["layout"].get("annotations", []))
+    assert at.get("download_button")[0].label == "download CSV"
+
+
+def test_upload_valid_file_predicts_and_broken_file_explains():
+    at = start("views/upload.py")
+    at.get("file_uploader")[0].upload("mine.csv", (SAMPLES / "test_1.csv").read_bytes(), "text/csv").run()
+    assert not at.exception
+    assert "mine.csv" in at.success[0].value
+    assert at.metric[0].label == "F-MSE against the file's frames"
+    at.get("file_uploader")[0].upload("broken.csv", b"frame,particle,x\n0,0,1\n", "text/csv").run()
+    assert not at.exception
+    assert "missing columns" in at.error[0].value
+    at.switch_page("views/explore.py").run()
+    assert not at.exception and at.get("plotly_chart")
