@@ -20,6 +20,7 @@ from egno.explore import test_windows  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
+ERROR_SCALE = [[0.0, "#ffa94d"], [0.5, "#e8590c"], [1.0, "#5c0a0a"]]  # prediction nodes by error
 # torch threads per inference: fewer than cores keeps concurrent sessions from stalling each other
 torch.set_num_threads(1)
 
@@ -108,7 +109,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     with_errors = bool(errors)
     fig = make_subplots(rows=1, cols=2 if with_errors else 1,
                         specs=[[{"type": "scene"}, {"type": "xy"}]] if with_errors else [[{"type": "scene"}]],
-                        column_widths=[0.62, 0.38] if with_errors else None,
+                        column_widths=[0.6, 0.4] if with_errors else None, horizontal_spacing=0.1,
                         subplot_titles=("trajectory", "error versus time (this sample)") if with_errors else None)
     n, p = x0.shape[0], pred.shape[0]
     pred_path = np.concatenate([x0[None], pred])  # P+1, N, 3
@@ -139,8 +140,9 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         marker = dict(size=6, color=PRED_COLOUR)
         if node_error is not None:
             err = np.zeros(n) if k == 0 else node_error[k - 1]
-            marker = dict(size=6, color=err, colorscale="Oranges", cmin=0, cmax=cmax,
-                          colorbar=dict(title="sq. error", x=0.55 if with_errors else 1.0, len=0.5))
+            marker = dict(size=6, color=err, colorscale=ERROR_SCALE, cmin=0, cmax=cmax,
+                          colorbar=dict(title="sq. error", x=0.54 if with_errors else 1.0, len=0.5,
+                                        thickness=12))
         traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
                                    marker=marker, text=[f"node {i}" for i in range(n)]))
         if with_errors:
@@ -164,8 +166,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     lo, hi = _bounds(pred_path, truth_path)
     labels = ["input"] + [f"t={t:.3g}" for t in times]
     fig.update_layout(
-        title=title, height=600, margin=dict(l=0, r=0, t=60, b=0), uirevision="keep",
-        legend=dict(orientation="h", y=-0.12),
+        title=dict(text=title, y=0.98), height=640, margin=dict(l=0, r=0, t=110, b=10),
+        uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]])),
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left",

@@ -10,9 +10,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 st.set_page_config(page_title="EGNO Explorer", layout="wide")
 pages = [
-    st.Page("views/explore.py", title="Explore", icon="🔭", default=True, url_path="explore"),
-    st.Page("views/equivariance.py", title="Equivariance", icon="🔄", url_path="equivariance"),
-    st.Page("views/resolution.py", title="Resolution", icon="📈", url_path="resolution"),
-    st.Page("views/upload.py", title="Upload", icon="📤", url_path="upload"),
+    st.Page("views/explore.py", title="Explore", icon=":material/explore:", default=True),
+    st.Page("views/equivariance.py", title="Equivariance", icon=":material/3d_rotation:",
+            url_path="equivariance"),
+    st.Page("views/resolution.py", title="Resolution", icon=":material/show_chart:",
+            url_path="resolution"),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload"),
 ]
 st.navigation(pages).run()

@@ -34,7 +34,7 @@ with st.sidebar:
     st.slider("α about z", -180.0, 180.0, key="alpha", step=1.0)
     st.slider("β about y", -90.0, 90.0, key="beta", step=1.0)
     st.slider("γ about x", -180.0, 180.0, key="gamma", step=1.0)
-    st.button("🎲 random rotation", on_click=randomise, key="random_rotation")
+    st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
         st.slider(f"shift {axis}", -10.0, 10.0, key=f"t{axis}", step=0.5)

@@ -28,7 +28,7 @@ if "sample" not in st.session_state:
     st.session_state.sample = min(max(int(st.query_params.get("sample", 0)), 0), n - 1)
 left, right = st.columns([3, 1])
 with right:
-    if st.button("🎲 random sample", key="random"):
+    if st.button("random sample", icon=":material/casino:", key="random"):
         st.session_state.sample = int(np.random.default_rng().integers(n))
 with left:
     sample = st.number_input("test sample", 0, n - 1, key="sample", step=1)
