@@ -29,7 +29,7 @@ def browser_type_launch_args():
 
 @pytest.fixture(scope="session")
 def browser_context_args():
-    return {"viewport": {"width": 1400, "height": 1000}, "accept_downloads": True}
+    return {"viewport": {"width": 1400, "height": 1500}, "accept_downloads": True}
 
 
 def _free_port() -> int:
