@@ -17,9 +17,13 @@ st.caption("Rotate, translate or permute the input. An equivariant model's predi
            "transformed input (markers) lands on the transformed prediction of the original input "
            "(lines). The non-equivariant `gnn` baseline, which reads raw coordinates, does not.")
 
-for key, value in (("alpha", 0.0), ("beta", 0.0), ("gamma", 0.0), ("tx", 0.0), ("ty", 0.0),
-                   ("tz", 0.0), ("eq_sample", 0)):
-    st.session_state.setdefault(key, value)
+STATE = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0, "tx": 0.0, "ty": 0.0, "tz": 0.0, "eq_sample": 0}
+for key, value in STATE.items():  # first visit: take the view from the URL when it has one
+    if key not in st.session_state:
+        try:
+            st.session_state[key] = type(value)(float(st.query_params.get(key, value)))
+        except ValueError:
+            st.session_state[key] = value
 
 
 def randomise() -> None:
@@ -40,6 +44,8 @@ with st.sidebar:
         st.slider(f"shift {axis}", -10.0, 10.0, key=f"t{axis}", step=0.5)
     permute = st.checkbox("permute the nodes (random order)", key="permute")
 
+for key in STATE:
+    st.query_params[key] = str(st.session_state[key])
 R = rotation_from_euler(st.session_state.alpha, st.session_state.beta, st.session_state.gamma)
 shift = np.array([st.session_state.tx, st.session_state.ty, st.session_state.tz])
 sample = int(st.session_state.eq_sample)
