@@ -7,6 +7,7 @@ weights (on validation F-MSE) become the checkpoint ``<model>.pt`` with its JSON
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import platform
@@ -86,12 +87,15 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     # the last EGNN layer's node update does not reach the output positions: unused under DDP
     ddp = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 and params else model
     opt = torch.optim.Adam(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay) if params else None
+    # with cfg.ema, validation and the checkpoint use an exponential moving average of the weights
+    ema = copy.deepcopy(model) if train_cfg.ema and params else None
+    scored = ema if ema is not None else model
 
     state_path = out_dir / "state.pt"
     s = {"epoch": 0, "best_val": float("inf"), "best_epoch": -1, "best_state": None,
          "history": [], "wall_s": 0.0}
     if state_path.exists():
-        s = _resume(state_path, model, opt, model_cfg, train_cfg, dev)
+        s = _resume(state_path, model, opt, model_cfg, train_cfg, dev, ema)
         if rank == 0:
             print(f"resuming {dataset}/{model_cfg.model} from epoch {s['epoch']} "
                   f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
@@ -102,19 +106,19 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     for epoch in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(epoch, train_cfg)
-        loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev)
+        loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
         s["epoch"] = epoch + 1
         if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
-            val = evaluate(model, val_w, 500, dev)["f_mse"]
+            val = evaluate(scored, val_w, 500, dev)["f_mse"]
             s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val,
                                  "lr": lr_at(epoch, train_cfg)})
             if val < s["best_val"]:
                 s.update(best_val=val, best_epoch=epoch + 1,
-                         best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+                         best_state={k: v.detach().cpu().clone() for k, v in scored.state_dict().items()})
             bar.set_postfix(loss=f"{loss:.5f}", val=f"{val:.5f}", best=f"{s['best_val']:.5f}")
             s["wall_s"] = time.time() - start
             if rank == 0:
-                _save_state(state_path, model, opt, model_cfg, train_cfg, s)
+                _save_state(state_path, model, opt, model_cfg, train_cfg, s, ema)
             if epoch + 1 - s["best_epoch"] >= train_cfg.patience:
                 stop_reason = f"early stop: no validation improvement for {train_cfg.patience} epochs"
                 break
@@ -133,7 +137,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
                    checkpoint_path or out_dir / f"{model_cfg.model}.pt")
 
 
-def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev) -> float:
+def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None, ema=None) -> float:
     g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
     perm = torch.randperm(len(w), generator=g)[rank::world]
     per_rank = max(1, cfg.batch_size // world)
@@ -147,25 +151,32 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev) -> fl
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for averaged, current in zip(ema.parameters(), raw.parameters()):
+                    averaged.lerp_(current, 1.0 - cfg.ema)
         total, count = total + float(loss.detach()), count + 1
     return total / max(count, 1)
 
 
-def _save_state(path, model, opt, mc, tc, s):
+def _save_state(path, model, opt, mc, tc, s, ema=None):
     blob = {"version": STATE_VERSION, "model_config": mc.to_dict(), "train_config": tc.to_dict(),
-            "model": model.state_dict(), "optimizer": opt.state_dict(), **s}
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "ema": None if ema is None else ema.state_dict(), **s}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
 
 
-def _resume(path, model, opt, mc, tc, dev) -> dict:
+def _resume(path, model, opt, mc, tc, dev, ema=None) -> dict:
     blob = torch.load(path, map_location=dev, weights_only=True)
     if blob.get("version") != STATE_VERSION or blob["model_config"] != mc.to_dict():
         raise ValueError(f"{path} belongs to a different run (model config differs); "
                          f"use another --out directory or delete it")
     model.load_state_dict(blob["model"])
     opt.load_state_dict(blob["optimizer"])
+    if ema is not None:
+        ema.load_state_dict(blob["ema"] if blob.get("ema") is not None else blob["model"])
     return {k: blob[k] for k in ("epoch", "best_val", "best_epoch", "best_state", "history", "wall_s")}
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped N-body checkpoints (assets/checkpoints/nbody). Two queues, one CPU core
 # each (torch threads = 1), as they were run on the 2-core development machine:
-#   scripts/train_nbody.sh egno        # EGNO alone (~105 min)
+#   scripts/train_nbody.sh egno        # EGNO alone (~65 min)
 #   scripts/train_nbody.sh baselines   # linear, egnn-s, egnn, gnn, egnn-r one after another
 # Every command is seeded and resumable: rerun it after an interruption. Training generates
 # data/nbody first if it is missing (`python -m egno data nbody`).
@@ -11,7 +11,7 @@ PY=${PYTHON:-.venv/bin/python}
 train() { $PY -m egno train --dataset nbody --threads 1 --ship --quiet "$@"; }
 case "${1:-all}" in
   egno)
-    train --model egno --epochs 1200 --patience 400 --time-limit 125 ;;
+    train --model egno --epochs 700 --ema 0.999 --patience 300 --time-limit 90 ;;
   baselines)
     train --model linear
     train --model egnn-s --epochs 600 --time-limit 12

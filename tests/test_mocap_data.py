@@ -1,0 +1,116 @@
+"""CMU motion capture: ASF/AMC parsing, forward kinematics, trial splits, invariant features."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from egno.data import get_dataset
+from egno.data.asf_amc import MocapFormatError, euler_xyz, forward_kinematics, read_amc, read_asf
+from egno.data.mocap import SOURCE, SPLITS, bone_graph
+
+ASF35 = SOURCE / "35" / "35.asf"
+pytestmark = pytest.mark.skipif(not ASF35.exists(), reason="../shared/data/cmu_mocap not present")
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    family = get_dataset("mocap/walk", tmp_path_factory.mktemp("mocap") / "walk")
+    family.generate(progress=False)
+    return family
+
+
+def test_skeleton_has_31_joints_and_30_bones():
+    sk = read_asf(ASF35)
+    assert len(sk.joints) == 31 and sk.edges().shape == (2, 30) and sk.length_unit == 0.45
+    assert sk.joints[0] == "root" and {"head", "lfemur", "rthumb"} <= set(sk.joints)
+
+
+def test_forward_kinematics_keeps_every_bone_length():
+    sk = read_asf(ASF35)
+    pos = forward_kinematics(sk, read_amc(SOURCE / "35" / "35_01.amc", sk))
+    assert pos.shape == (358, 31, 3)
+    child, parent = sk.edges()
+    lengths = np.array([sk.bones[sk.joints[c]].length for c in child])
+    dist = np.linalg.norm(pos[:, child] - pos[:, parent], axis=-1)
+    np.testing.assert_allclose(dist, np.broadcast_to(lengths, dist.shape), atol=1e-5)
+    head, toes = pos[:, sk.joints.index("head")], pos[:, sk.joints.index("ltoes")]
+    assert (head[:, 1] > toes[:, 1] + 20).all()  # upright: the head ~25 units above the toes
+
+
+def test_euler_convention_is_rz_ry_rx():
+    R = euler_xyz(90, 0, 0)
+    np.testing.assert_allclose(R @ [0, 1, 0], [0, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(euler_xyz(10, 20, 30), euler_xyz(0, 0, 30) @ euler_xyz(0, 20, 0)
+                               @ euler_xyz(10, 0, 0), atol=1e-12)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hello\n", "no :bonedata"),
+    (":bonedata\n begin\n name a\n direction 1 x 0\n end\n", "cannot read"),
+    (":root\n order TX TY TZ RX RY RZ\n:bonedata\n begin\n name a\n direction 1 0 0\n length 1\n"
+     " axis 0 0 0 XYZ\n end\n:hierarchy\n begin\n root b\n end\n", "unknown bone"),
+    (":bonedata\n begin\n name a\n axis 0 0 0 ZYX\n end\n", "not supported"),
+])
+def test_broken_asf_files_name_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.asf"
+    path.write_text(text)
+    with pytest.raises(MocapFormatError, match=message):
+        read_asf(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "no frames"),
+    ("root 1 2 3 4 5 6\n", "before the first frame"),
+    ("1\nroot 1 2 3 4 5\n", "has 5 values"),
+    ("1\nnosuchbone 1\n", "not in the skeleton"),
+    ("1\nltibia abc\n", "non-numeric"),
+    ("1\nltibia nan\n", "NaN or inf"),
+])
+def test_broken_amc_files_name_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.amc"
+    path.write_text(text)
+    with pytest.raises(MocapFormatError, match=message):
+        read_amc(path, read_asf(ASF35))
+    (tmp_path / "binary.amc").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(MocapFormatError, match="not a readable text file"):
+        read_amc(tmp_path / "binary.amc", read_asf(ASF35))
+
+
+def test_splits_are_by_trial_and_disjoint():
+    for spec in SPLITS.values():
+        trials = [set(spec[s]) for s in ("train", "val", "test")]
+        assert not (trials[0] & trials[1] or trials[0] & trials[2] or trials[1] & trials[2])
+    assert SPLITS["run"]["test"] == [4, 8, 9]  # 0-based 3, 7, 8 of 09_01..09_11, as in the paper
+
+
+def test_walk_dataset_windows_graph_and_invariant_features(walk):
+    w = walk.load("test")
+    assert w.timesteps == 5 and w.window == pytest.approx(0.25)
+    first = w.select([0])
+    assert first.x.shape == (31, 3) and first.edge_index.shape[1] == 130  # 60 bone + 70 2-hop
+    # node features: one-hot joint identity + speed; no coordinate enters them
+    assert first.h.shape == (31, 32) and np.allclose(first.h[:, :31].numpy(), np.eye(31))
+    np.testing.assert_allclose(first.h[:, 31].numpy(), np.linalg.norm(first.v.numpy(), axis=-1), rtol=1e-5)
+    fine = walk.load("test", 30)
+    np.testing.assert_allclose(fine.target[5::6].numpy(), w.target.numpy())
+
+
+def test_bone_graph_two_hop_pairs():
+    edges, kind = bone_graph(np.array([[1, 2], [0, 1]]), 3)  # a chain 0-1-2
+    pairs = {tuple(e) for e in edges.T}
+    assert pairs == {(1, 0), (2, 1), (0, 1), (1, 2), (0, 2), (2, 0)}
+    assert kind.sum(0).tolist() == [4.0, 2.0]
+
+
+def test_read_amc_upload_with_its_skeleton(tmp_path):
+    import shutil
+
+    shutil.copy(ASF35, tmp_path / "35.asf")
+    shutil.copy(SOURCE / "35" / "35_02.amc", tmp_path / "35_02.amc")
+    family = get_dataset("mocap/walk", tmp_path / "data")
+    w = family.read_file(tmp_path / "35_02.amc")
+    assert len(w) == 1 and w.target.shape == (5, 31, 3)
+    pair = family.read_file(f"{tmp_path / '35.asf'},{tmp_path / '35_02.amc'}")
+    np.testing.assert_array_equal(pair.x.numpy(), w.x.numpy())
+    with pytest.raises(ValueError, match="no skeleton file"):
+        family.read_file(tmp_path / "nothing_01.amc")
