@@ -5,7 +5,6 @@ by 10-100x on a 2-core CPU. Reports medians over repeats.
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -78,12 +77,15 @@ def training_throughput(dataset: str, windows, model_name: str, repeats: int, de
     return batch_size / _median_time(step, repeats, dev)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
-    """Run one workload in a fresh interpreter and report its peak RSS (MB)."""
+    """Run one workload in a fresh interpreter and report its resident memory (MB)."""
     code = (
         "import sys, json, torch; from egno import bench; "
         f"print(json.dumps(bench._memory_child({dataset!r}, {what!r}, {threads!r})))"
@@ -93,20 +95,37 @@ def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
 
 
 def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
+    """RSS before and peak during one workload on 100 freshly simulated N-body systems
+    (sampled every millisecond by a thread: CPU tensors have no allocator statistics)."""
+    import threading
+
+    from .data.nbody import INPUT_FRAME, build_windows, simulate
+
     if threads:
         torch.set_num_threads(threads)
-    windows = get_dataset(dataset).load("train")
-    base = _peak_rss_mb()
+    d = simulate(100, seed=0)
+    w = build_windows(d["loc"][:, INPUT_FRAME], d["vel"][:, INPUT_FRAME], d["charges"],
+                      d["loc"][:, INPUT_FRAME + 2:INPUT_FRAME + 11:2], uniform_times(5))
     model = build_model(preset(dataset, "egno")[0])
-    batch = collate(windows, torch.arange(100))
+    batch = collate(w)
+    before, peak, running = _rss_mb(), [0.0], [True]
+
+    def sample():
+        while running[0]:
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     if what == "train":
-        loss = ((model(batch) - batch.target) ** 2).mean()
-        loss.backward()
+        ((model(batch) - batch.target) ** 2).mean().backward()
     else:
         with torch.inference_mode():
             model(batch, torch.tensor(uniform_times(50), dtype=torch.float32))
-    return {"workload": what, "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "above_baseline_mb": round(_peak_rss_mb() - base, 1)}
+    running[0] = False
+    sampler.join()
+    return {"workload": what, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak[0], 1),
+            "increase_mb": round(peak[0] - before, 1)}
 
 
 def run_bench(a) -> dict:
@@ -138,6 +157,7 @@ def _print(r: dict) -> None:
               f" {row['speedup']:>8.2f}x")
     for m, v in r["train_samples_per_s"].items():
         print(f"training {m}: {v:.0f} samples/s (batch 100, P = 5)")
+    labels = {"train": "training step, P = 5", "infer": "inference, P = 50"}
     for m in r["memory"]:
-        print(f"peak RSS {m['workload']} (EGNO, batch 100): {m['peak_rss_mb']} MB "
-              f"({m['above_baseline_mb']} MB above the loaded data)")
+        print(f"EGNO batch 100, {labels[m['workload']]}: peak RSS {m['peak_rss_mb']} MB "
+              f"(+{m['increase_mb']} MB over the {m['rss_before_mb']} MB before it)")

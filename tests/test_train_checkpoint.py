@@ -37,10 +37,15 @@ def tiny_train_args(data, out, *extra):
 
 def test_tiny_train_then_evaluate(tiny_nbody, tmp_path, env_with_data):
     out = tmp_path / "run"
-    egno(*tiny_train_args(tiny_nbody, out, "--model", "egno", "--epochs", "3"), env=env_with_data)
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egno", "--epochs", "3", "--ema", "0.9"),
+         env=env_with_data)
     ckpt = out / "egno.pt"
     card = json.loads((out / "egno.json").read_text())
     assert card["epochs_run"] == 3 and card["metrics"]["test"]["n_samples"] == 20
+    assert card["train_config"]["ema"] == 0.9
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["ema"] is not None and not torch.equal(state["ema"]["embed.weight"],
+                                                         state["model"]["embed.weight"])
     assert card["command"].startswith("python -m egno train") and "wall_time_s" in card
     res = egno("evaluate", "--dataset", "nbody", "--data-dir", str(tiny_nbody), "--checkpoint",
                str(ckpt), "--json", "--quiet", env=env_with_data)
