@@ -20,6 +20,8 @@ from egno.explore import test_windows  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
+MODEL_COLOURS = {"egno": "#7048e8", "egnn": "#1c7ed6", "egnn-r": "#a61e4d", "egnn-s": "#0c8599",
+                 "gnn": "#868e96", "linear": "#212529"}
 ERROR_SCALE = [[0.0, "#ffa94d"], [0.5, "#e8590c"], [1.0, "#5c0a0a"]]  # prediction nodes by error
 # torch threads per inference: fewer than cores keeps concurrent sessions from stalling each other
 torch.set_num_threads(1)
@@ -141,7 +143,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         if node_error is not None:
             err = np.zeros(n) if k == 0 else node_error[k - 1]
             marker = dict(size=6, color=err, colorscale=ERROR_SCALE, cmin=0, cmax=cmax,
-                          colorbar=dict(title="sq. error", x=0.54 if with_errors else 1.0, len=0.5,
+                          colorbar=dict(title="sq. error", x=0.5 if with_errors else 1.0, len=0.5,
                                         thickness=12))
         traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
                                    marker=marker, text=[f"node {i}" for i in range(n)]))
@@ -159,7 +161,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     if with_errors:
         for name, err in errors.items():
             fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
-                            line=dict(width=4 if name == "egno" else 2), row=1, col=2)
+                            line=dict(width=4 if name == "egno" else 2,
+                                      color=MODEL_COLOURS.get(name)), row=1, col=2)
         fig.update_yaxes(type="log", title_text="MSE", row=1, col=2)
         fig.update_xaxes(title_text=f"time after the input ({unit})", row=1, col=2)
     fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k)) for k in range(p + 1)]

@@ -18,12 +18,16 @@ def _threads(n: int | None) -> None:
 
 
 def cmd_data(a) -> None:
-    from .data import get_dataset
+    from .data import dataset_names, get_dataset
 
-    family = get_dataset(a.dataset, a.data_dir)
+    names = [n for n in dataset_names() if n.startswith(a.dataset + "/")] or [a.dataset]
     sizes = {k: v for k, v in (("train", a.train), ("val", a.val), ("test", a.test)) if v}
-    out = family.generate(progress=not a.quiet, seed=a.seed, sizes=sizes)
-    print(f"wrote {a.dataset} to {out}")
+    for name in names:
+        family = get_dataset(name, a.data_dir if len(names) == 1 else None)
+        if a.source:
+            family.source = a.source
+        out = family.generate(progress=not a.quiet, seed=a.seed, sizes=sizes)
+        print(f"wrote {name} to {out}")
 
 
 def cmd_train(a) -> None:
@@ -107,6 +111,8 @@ def main(argv=None) -> None:
     d.add_argument("dataset")
     d.add_argument("--data-dir", type=Path, help="output folder (default: data/<dataset>)")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--source", type=Path, help="mocap: a folder of CMU ASF/AMC files (default "
+                   "../shared/data/cmu_mocap)")
     for split in ("train", "val", "test"):
         d.add_argument(f"--{split}", type=int, help=f"number of {split} samples")
     d.add_argument("--quiet", action="store_true")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import DEVICE, animated_figure, dataset_and_model, load_model, load_test
+from common import DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, load_model, load_test
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import predict_one, resolution_sweep
@@ -46,7 +46,7 @@ if chosen and models and st.session_state.get("sweep_requested"):
         fig = go.Figure()
         for m, part in df.groupby("model", sort=False):
             fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
-                            line=dict(width=4 if m == "egno" else 2))
+                            line=dict(width=4 if m == "egno" else 2, color=MODEL_COLOURS.get(m)))
         fig.add_vline(x=trained, line_dash="dot", annotation_text=f"trained P = {trained}")
         fig.update_layout(title=f"{label} versus P ({int(df['n_samples'].iloc[0])} test samples)",
                           xaxis_title="P (output frames per window)", yaxis_title=label,

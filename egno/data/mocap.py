@@ -74,11 +74,13 @@ class Mocap(DatasetFamily):
         self.source = Path(source) if source else SOURCE
         super().__init__(data_dir)
 
+    def _folder(self) -> Path:
+        folder = self.source / SPLITS[self.variant]["subject"]
+        return folder if folder.exists() else self.source  # or a flat folder of one subject
+
     def _trial_files(self) -> dict[str, list[Path]]:
         spec = SPLITS[self.variant]
-        folder = self.source / spec["subject"]
-        if not folder.exists():
-            folder = self.source  # a flat folder of one subject's files
+        folder = self._folder()
         files = {}
         for split in ("train", "val", "test"):
             files[split] = [folder / f"{spec['subject']}_{n:02d}.amc" for n in spec[split]]
@@ -91,8 +93,7 @@ class Mocap(DatasetFamily):
     def generate(self, progress: bool = True, **_) -> Path:
         """Parse the trials with forward kinematics into per-split joint positions."""
         spec = SPLITS[self.variant]
-        folder = self.source / spec["subject"]
-        skeleton = read_asf(folder / f"{spec['subject']}.asf")
+        skeleton = read_asf(self._folder() / f"{spec['subject']}.asf")
         start = time.time()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         counts = {}

@@ -76,6 +76,8 @@ def shot():
 
     def take(page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        page.locator("[data-testid=stMain]").evaluate("e => e.scrollTo(0, 0)")
+        page.wait_for_timeout(300)
         page.screenshot(path=str(path), full_page=True)
         return path
 
