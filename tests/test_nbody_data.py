@@ -128,3 +128,14 @@ def test_broken_npz_files_give_clear_errors(tmp_path):
         family.read_file(tmp_path / "shape.npz")
     with pytest.raises(ValueError, match="reads .csv or .npz"):
         family.read_file(tmp_path / "traj.pdb")
+
+
+def test_too_many_particles_or_frames_are_refused(tmp_path):
+    from egno.data.nbody import MAX_FRAMES, MAX_NODES
+
+    np.savez(tmp_path / "big.npz", loc=np.zeros((2, MAX_NODES + 1, 3)), charges=np.ones(MAX_NODES + 1))
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        NBody(tmp_path).read_file(tmp_path / "big.npz")
+    np.savez(tmp_path / "long.npz", loc=np.zeros((MAX_FRAMES + 1, 3, 3)), charges=np.ones(3))
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        NBody(tmp_path).read_file(tmp_path / "long.npz")

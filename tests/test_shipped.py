@@ -77,3 +77,23 @@ def test_shipped_egno_runs_zero_shot_at_finer_resolution(nbody_test_split):
     # frames 10, 20, ... of the P = 50 grid are the P = 5 times: same targets, similar errors
     shared = torch.tensor(fine["frame_mse"])[9::10]
     assert torch.allclose(shared, torch.tensor(coarse["frame_mse"]), rtol=0.5)
+
+
+def test_evaluate_command_on_a_users_file():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "egno", "evaluate", "--dataset", "nbody", "--model", "egno", "--data",
+         str(SAMPLES / "test_0.csv"), "--json", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    assert row["split"] == "file:test_0.csv" and row["n_samples"] == 1 and row["timesteps"] == 5
+    # the same trajectory is test sample 0 of the protocol: same error as predicting it directly
+    w = get_dataset("nbody").read_file(SAMPLES / "test_0.csv")
+    direct = evaluate(load_checkpoint(shipped_path("nbody", "egno")).model, w)
+    assert row["f_mse"] == pytest.approx(direct["f_mse"], rel=1e-6)

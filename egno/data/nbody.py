@@ -30,7 +30,7 @@ INPUT_FRAME = 30
 WINDOW_FRAMES = 10  # ΔT in saved frames
 FRAME_TIME = DT * SAVE_EVERY  # 0.1 time units between saved frames
 SPLITS = {"train": (3000, 1), "val": (2000, 2), "test": (2000, 3)}  # size, seed offset
-MAX_NODES = 1000
+MAX_NODES = 100  # fully connected: 100 particles are 9900 edges per time point
 MAX_FRAMES = 10000
 
 
