@@ -1,0 +1,25 @@
+"""The py3Dmol helper inlines the vendored 3Dmol.js so views render without a CDN."""
+from __future__ import annotations
+
+import sys
+
+import py3Dmol
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "app"))
+from mol3d import VENDORED, offline_html  # noqa: E402
+
+
+def test_vendored_library_is_inlined_before_py3dmol_loader():
+    view = py3Dmol.view(width=300, height=300)
+    view.addModel("2\n\nC 0 0 0\nO 0 0 1.2\n", "xyz")
+    view.setStyle({"stick": {}})
+    html = offline_html(view)
+    lib = VENDORED.read_text(encoding="utf-8")
+    assert len(lib) > 400_000 and lib[:2000] in html
+    promise = html.index("var $3Dmolpromise = Promise.resolve();")
+    # library, then the resolved promise, then py3Dmol's guarded CDN loader (skipped) and viewer
+    assert html.index(lib[:2000]) < promise < html.index("if(typeof $3Dmolpromise === 'undefined')")
+    assert promise < html.index("$3Dmolpromise.then(")
+    assert "<script src=" not in html
