@@ -17,7 +17,7 @@ case "${1:-all}" in
     train --model egnn-s --epochs 600 --time-limit 12
     train --model egnn --epochs 420 --time-limit 24
     train --model gnn --epochs 450 --time-limit 20
-    train --model egnn-r --epochs 350 --time-limit 24 ;;
+    train --model egnn-r --epochs 300 --time-limit 22 ;;
   all)
     "$0" egno & "$0" baselines; wait ;;
 esac
