@@ -42,7 +42,7 @@ def cmd_train(a) -> None:
     if a.norm_diff is not None:
         mc.norm_diff = bool(a.norm_diff)
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
-                "warmup_epochs", "ema"):
+                "warmup_epochs", "ema", "train_starts"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -129,7 +129,7 @@ def main(argv=None) -> None:
     for key, typ in (("hidden", int), ("layers", int), ("modes", int), ("timesteps", int),
                      ("epochs", int), ("batch-size", int), ("lr", float), ("patience", int),
                      ("seed", int), ("max-train", int), ("eval-every", int),
-                     ("warmup-epochs", int), ("time-limit", float), ("ema", float)):
+                     ("warmup-epochs", int), ("time-limit", float), ("ema", float), ("train-starts", int)):
         t.add_argument(f"--{key}", type=typ)
     t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
     t.add_argument("--quiet", action="store_true")

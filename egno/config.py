@@ -45,6 +45,8 @@ class TrainConfig:
     max_train: int | None = None  # use only the first n training samples (tests, quick runs)
     time_limit_min: float | None = None  # stop after this much wall time (resumable)
     grad_clip: float = 1.0
+    train_starts: int = 1      # input frames per training trajectory (nbody: k frames centred on
+                               # frame 30); val/test always use the protocol's single window
     ema: float | None = None   # e.g. 0.999: validate and ship an exponential moving average of the
                                # weights (per step), smoother and less overfit than the last weights
 

@@ -78,7 +78,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     torch.manual_seed(train_cfg.seed)
     family = get_dataset(dataset, data_dir)
     family.ensure(progress=progress and rank == 0)
-    train_w = family.load("train", model_cfg.timesteps)
+    train_w = family.load("train", model_cfg.timesteps, starts=train_cfg.train_starts)
     if train_cfg.max_train:
         train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
     val_w = family.load("val", model_cfg.timesteps)

@@ -28,12 +28,20 @@ def evaluate(model: str, timesteps: int | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def card(model: str) -> dict:
+    return json.loads((ROOT / "assets" / "checkpoints" / "nbody" / f"{model}.json").read_text())
+
+
 def main() -> None:
-    print("| model | F-MSE (ours) | A-MSE (ours) | F-MSE (paper) | A-MSE (paper) |")
-    print("|---|---|---|---|---|")
+    print("| model | F-MSE (ours) | A-MSE (ours) | F-MSE (paper) | A-MSE (paper) | training (from the card) |")
+    print("|---|---|---|---|---|---|")
     for m in MODELS:
-        r = evaluate(m)
-        print(f"| {m} | {r['f_mse']:.4f} | {r['a_mse']:.4f} | {PAPER[m][0]} | {PAPER[m][1]} |")
+        r, c = evaluate(m), card(m)
+        tc = c["train_config"]
+        budget = "no training" if m == "linear" else (
+            f"{c['epochs_run']} epochs, {c['wall_time_s'] / 60:.0f} min, best epoch {c['best_epoch']}, "
+            f"lr {tc['lr']:g}{', EMA ' + str(tc['ema']) if tc.get('ema') else ''}; {c['stop_reason']}")
+        print(f"| {m} | {r['f_mse']:.4f} | {r['a_mse']:.4f} | {PAPER[m][0]} | {PAPER[m][1]} | {budget} |")
     print()
     others = ["linear", "egnn", "egnn-r"]
     print("| P | EGNO F-MSE | EGNO A-MSE | | " + " | ".join(f"{m} F-MSE / A-MSE" for m in others) + " |")

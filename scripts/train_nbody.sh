@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped N-body checkpoints (assets/checkpoints/nbody). Two queues, one CPU core
 # each (torch threads = 1), as they were run on the 2-core development machine:
-#   scripts/train_nbody.sh egno        # EGNO alone (~65 min)
+#   scripts/train_nbody.sh egno        # EGNO alone (~45 min)
 #   scripts/train_nbody.sh baselines   # linear, egnn-s, egnn, gnn, egnn-r one after another
 # Every command is seeded and resumable: rerun it after an interruption. Training generates
 # data/nbody first if it is missing (`python -m egno data nbody`).
@@ -11,11 +11,11 @@ PY=${PYTHON:-.venv/bin/python}
 train() { $PY -m egno train --dataset nbody --threads 1 --ship --quiet "$@"; }
 case "${1:-all}" in
   egno)
-    train --model egno --epochs 700 --ema 0.999 --patience 300 --time-limit 90 ;;
+    train --model egno --train-starts 9 --epochs 60 --warmup-epochs 2 --eval-every 2 --ema 0.999 --patience 30 --time-limit 48 ;;
   baselines)
     train --model linear
     train --model egnn-s --epochs 600 --time-limit 12
-    train --model egnn --epochs 420 --time-limit 24
+    train --model egnn --train-starts 9 --epochs 60 --warmup-epochs 2 --eval-every 2 --ema 0.999 --patience 30 --time-limit 48
     train --model gnn --epochs 450 --time-limit 20
     train --model egnn-r --epochs 300 --time-limit 22 ;;
   all)

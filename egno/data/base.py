@@ -136,8 +136,9 @@ class DatasetFamily(ABC):
         """Build the train/val/test splits into ``self.data_dir``; return that directory."""
 
     @abstractmethod
-    def load(self, split: str, timesteps: int | None = None) -> Windows:
+    def load(self, split: str, timesteps: int | None = None, starts: int = 1) -> Windows:
         """Load a split with targets at ``timesteps`` uniform times (default: the protocol's P).
+        ``starts`` > 1 asks for more windows per trajectory where the family has them (training).
         Raises ValueError naming the available resolutions when the data has no ground truth there."""
 
     @abstractmethod

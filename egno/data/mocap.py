@@ -132,7 +132,9 @@ class Mocap(DatasetFamily):
         path = self.data_dir / "skeleton.npz"
         return self._skeleton_arrays()[0] if path.exists() else None
 
-    def load(self, split: str, timesteps: int | None = None) -> Windows:
+    def load(self, split: str, timesteps: int | None = None, starts: int = 1) -> Windows:
+        """Windows every STRIDE[split] frames of every trial (``starts`` is not used: the
+        training split already starts a window at every frame)."""
         p = timesteps or self.default_timesteps
         if p not in self.available_timesteps(split):
             raise ValueError(f"{self.name} has ground truth for P in {self.available_timesteps(split)}, not {p}")

@@ -162,12 +162,26 @@ class NBody(DatasetFamily):
         frames = WINDOW_FRAMES * (SAVE_EVERY // FINE_EVERY if fine else 1)
         return [p for p in range(1, frames + 1) if frames % p == 0]
 
-    def load(self, split: str, timesteps: int | None = None) -> Windows:
+    def load(self, split: str, timesteps: int | None = None, starts: int = 1) -> Windows:
+        """The protocol's windows (input frame 30). With ``starts`` = k > 1 (training only), k
+        input frames per trajectory centred on frame 30 (k = 9: frames 26..34), each with its
+        own window: more training windows from the same trajectories."""
         p = timesteps or self.default_timesteps
         if p not in self.available_timesteps(split):
             raise ValueError(f"{self.name}/{split} has ground truth for P in "
                              f"{self.available_timesteps(split)}, not {p}")
         d = self._arrays(split)
+        if starts > 1:
+            assert WINDOW_FRAMES % p == 0, "extra input frames use the saved frames only"
+            first = INPUT_FRAME - starts // 2
+            assert first >= 1 and first + starts - 1 + WINDOW_FRAMES < d["loc"].shape[1], starts
+            step = WINDOW_FRAMES // p
+            parts = [build_windows(d["loc"][:, f], d["vel"][:, f], d["charges"],
+                                   d["loc"][:, f + step * np.arange(1, p + 1)], uniform_times(p))
+                     for f in range(first, first + starts)]
+            w = parts[0] if len(parts) == 1 else _join(parts)
+            w.meta.update(dataset=self.name, split=split, input_frames=[first, first + starts - 1])
+            return w
         if WINDOW_FRAMES % p == 0:
             frames = INPUT_FRAME + np.arange(1, p + 1) * (WINDOW_FRAMES // p)
             targets = d["loc"][:, frames]
@@ -191,6 +205,12 @@ class NBody(DatasetFamily):
         else:
             raise ValueError(f"{path.name}: nbody reads .csv or .npz, not '{path.suffix}'")
         return trajectory_windows(loc, vel, charges, timesteps or self.default_timesteps, path.name)
+
+
+def _join(parts: list[Windows]) -> Windows:
+    from ..explore import concat_windows  # one implementation of joining windows
+
+    return concat_windows(parts)
 
 
 def export_trajectory(data_dir: Path, split: str, index: int, path: Path) -> Path:
