@@ -139,3 +139,13 @@ def test_too_many_particles_or_frames_are_refused(tmp_path):
     np.savez(tmp_path / "long.npz", loc=np.zeros((MAX_FRAMES + 1, 3, 3)), charges=np.ones(3))
     with pytest.raises(ValueError, match="exceeds the limit"):
         NBody(tmp_path).read_file(tmp_path / "long.npz")
+
+
+def test_extra_training_windows_come_from_the_same_trajectories(tiny_nbody):
+    family = get_dataset("nbody", tiny_nbody)
+    one, three = family.load("train"), family.load("train", starts=3)
+    assert len(three) == 3 * len(one) and three.meta["input_frames"] == [29, 31]
+    middle = three.select(range(len(one), 2 * len(one)))  # frame 30: the protocol's windows
+    np.testing.assert_array_equal(middle.x.numpy(), one.x.numpy())
+    np.testing.assert_array_equal(middle.target.numpy(), one.target.numpy())
+    assert not np.allclose(three.select([0]).x.numpy(), one.select([0]).x.numpy())
