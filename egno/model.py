@@ -81,16 +81,28 @@ class _TruncatedSpectralMix(nn.Module):
             self._cache[key] = dft_matrices(p, self.modes, ref.dtype, ref.device)
         return self._cache[key]
 
+    def _block(self, k: int, ref: torch.Tensor) -> torch.Tensor:
+        """Per-mode real form of the complex weights, (K, 2C, 2C):
+        (re + i im)(wr + i wi) = [re, im] @ [[wr, wi], [-wi, wr]]. Without autograd (inference)
+        it is cached until the weights change, which saves a few ops per layer at batch 1."""
+        key = ("block", k, ref.dtype, ref.device, self.weight._version, self.weight.data_ptr())
+        if not torch.is_grad_enabled() and key in self._cache:
+            return self._cache[key]
+        wr, wi = self.weight[0, :, :, :k].to(ref), self.weight[1, :, :, :k].to(ref)  # C, C, K
+        block = torch.cat([torch.cat([wr, wi], dim=1), torch.cat([-wi, wr], dim=1)], dim=0)
+        block = block.permute(2, 0, 1).contiguous()
+        if not torch.is_grad_enabled():
+            self._cache = {kk: v for kk, v in self._cache.items() if kk[0] != "block"}
+            self._cache[key] = block
+        return block
+
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         p, r, c = f.shape
         fwd, inv = self._matrices(p, f)
         k = fwd.shape[0] // 2
         spec = (fwd @ f.reshape(p, r * c)).reshape(2, k, r, c)  # [re, im], K, R, C
-        wr, wi = self.weight[0, :, :, :k].to(f), self.weight[1, :, :, :k].to(f)  # C, C, K
-        # (re + i im)(wr + i wi) as one real product per mode: [re, im] @ [[wr, wi], [-wi, wr]]
-        block = torch.cat([torch.cat([wr, wi], dim=1), torch.cat([-wi, wr], dim=1)], dim=0)
         z = torch.cat([spec[0], spec[1]], dim=-1)  # K, R, 2C
-        mixed = torch.bmm(z, block.permute(2, 0, 1))  # K, R, 2C
+        mixed = torch.bmm(z, self._block(k, f))  # K, R, 2C
         mixed = torch.cat([mixed[..., :c], mixed[..., c:]], dim=0)  # 2K, R, C
         return (inv @ mixed.reshape(2 * k, r * c)).reshape(p, r, c)
 
