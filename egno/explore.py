@@ -34,25 +34,7 @@ def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: 
     files = sorted((SAMPLES / family.name).glob("*.csv"))
     assert files, f"no committed samples for {family.name}"
     parts = [family.read_file(f, timesteps) for f in files]
-    return concat_windows(parts)
-
-
-def concat_windows(parts: list[Windows]) -> Windows:
-    """Join windows with the same times into one."""
-    first = parts[0]
-    node_off = np.cumsum([0] + [w.x.shape[0] for w in parts[:-1]])
-    edge_off = np.cumsum([0] + [w.edge_index.shape[1] for w in parts[:-1]])
-    cat = lambda key: torch.cat([getattr(w, key) for w in parts])  # noqa: E731
-    return Windows(
-        h=cat("h"), x=cat("x"), v=cat("v"),
-        edge_index=torch.cat([w.edge_index for w in parts], dim=1), edge_attr=cat("edge_attr"),
-        node_ptr=torch.cat([w.node_ptr[:-1] + o for w, o in zip(parts, node_off)]
-                           + [torch.tensor([sum(w.x.shape[0] for w in parts)])]),
-        edge_ptr=torch.cat([w.edge_ptr[:-1] + o for w, o in zip(parts, edge_off)]
-                           + [torch.tensor([sum(w.edge_index.shape[1] for w in parts)])]),
-        target=None if first.target is None else torch.cat([w.target for w in parts], dim=1),
-        t=first.t, window=first.window, meta=dict(first.meta),
-    )
+    return Windows.concat(parts)
 
 
 def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,

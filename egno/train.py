@@ -133,8 +133,8 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         return out_dir / f"{model_cfg.model}.pt"
     if s["best_state"] is not None:
         model.load_state_dict(s["best_state"])
-    return _finish(dataset, family, model, model_cfg, train_cfg, s, stop_reason, dev, world, command,
-                   checkpoint_path or out_dir / f"{model_cfg.model}.pt")
+    return _finish(dataset, family, val_w, model, model_cfg, train_cfg, s, stop_reason, dev, world,
+                   command, checkpoint_path or out_dir / f"{model_cfg.model}.pt")
 
 
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None, ema=None) -> float:
@@ -180,8 +180,8 @@ def _resume(path, model, opt, mc, tc, dev, ema=None) -> dict:
     return {k: blob[k] for k in ("epoch", "best_val", "best_epoch", "best_state", "history", "wall_s")}
 
 
-def _finish(dataset, family, model, mc, tc, s, stop_reason, dev, world, command, path) -> Path:
-    val = evaluate(model, family.load("val", mc.timesteps), 500, dev)
+def _finish(dataset, family, val_w, model, mc, tc, s, stop_reason, dev, world, command, path) -> Path:
+    val = evaluate(model, val_w, 500, dev)
     test = evaluate(model, family.load("test", mc.timesteps), 500, dev)
     card = {
         "dataset": dataset, "model": mc.model, "model_config": mc.to_dict(),

@@ -95,6 +95,24 @@ class Windows:
             meta=dict(meta or {}),
         )
 
+    @classmethod
+    def concat(cls, parts: list["Windows"]) -> "Windows":
+        """Join windows with the same times into one (samples in the order given)."""
+        first = parts[0]
+        node_off = np.cumsum([0] + [w.x.shape[0] for w in parts[:-1]])
+        edge_off = np.cumsum([0] + [w.edge_index.shape[1] for w in parts[:-1]])
+        cat = lambda key: torch.cat([getattr(w, key) for w in parts])  # noqa: E731
+        return cls(
+            h=cat("h"), x=cat("x"), v=cat("v"),
+            edge_index=torch.cat([w.edge_index for w in parts], dim=1), edge_attr=cat("edge_attr"),
+            node_ptr=torch.cat([w.node_ptr[:-1] + o for w, o in zip(parts, node_off)]
+                               + [torch.tensor([sum(w.x.shape[0] for w in parts)])]),
+            edge_ptr=torch.cat([w.edge_ptr[:-1] + o for w, o in zip(parts, edge_off)]
+                               + [torch.tensor([sum(w.edge_index.shape[1] for w in parts)])]),
+            target=None if first.target is None else torch.cat([w.target for w in parts], dim=1),
+            t=first.t, window=first.window, meta=dict(first.meta),
+        )
+
     def select(self, index) -> "Windows":
         """The samples ``index`` (a sequence of sample numbers) as a new Windows."""
         index = torch.as_tensor(index, dtype=torch.long)

@@ -179,7 +179,7 @@ class NBody(DatasetFamily):
             parts = [build_windows(d["loc"][:, f], d["vel"][:, f], d["charges"],
                                    d["loc"][:, f + step * np.arange(1, p + 1)], uniform_times(p))
                      for f in range(first, first + starts)]
-            w = parts[0] if len(parts) == 1 else _join(parts)
+            w = Windows.concat(parts)
             w.meta.update(dataset=self.name, split=split, input_frames=[first, first + starts - 1])
             return w
         if WINDOW_FRAMES % p == 0:
@@ -205,12 +205,6 @@ class NBody(DatasetFamily):
         else:
             raise ValueError(f"{path.name}: nbody reads .csv or .npz, not '{path.suffix}'")
         return trajectory_windows(loc, vel, charges, timesteps or self.default_timesteps, path.name)
-
-
-def _join(parts: list[Windows]) -> Windows:
-    from ..explore import concat_windows  # one implementation of joining windows
-
-    return concat_windows(parts)
 
 
 def export_trajectory(data_dir: Path, split: str, index: int, path: Path) -> Path:
@@ -311,9 +305,6 @@ def _read_csv(path: Path):
     if len(df) != t * n or df.duplicated(["frame", "particle"]).any():
         raise ValueError(f"{path.name}: need exactly one row per (frame, particle); got {len(df)} rows "
                          f"for {t} frames × {n} particles")
-    if t > MAX_FRAMES or n > MAX_NODES:
-        raise ValueError(f"{path.name}: {n} particles × {t} frames exceeds the limit "
-                         f"({MAX_NODES} particles, {MAX_FRAMES} frames)")
     if not np.array_equal(frames, np.arange(frames[0], frames[0] + t)):
         raise ValueError(f"{path.name}: frames must be consecutive integers")
     df = df.sort_values(["frame", "particle"])
