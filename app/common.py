@@ -98,14 +98,42 @@ def _bounds(*paths):
     return centre - half, centre + half
 
 
+def _follow_box(pred_path, truth_path, k: int):
+    """A fixed-size box around frame k (for a camera that follows a moving body)."""
+    both = [a for a in (pred_path, truth_path) if a is not None]
+    spread = np.concatenate([a - a.mean(1, keepdims=True) for a in both])
+    half = max(float(np.abs(spread).max()) * 1.25, 1e-6)
+    centre = np.concatenate([a[k] for a in both]).mean(0)
+    return centre - half, centre + half
+
+
+def _scene_ranges(lo, hi) -> dict:
+    return dict(scene=dict(xaxis=dict(range=[lo[0], hi[0]]), yaxis=dict(range=[lo[1], hi[1]]),
+                           zaxis=dict(range=[lo[2], hi[2]])))
+
+
+def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str) -> go.Figure:
+    """Per-frame MSE of several models against time (log scale)."""
+    fig = go.Figure()
+    for name, err in errors.items():
+        fig.add_scatter(x=times, y=err, mode="lines+markers", name=name,
+                        line=dict(width=4 if name == "egno" else 2, color=MODEL_COLOURS.get(name)))
+    fig.update_layout(title=title, height=360, margin=dict(l=0, r=0, t=40, b=0),
+                      xaxis_title=f"time after the input ({unit})", yaxis_title="MSE", yaxis_type="log")
+    return fig
+
+
 def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     node_error: np.ndarray | None, times: np.ndarray, unit: str,
                     errors: dict[str, np.ndarray] | None = None, edges: np.ndarray | None = None,
-                    trails: bool = True, title: str = "", start_frame: int = 0) -> go.Figure:
+                    trails: bool = True, title: str = "", start_frame: int = 0,
+                    trail_nodes: list[int] | None = None, follow: bool = False, up: str = "z",
+                    node_names: list[str] | None = None) -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
-    Frame 0 is the input state, frame p the p-th target time."""
+    Frame 0 is the input state, frame p the p-th target time. ``trail_nodes``: only these nodes
+    get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis."""
     from plotly.subplots import make_subplots
 
     with_errors = bool(errors)
@@ -122,7 +150,10 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                                          (truth_path, TRUTH_COLOUR, "ground-truth trail", "dash")):
             if path is None:
                 continue
-            seg = np.concatenate([path.transpose(1, 0, 2), np.full((n, 1, 3), np.nan)], axis=1)
+            nodes = path.transpose(1, 0, 2)
+            if trail_nodes is not None:
+                nodes = nodes[trail_nodes]
+            seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
             fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
                               line=dict(color=colour, width=3, dash=dash), row=1, col=1)
     cmax = float(max(node_error.max(), 1e-12)) if node_error is not None else None
@@ -146,7 +177,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                           colorbar=dict(title="sq. error", x=0.5 if with_errors else 1.0, len=0.5,
                                         thickness=12))
         traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
-                                   marker=marker, text=[f"node {i}" for i in range(n)]))
+                                   marker=marker, text=node_names or [f"node {i}" for i in range(n)]))
         if with_errors:
             ys = np.concatenate([v for v in errors.values()])
             lo, hi = float(np.nanmin(ys[ys > 0])) if (ys > 0).any() else 1e-6, float(np.nanmax(ys))
@@ -165,14 +196,20 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                                       color=MODEL_COLOURS.get(name)), row=1, col=2)
         fig.update_yaxes(type="log", title_text="MSE", row=1, col=2)
         fig.update_xaxes(title_text=f"time after the input ({unit})", row=1, col=2)
-    fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k)) for k in range(p + 1)]
     lo, hi = _bounds(pred_path, truth_path)
+    boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None
+    fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k),
+                           layout=_scene_ranges(*boxes[k]) if follow else None) for k in range(p + 1)]
+    if follow:
+        lo, hi = boxes[start_frame]
     labels = ["input"] + [f"t={t:.3g}" for t in times]
     fig.update_layout(
         title=dict(text=title, y=0.98), height=640, margin=dict(l=0, r=0, t=110, b=10),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
-                   yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]])),
+                   yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
+                   camera=dict(up={a: float(a == up) for a in "xyz"},
+                               eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left",
                           yanchor="top", buttons=[
                               dict(label="▶ play", method="animate",
@@ -188,3 +225,35 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                              for k in range(p + 1)])],
     )
     return fig
+
+
+def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, key: str,
+                filename: str) -> None:
+    """Draw one prediction the way its family is best seen: proteins in 3Dmol (backbone trace,
+    residues coloured by error) next to an error chart; skeletons and particles in plotly."""
+    times, unit = out["t"] * out["window"], family.time_unit.split(" (")[0]
+    config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
+    if family.view == "protein":
+        from mol3d import protein_view, show
+
+        left, right = st.columns([3, 2])
+        with left:
+            show(protein_view(out, meta), height=520)
+            st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as a "
+                       "thin green trace; prediction as a thick trace coloured by each residue's "
+                       "squared error (blue low → red high). Drag to rotate, scroll to zoom.")
+        with right:
+            if errors:
+                st.plotly_chart(error_chart(errors, times, unit, "error versus time (this sample)"),
+                                key=f"{key}_errors", config=config)
+        return
+    edges = meta.get("bones", getattr(family, "bones", None))
+    options = {}
+    if family.view == "skeleton":
+        from egno.data.mocap import trail_joints
+
+        names = meta.get("joints") or family.joints
+        options = dict(trail_nodes=trail_joints(names, edges), follow=True, up="y", node_names=names)
+    fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
+                          errors=errors, edges=edges, title=title, **options)
+    st.plotly_chart(fig, key=key, config=config)

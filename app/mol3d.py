@@ -6,8 +6,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import py3Dmol
 import streamlit as st
+
+TRUTH_COLOUR = "#2b8a3e"
 
 VENDORED = Path(__file__).resolve().parents[1] / "assets" / "vendor" / "3Dmol-min.js"
 
@@ -31,3 +34,38 @@ def show(view: py3Dmol.view, height: int = 500) -> None:
         import streamlit.components.v1 as components
 
         components.html(html, height=height)
+
+
+def residue_mean(node_values: np.ndarray, resids) -> np.ndarray:
+    """Per-atom values (..., N) replaced by the mean over each atom's residue."""
+    resids = np.asarray(resids)
+    _, index = np.unique(resids, return_inverse=True)
+    count = np.bincount(index)
+    flat = node_values.reshape(-1, node_values.shape[-1])
+    means = np.stack([np.bincount(index, weights=row) / count for row in flat])
+    return means[:, index].reshape(node_values.shape)
+
+
+def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> py3Dmol.view:
+    """Ground truth and prediction of a backbone window as looping 3Dmol frames; prediction
+    residues coloured by squared error (the PDB temperature-factor column carries it)."""
+    from egno.data.protein import backbone_pdb
+
+    names, resnames, resids = meta["atom_names"], meta["resnames"], meta["resids"]
+    pred = np.concatenate([out["x"][None], out["pred"]])
+    err = np.zeros(pred.shape[:2])
+    if out["node_error"] is not None:
+        err[1:] = residue_mean(out["node_error"], resids)
+    top = float(max(err.max(), 1e-6))
+    view = py3Dmol.view(width=width, height=height)
+    if out["truth"] is not None:
+        truth = np.concatenate([out["x"][None], out["truth"]])
+        view.addModelsAsFrames(backbone_pdb(truth, names, resnames, resids), "pdb")
+        view.setStyle({"model": 0}, {"cartoon": {"style": "trace", "color": TRUTH_COLOUR,
+                                                 "thickness": 0.25, "opacity": 0.8}})
+    view.addModelsAsFrames(backbone_pdb(pred, names, resnames, resids, err), "pdb")
+    view.setStyle({"model": -1}, {"cartoon": {"style": "trace", "thickness": 0.6, "colorscheme": {
+        "prop": "b", "gradient": "roygb", "min": top, "max": 0.0}}})
+    view.zoomTo()
+    view.animate({"loop": "forward", "interval": 600})
+    return view

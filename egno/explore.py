@@ -180,15 +180,42 @@ def export_extxyz(x0, pred, times, window, symbols: list[str] | None = None) -> 
 
 def read_upload(dataset: str, name: str, data: bytes, tmp_dir: Path,
                 timesteps: int | None = None) -> Windows:
-    """Validate and read uploaded bytes through the family's reader (never unpickles)."""
-    suffix = Path(name).suffix.lower()
+    """Validate and read one uploaded file through the family's reader (never unpickles)."""
+    return read_uploads(dataset, [(name, data)], tmp_dir, timesteps)
+
+
+def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
+                 timesteps: int | None = None) -> Windows:
+    """Read uploaded files (one file, or a pair such as skeleton + motion or topology +
+    trajectory) through the family's reader; ValueError with the user's file names."""
     family = get_dataset(dataset)
-    if suffix.lstrip(".") not in family.file_formats:
-        raise ValueError(f"{name}: {dataset} reads {', '.join(family.file_formats)} files, "
-                         f"not '{suffix or 'no extension'}'")
-    path = Path(tmp_dir) / f"upload{suffix}"
-    path.write_bytes(data)
+    if not files:
+        raise ValueError("no file given")
+    if len(files) > 2:
+        raise ValueError(f"give one file or a pair of files, not {len(files)}")
+    paths, shown = [], {}
+    for i, (name, data) in enumerate(files):
+        suffix = Path(name).suffix.lower()
+        if suffix.lstrip(".") not in family.file_formats:
+            raise ValueError(f"{name}: {dataset} reads {', '.join(family.file_formats)} files, "
+                             f"not '{suffix or 'no extension'}'")
+        path = Path(tmp_dir) / f"upload{i}{suffix}"
+        path.write_bytes(data)
+        paths.append(path)
+        shown[path.name] = name
+    # a pair goes in the order of the family's formats (skeleton before motion, topology before
+    # trajectory): "first,second"
+    paths.sort(key=lambda q: family.file_formats.index(q.suffix.lower().lstrip(".")))
+    arg = paths[0] if len(paths) == 1 else ",".join(str(q) for q in paths)
+    def user_names(text: str) -> str:
+        for tmp_name, name in shown.items():
+            text = text.replace(str(Path(tmp_dir) / tmp_name), name).replace(tmp_name, name)
+        return text
+
     try:
-        return family.read_file(path, timesteps)
+        w = family.read_file(arg, timesteps)
     except ValueError as e:
-        raise ValueError(str(e).replace(path.name, name)) from None
+        raise ValueError(user_names(str(e))) from None
+    if isinstance(w.meta.get("source"), str):
+        w.meta["source"] = user_names(w.meta["source"])
+    return w

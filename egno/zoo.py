@@ -1,10 +1,14 @@
 """One place that maps a model name to its class."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import torch
 from torch import nn
 
 from .baselines import GNN, EGNNRollout, EGNNSequential, Linear
 from .config import ModelConfig
+from .graph import GraphBatch
 from .model import EGNO
 
 CLASSES = {"egno": EGNO, "egnn": EGNO, "egnn-r": EGNNRollout, "egnn-s": EGNNSequential,
@@ -18,4 +22,20 @@ def build_model(config: ModelConfig) -> nn.Module:
     assert config.model in CLASSES, f"unknown model '{config.model}'; choose from {sorted(CLASSES)}"
     if config.model == "egnn":
         assert not config.time_conv, "the egnn baseline has no temporal convolution"
-    return CLASSES[config.model](config)
+    model = CLASSES[config.model](config)
+    return model if config.length_scale == 1.0 else LengthScaled(model)
+
+
+class LengthScaled(nn.Module):
+    """Runs ``inner`` on positions and velocities divided by ``config.length_scale`` and scales its
+    prediction back, so a model sees order-one lengths while the data keeps its own unit.
+    A uniform scale commutes with rotations, translations and permutations."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.config = inner.config
+
+    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
+        s = self.config.length_scale
+        return self.inner(replace(batch, x=batch.x / s, v=batch.v / s, target=None), t) * s

@@ -88,11 +88,64 @@ def test_walk_dataset_windows_graph_and_invariant_features(walk):
     assert w.timesteps == 5 and w.window == pytest.approx(0.25)
     first = w.select([0])
     assert first.x.shape == (31, 3) and first.edge_index.shape[1] == 130  # 60 bone + 70 2-hop
-    # node features: one-hot joint identity + speed; no coordinate enters them
-    assert first.h.shape == (31, 32) and np.allclose(first.h[:, :31].numpy(), np.eye(31))
-    np.testing.assert_allclose(first.h[:, 31].numpy(), np.linalg.norm(first.v.numpy(), axis=-1), rtol=1e-5)
+    # node features: place in the tree (depth, leaf, chain, branch) + speed; no coordinate
+    h = first.h.numpy()
+    assert h.shape == (31, 5) and h[0, 0] == 0 and h[0, 3] == 1  # the root: depth 0, 3 children
+    assert (h[:, 1:4].sum(1) == 1).all() and h[:, 1].sum() == 7  # 7 leaves (toes, head, hands)
+    speed = np.linalg.norm(first.v.numpy(), axis=-1) * 0.25 / 10
+    np.testing.assert_allclose(h[:, 4], speed, rtol=1e-5)
     fine = walk.load("test", 30)
     np.testing.assert_allclose(fine.target[5::6].numpy(), w.target.numpy())
+
+
+def test_features_do_not_change_under_rotation(walk):
+    """Rotating the motion leaves every node and edge feature unchanged (the reference code's
+    joint-height feature would not)."""
+    from egno.data.mocap import build_mocap_windows
+    from helpers import random_orthogonal
+
+    R = random_orthogonal(3).numpy()
+    w = walk.load("test").select([4])
+    x, v = w.x.numpy()[None], w.v.numpy()[None]
+    a = build_mocap_windows(x, v, None, walk.bones, 31, 5)
+    b = build_mocap_windows(x @ R.T, v @ R.T, None, walk.bones, 31, 5)
+    np.testing.assert_allclose(a.h.numpy(), b.h.numpy(), atol=1e-5)
+    np.testing.assert_allclose(a.edge_attr.numpy(), b.edge_attr.numpy(), atol=1e-5)
+
+
+def test_body_size_constant_matches_the_subjects(walk):
+    from egno.data.mocap import BODY_SIZE
+
+    with np.load(walk.data_dir / "train.npz") as f:
+        pos = f["positions"][::10]
+    size = np.linalg.norm(pos[:, :, None] - pos[:, None], axis=-1).max((1, 2))
+    assert abs(np.median(size) / BODY_SIZE - 1) < 0.03
+
+
+def test_evaluate_data_dir_reads_every_trial(tmp_path, walk):
+    import shutil
+
+    for name in ("35.asf", "35_07.amc", "35_08.amc"):
+        shutil.copy(SOURCE / "35" / name, tmp_path / name)
+    w = walk.read_file(tmp_path)
+    test = walk.load("test")
+    assert len(w) == len(test) and w.meta["trials"] == ["35_07", "35_08"]
+    np.testing.assert_allclose(w.target.numpy(), test.target.numpy(), atol=1e-4)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no .amc files"):
+        walk.read_file(tmp_path / "empty")
+
+
+def test_committed_test_sample_serves_machines_without_the_cmu_files(tmp_path, walk):
+    """Without ../shared the app's test split comes from assets/samples (derived positions)."""
+    family = get_dataset("mocap/walk", tmp_path / "walk")
+    family.source = tmp_path / "nowhere"
+    family.generate(progress=False, splits=("test",))
+    committed, generated = family.load("test"), walk.load("test")
+    assert len(committed) == len(generated)
+    np.testing.assert_allclose(committed.x.numpy(), generated.x.numpy(), atol=1e-4)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        family.generate(progress=False)
 
 
 def test_bone_graph_two_hop_pairs():
@@ -114,3 +167,13 @@ def test_read_amc_upload_with_its_skeleton(tmp_path):
     np.testing.assert_array_equal(pair.x.numpy(), w.x.numpy())
     with pytest.raises(ValueError, match="no skeleton file"):
         family.read_file(tmp_path / "nothing_01.amc")
+
+
+def test_read_uploads_orders_an_asf_amc_pair(tmp_path):
+    from egno.explore import read_uploads
+
+    files = [("35_02.amc", (SOURCE / "35" / "35_02.amc").read_bytes()), ("35.asf", ASF35.read_bytes())]
+    w = read_uploads("mocap/walk", files, tmp_path)
+    assert len(w) == 1 and w.target.shape == (5, 31, 3) and w.meta["source"] == "35_02.amc"
+    with pytest.raises(ValueError, match="35.asf: no :bonedata"):
+        read_uploads("mocap/walk", [("35.asf", b"junk"), files[0]], tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from common import animated_figure, dataset_and_model, load_model, load_test, DEVICE
+from common import DEVICE, dataset_and_model, draw_sample, load_model, load_test
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import export_csv, export_extxyz, export_npz, predict_one
@@ -21,11 +21,12 @@ def prediction(dataset: str, model: str, sample: int) -> dict:
 
 st.title("Explore predictions")
 st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} target times over "
-           f"ΔT = {windows.window:g} ({family.time_unit}). Solid orange: {model}; "
-           "green: ground truth (simulation).")
+           f"ΔT = {windows.window:g} {family.time_unit}; lengths in {family.length_unit}. "
+           f"Orange: {model}; green: ground truth.")
 n = len(windows)
-if "sample" not in st.session_state:
+if "sample" not in st.session_state or st.session_state.get("sample_of") != dataset:
     st.session_state.sample = min(max(int(st.query_params.get("sample", 0)), 0), n - 1)
+    st.session_state.sample_of = dataset
 left, right = st.columns([3, 1])
 with right:
     if st.button("random sample", icon=":material/casino:", key="random"):
@@ -36,16 +37,12 @@ st.query_params["sample"] = str(sample)
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
-edges = getattr(family, "bones", None)
-fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], out["t"] * out["window"],
-                      family.time_unit.split(" (")[0], errors=errors, edges=edges,
-                      title=f"{dataset} test sample {sample} · {model}")
-st.plotly_chart(fig, key="trajectory", config={"toImageButtonOptions": {"format": "png",
-                                                                         "filename": f"egno_{dataset}_{sample}"}})
+draw_sample(family, out, windows.meta, errors, f"{dataset} test sample {sample} · {model}",
+            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{sample}")
 if out["frame_mse"] is not None:
     c1, c2, c3 = st.columns(3)
-    c1.metric("F-MSE (final frame)", f"{out['frame_mse'][-1]:.5f}")
-    c2.metric("A-MSE (all frames)", f"{out['frame_mse'].mean():.5f}")
+    c1.metric(f"F-MSE (final frame, {family.length_unit}²)", f"{out['frame_mse'][-1]:.5g}")
+    c2.metric(f"A-MSE (all frames, {family.length_unit}²)", f"{out['frame_mse'].mean():.5g}")
     best = min(errors, key=lambda m: errors[m][-1])
     c3.metric("lowest F-MSE on this sample", best)
 
@@ -56,4 +53,4 @@ stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
 d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
 d2.download_button("CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="dl_csv")
 d3.download_button("npz", export_npz(*args), f"{stem}.npz", "application/octet-stream", key="dl_npz")
-st.caption("The PNG of the view: the camera icon in the plot's toolbar.")
+st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")

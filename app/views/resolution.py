@@ -11,7 +11,7 @@ from egno.explore import predict_one, resolution_sweep
 
 dataset, _ = dataset_and_model()
 family = get_dataset(dataset)
-load_test(dataset)  # makes sure the test split (with its fine ground truth) exists
+n_test = len(load_test(dataset))  # also makes sure the test split (fine ground truth) exists
 available = [p for p in family.available_timesteps("test") if p >= 2]
 trained = load_model(dataset, "egno").config.timesteps
 st.title("Temporal resolution")
@@ -23,7 +23,8 @@ c1, c2, c3 = st.columns([3, 2, 1])
 chosen = c1.multiselect("P values", available, default=default, key="sweep_p")
 candidates = [m for m in ("egno", "linear", "egnn-r", "egnn") if m in shipped_models(dataset)]
 models = c2.multiselect("models", candidates, default=candidates[:3], key="sweep_models")
-n_samples = c3.selectbox("test samples", [200, 500, 2000], index=1, key="sweep_n")
+sizes = sorted({min(k, n_test) for k in (20, 200, 500, 2000)})
+n_samples = c3.selectbox("test samples", sizes, index=min(1, len(sizes) - 1), key="sweep_n")
 
 
 @st.cache_data(show_spinner=False)
@@ -58,15 +59,22 @@ if chosen and models and st.session_state.get("sweep_requested"):
                        "text/csv", key="sweep_csv")
 
     st.subheader("One sample, coarse and fine")
-    sample = st.number_input("test sample", 0, 1999, 0, key="res_sample")
+    sample = st.number_input("test sample", 0, n_test - 1, 0, key="res_sample")
+    extra = {}
+    if family.view == "skeleton":
+        from egno.data.mocap import trail_joints
+
+        extra = dict(edges=family.bones, trail_nodes=trail_joints(family.joints, family.bones),
+                     follow=True, up="y")
     fine = max(chosen)
     cols = st.columns(2)
     for col, p in zip(cols, (min(chosen), fine)):
         w = load_test(dataset, p)
         out = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
         col.plotly_chart(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
-                                         out["t"] * out["window"], "time", title=f"EGNO at P = {p}",
-                                         start_frame=p), key=f"traj_{p}")
+                                         out["t"] * out["window"], family.time_unit.split(" (")[0],
+                                         title=f"EGNO at P = {p}", start_frame=p, **extra),
+                        key=f"traj_{p}")
 elif not (chosen and models):
     st.info("Pick at least one P and one model.")
 else:

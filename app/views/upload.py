@@ -5,49 +5,66 @@ import tempfile
 
 import streamlit as st
 
-from common import DEVICE, animated_figure, dataset_and_model, load_model
+from common import DEVICE, dataset_and_model, draw_sample, load_model
 from egno import get_dataset
-from egno.explore import export_csv, export_extxyz, export_npz, predict_one, read_upload
+from egno.explore import export_csv, export_extxyz, export_npz, predict_one, read_uploads
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = 50 * 1024 * 1024
+HELP = {
+    "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `vx, vy, vz`), or "
+              "an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`. Frame 0 "
+              "is the input; frames are 0.1 time units apart; with frames 1–10 present the "
+              "prediction is scored against them. Example files: `assets/samples/nbody/`.",
+    "skeleton": "An Acclaim pair — the skeleton `.asf` and a motion `.amc` (select both) — or one "
+                "`.bvh` file. Frame 0 is the input; with 0.25 s (31 frames at 120 frames/s) of "
+                "motion the prediction is scored against it. BVH motion is resampled to 120 "
+                "frames/s and scaled to the size of the CMU subjects (the factor is shown).",
+    "protein": "A topology and a trajectory together (`.psf`/`.pdb`/`.gro` with `.dcd`/`.xtc`/"
+               "`.trr`; select both), or one multi-model `.pdb`. The backbone (N, CA, C, O) is "
+               "used; frame 0 is the input. With frames every 3 ps (or a divisor of it) up to "
+               "12 ps the prediction is scored against them.",
+}
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
 st.title("Predict your own trajectory")
-st.markdown(
-    f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
-    "For `nbody`: a CSV with columns `frame, particle, x, y, z, charge` (optionally `vx, vy, vz`), "
-    "or an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`. Frame 0 is the "
-    "input; frames are 0.1 time units apart; with frames 1–10 present the prediction is scored "
-    "against them. Example files: `assets/samples/nbody/`.")
-upload = st.file_uploader("trajectory file", type=list(family.file_formats), key="upload")
-if upload is None:
+st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
+            + HELP.get(family.view, ""))
+pairs = family.view in ("skeleton", "protein")
+upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else ""),
+                          type=list(family.file_formats), key="upload", accept_multiple_files=pairs)
+files = (upload or []) if pairs else ([upload] if upload is not None else [])
+if not files:
     st.stop()
-data = upload.getvalue()
-if len(data) > MAX_BYTES:
-    st.error(f"{upload.name}: {len(data) / 2**20:.1f} MB is over the {MAX_BYTES // 2**20} MB limit.")
+too_big = [f for f in files if f.size > MAX_BYTES]
+if too_big:
+    st.error(f"{too_big[0].name}: {too_big[0].size / 2**20:.1f} MB is over the "
+             f"{MAX_BYTES // 2**20} MB limit.")
     st.stop()
+names = ", ".join(f.name for f in files)
 try:
-    with tempfile.TemporaryDirectory() as tmp:
-        windows = read_upload(dataset, upload.name, data, tmp)
+    with tempfile.TemporaryDirectory() as tmp, st.spinner(f"reading {names}…"):
+        windows = read_uploads(dataset, [(f.name, f.getvalue()) for f in files], tmp)
 except ValueError as e:
-    st.error(f"Could not use this file: {e}")
+    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {e}")
     st.stop()
 
-out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
-st.success(f"{upload.name}: {windows.meta.get('nodes')} nodes, {windows.meta.get('frames')} frames "
-           f"read; predicted P = {windows.timesteps} frames with {model}.")
+with st.spinner("predicting…"):
+    out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
+meta = windows.meta
+note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
+st.success(f"{names}: {meta.get('nodes')} nodes, {meta.get('frames')} frames read{note}; "
+           f"predicted P = {windows.timesteps} frames with {model}.")
 errors = {model: out["frame_mse"]} if out["frame_mse"] is not None else None
-st.plotly_chart(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
-                                out["t"] * out["window"], "time", errors=errors,
-                                title=f"{upload.name} · {model}"), key="upload_traj")
+draw_sample(family, out, meta, errors, f"{names} · {model}", key="upload_traj",
+            filename=f"egno_upload_{model}")
 if out["frame_mse"] is not None:
     c1, c2 = st.columns(2)
-    c1.metric("F-MSE against the file's frames", f"{out['frame_mse'][-1]:.5f}")
-    c2.metric("A-MSE against the file's frames", f"{out['frame_mse'].mean():.5f}")
+    c1.metric(f"F-MSE against the file's frames ({family.length_unit}²)", f"{out['frame_mse'][-1]:.5g}")
+    c2.metric(f"A-MSE against the file's frames ({family.length_unit}²)", f"{out['frame_mse'].mean():.5g}")
 else:
-    st.info("The file has no frames inside the window, so there is nothing to score against.")
+    st.info("The file has no frames at the window's target times, so there is nothing to score against.")
 args = (out["x"], out["pred"], out["t"], out["window"])
-stem = upload.name.rsplit(".", 1)[0] + f"_{model}_prediction"
+stem = files[-1].name.rsplit(".", 1)[0] + f"_{model}_prediction"
 d1, d2, d3 = st.columns(3)
 d1.download_button("prediction as CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="up_csv")
 d2.download_button("prediction as npz", export_npz(*args), f"{stem}.npz", key="up_npz")

@@ -7,11 +7,13 @@ from pathlib import Path
 from .base import DatasetFamily, Windows, default_data_dir, uniform_times
 from .mocap import Mocap
 from .nbody import NBody
+from .protein import Protein
 
 # name -> factory(variant, data_dir); adding a family is one line here.
 REGISTRY = {
     "nbody": lambda variant, data_dir: NBody(data_dir),
     "mocap": lambda variant, data_dir: Mocap(variant, data_dir),
+    "protein": lambda variant, data_dir: Protein(variant, data_dir),
 }
 
 
@@ -24,7 +26,7 @@ def get_dataset(name: str, data_dir: Path | None = None) -> DatasetFamily:
 
 
 def dataset_names() -> list[str]:
-    return ["nbody", "mocap/walk", "mocap/run"]
+    return ["nbody", "mocap/walk", "mocap/run", "protein/adk"]
 
 
 __all__ = ["DatasetFamily", "Windows", "default_data_dir", "uniform_times", "get_dataset",

@@ -145,6 +145,7 @@ class DatasetFamily(ABC):
     time_unit: str
     length_unit: str
     file_formats: tuple[str, ...] = ()
+    view: str = "points"  # how the app draws a sample: points | skeleton | protein | molecule
 
     def __init__(self, data_dir: Path | None = None):
         self.data_dir = Path(data_dir) if data_dir else default_data_dir() / self.name

@@ -4,9 +4,12 @@ Datasets ``mocap/walk`` (subject 35, walking trials 35_01..35_08) and ``mocap/ru
 running trials 09_01..09_11), split by trial so no test window comes from a training trial. A
 window starts at frame s: input = joint positions at s and velocities by central differences;
 targets at s + 30 p / P frames (ΔT = 30 frames = 0.25 s, P = 5). Graph: bones plus 2-hop pairs.
-Node features: joint identity (one-hot) and speed ‖v‖; edge features: [bone, 2-hop, ‖Δx‖² at the
-input]; all rotation invariant (the reference code's joint height is not, so it is not used).
-Positions stay in the ASF length unit (CMU: 1 unit = 1/0.45 inch ≈ 5.64 cm).
+Node features describe the joint's place in the tree, not its name, so the same model runs on any
+skeleton (a BVH upload with other joints): [depth from the root / 10, leaf, chain (2 bones),
+branch (≥ 3 bones), ‖v‖·ΔT / 10]; edge features: [bone, 2-hop, (‖Δx‖ / 10)² at the input]; all
+rotation invariant (the reference code's joint height is not, so it is not used).
+Positions stay in the ASF length unit (CMU: 1 unit = 1/0.45 inch ≈ 5.64 cm); the models see
+them divided by 10 (``length_scale``).
 """
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .asf_amc import Skeleton, forward_kinematics, read_amc, read_asf
+from .asf_amc import MocapFormatError, Skeleton, forward_kinematics, read_amc, read_asf
 from .base import DatasetFamily, Windows, uniform_times
+from .bvh import read_bvh
 
 FPS = 120
 WINDOW_FRAMES = 30
@@ -29,6 +33,11 @@ SPLITS = {
     "run": {"subject": "09", "train": [2, 3, 6, 7, 11], "val": [1, 5, 10], "test": [4, 8, 9]},
 }
 STRIDE = {"train": 1, "val": 5, "test": 5}  # frames between window starts
+# Largest joint-to-joint distance in a frame (≈ body height) of the CMU subjects, ASF units:
+# median 28.9 (subject 35 walking) and 28.5 (subject 9 running); BVH uploads are scaled to it.
+BODY_SIZE = 28.7
+# Committed test splits (derived joint positions) for machines without ../shared/data/cmu_mocap
+SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
 def two_hop(edges: np.ndarray, n: int) -> np.ndarray:
@@ -64,7 +73,8 @@ class Mocap(DatasetFamily):
     default_timesteps = 5
     time_unit = "s (120 frames/s)"
     length_unit = "ASF unit (CMU: 1/0.45 inch ≈ 5.64 cm)"
-    file_formats = ("amc", "asf")
+    file_formats = ("asf", "amc", "bvh")
+    view = "skeleton"
 
     def __init__(self, variant: str | None, data_dir: Path | None = None, source: Path | None = None):
         if variant not in SPLITS:
@@ -90,14 +100,22 @@ class Mocap(DatasetFamily):
                                         f"(pass --source DIR with the CMU ASF/AMC files)")
         return files
 
-    def generate(self, progress: bool = True, **_) -> Path:
-        """Parse the trials with forward kinematics into per-split joint positions."""
+    def generate(self, progress: bool = True, splits: tuple[str, ...] = ("train", "val", "test"),
+                 **_) -> Path:
+        """Parse the trials with forward kinematics into per-split joint positions. Without the
+        CMU files, a request for the test split alone is served from the committed sample."""
         spec = SPLITS[self.variant]
+        committed = SAMPLES / self.name
+        if set(splits) == {"test"} and not self._folder().exists() and (committed / "test.npz").exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            for name in ("test.npz", "skeleton.npz", "card.json"):
+                (self.data_dir / name).write_bytes((committed / name).read_bytes())
+            return self.data_dir
+        files = self._trial_files()
         skeleton = read_asf(self._folder() / f"{spec['subject']}.asf")
         start = time.time()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         counts = {}
-        files = self._trial_files()
         for split, paths in files.items():
             trials = [forward_kinematics(skeleton, read_amc(p, skeleton))
                       for p in tqdm(paths, desc=f"{self.name} {split}", disable=not progress)]
@@ -128,6 +146,11 @@ class Mocap(DatasetFamily):
             return f["bones"], [str(j) for j in f["joints"]]
 
     @property
+    def joints(self) -> list[str]:
+        path = self.data_dir / "skeleton.npz"
+        return self._skeleton_arrays()[1] if path.exists() else []
+
+    @property
     def bones(self) -> np.ndarray | None:
         path = self.data_dir / "skeleton.npz"
         return self._skeleton_arrays()[0] if path.exists() else None
@@ -155,24 +178,70 @@ class Mocap(DatasetFamily):
         return w
 
     def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
-        """An AMC file with its subject's ASF beside it (NN_MM.amc + NN.asf), or a
-        'skeleton.asf,motion.amc' pair. The first frame is the input; frames 1..30 the window."""
+        """A user's motion, in the ASF length unit at 120 frames/s:
+        - a directory of ASF/AMC trials (one subject): windows every 5 frames of every trial
+          (the test protocol), for ``evaluate --data DIR``;
+        - 'skeleton.asf,motion.amc', or an AMC file with its subject's ASF beside it
+          (NN_MM.amc + NN.asf): one window from the first frame;
+        - a BVH file: one window from the first frame, resampled to 120 frames/s and scaled so
+          the body is as large as the CMU subjects' (the factor is in ``meta['scale']``).
+        The first frame is the input; with ≥ 31 frames (0.25 s) the window has ground truth."""
+        p = timesteps or self.default_timesteps
+        if p not in self.available_timesteps("test"):
+            raise ValueError(f"{self.name}: P must divide the {WINDOW_FRAMES}-frame window, "
+                             f"one of {self.available_timesteps('test')}; got {p}")
         text = str(path)
         if "," in text:
-            asf, amc = (Path(p) for p in text.split(",", 1))
+            asf, amc = (Path(q) for q in text.split(",", 1))
+            if asf.suffix.lower() == ".amc":
+                asf, amc = amc, asf
+        elif Path(path).is_dir():
+            return self._read_trials(Path(path), p)
+        elif Path(path).suffix.lower() == ".bvh":
+            return bvh_windows(Path(path), p)
         else:
             amc = Path(path)
             asf = amc.with_name(amc.stem.split("_")[0] + ".asf")
         if not asf.exists():
             raise ValueError(f"{amc.name}: no skeleton file {asf.name} beside it")
+        if amc.suffix.lower() != ".amc" or asf.suffix.lower() != ".asf":
+            raise ValueError(f"{amc.name}, {asf.name}: expected one .asf skeleton and one .amc motion")
         skeleton = read_asf(asf)
-        return motion_windows(skeleton, read_amc(amc, skeleton), timesteps or self.default_timesteps,
-                              amc.name)
+        return motion_windows(skeleton, read_amc(amc, skeleton), p, amc.name)
+
+    def _read_trials(self, folder: Path, timesteps: int) -> Windows:
+        amcs = sorted(folder.glob("*.amc"))
+        if not amcs:
+            raise ValueError(f"{folder}: no .amc files")
+        parts, bones, n_joints = [], None, None
+        for amc in amcs:
+            asf = amc.with_name(amc.stem.split("_")[0] + ".asf")
+            if not asf.exists():
+                raise ValueError(f"{amc.name}: no skeleton file {asf.name} in {folder}")
+            skeleton = read_asf(asf)
+            pos = forward_kinematics(skeleton, read_amc(amc, skeleton))
+            starts = self._starts(len(pos), "test")
+            if starts.size:
+                parts.append(trial_windows(pos, starts, timesteps))
+                bones, n_joints = skeleton.edges(), len(skeleton.joints)
+        if not parts:
+            raise ValueError(f"{folder}: no trial has more than {WINDOW_FRAMES + 1} frames")
+        data = {k: np.concatenate([q[k] for q in parts]) for k in ("x", "v", "target")}
+        w = build_mocap_windows(data["x"], data["v"], data["target"], bones, n_joints, timesteps)
+        w.meta.update(source=str(folder), trials=[a.stem for a in amcs], nodes=n_joints,
+                      frames=int(sum(len(q["x"]) for q in parts)))
+        return w
 
 
 def motion_windows(skeleton: Skeleton, frames, timesteps: int, source: str) -> Windows:
-    """One window from the start of a user's motion (needs ≥ 2 frames; ≥ 31 for ground truth)."""
+    """One window from the start of a user's ASF/AMC motion."""
     pos = forward_kinematics(skeleton, frames)
+    return motion_positions_windows(pos, skeleton.edges(), timesteps, source)
+
+
+def motion_positions_windows(pos: np.ndarray, bones: np.ndarray, timesteps: int, source: str) -> Windows:
+    """One window from joint positions (T, J, 3) at 120 frames/s (≥ 2 frames; ≥ 31 for ground
+    truth); joint 0 is the root."""
     if len(pos) < 2:
         raise ValueError(f"{source}: need at least 2 frames for velocities")
     padded = np.concatenate([pos[:1], pos])  # central difference at frame 0 uses frames 0 and 1
@@ -181,19 +250,82 @@ def motion_windows(skeleton: Skeleton, frames, timesteps: int, source: str) -> W
     if len(pos) > WINDOW_FRAMES:
         step = WINDOW_FRAMES // timesteps
         target = np.stack([pos[step * p] for p in range(1, timesteps + 1)])[None]
-    w = build_mocap_windows(pos[:1], v[None], target, skeleton.edges(), len(skeleton.joints), timesteps)
-    w.meta.update(source=source, frames=len(pos), nodes=len(skeleton.joints))
+    w = build_mocap_windows(pos[:1], v[None], target, bones, pos.shape[1], timesteps)
+    w.meta.update(source=source, frames=len(pos), nodes=pos.shape[1], bones=bones)
+    return w
+
+
+LENGTH_SCALE = 10.0  # ASF units per model length unit (features and the models' length_scale)
+
+
+def joint_features(bones: np.ndarray, n_joints: int, root: int = 0) -> np.ndarray:
+    """(J, 4) skeleton-agnostic joint features: [depth from the root / 10, leaf, chain, branch]."""
+    adj = [[] for _ in range(n_joints)]
+    for a, b in bones.T:
+        adj[a].append(b)
+        adj[b].append(a)
+    depth = np.full(n_joints, -1)
+    depth[root], queue = 0, [root]
+    while queue:
+        j = queue.pop(0)
+        for k in adj[j]:
+            if depth[k] < 0:
+                depth[k] = depth[j] + 1
+                queue.append(k)
+    if (depth < 0).any():
+        raise ValueError(f"skeleton is not connected: joints {np.nonzero(depth < 0)[0].tolist()} "
+                         "are not reachable from the root")
+    degree = np.array([len(a) for a in adj])
+    return np.stack([depth / 10.0, degree == 1, degree == 2, degree >= 3], axis=1).astype(np.float64)
+
+
+TRAIL_JOINTS = ("lhand", "rhand", "lfoot", "rfoot")
+
+
+def trail_joints(joints: list[str], bones: np.ndarray) -> list[int]:
+    """Joints whose paths the app draws: hands and feet of a CMU skeleton, else the leaves."""
+    named = [joints.index(j) for j in TRAIL_JOINTS if j in joints]
+    if len(named) == len(TRAIL_JOINTS):
+        return named
+    degree = np.bincount(bones.ravel(), minlength=len(joints))
+    return [int(j) for j in np.nonzero(degree == 1)[0]]
+
+
+def resample(pos: np.ndarray, frame_time: float, fps: float = FPS) -> np.ndarray:
+    """Joint positions (T, J, 3) sampled every ``frame_time`` s, linearly resampled at ``fps``."""
+    if abs(frame_time * fps - 1) < 1e-3:
+        return pos
+    t_old = np.arange(len(pos)) * frame_time
+    t_new = np.arange(0, t_old[-1] + 1e-9, 1 / fps)
+    flat = pos.reshape(len(pos), -1)
+    out = np.stack([np.interp(t_new, t_old, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return out.reshape(len(t_new), *pos.shape[1:])
+
+
+def bvh_windows(path: Path, timesteps: int) -> Windows:
+    """One window from the start of a BVH motion, at 120 frames/s and CMU body size."""
+    motion = read_bvh(path)
+    pos = resample(motion.positions, motion.frame_time)
+    first = pos[0]
+    size = float(np.linalg.norm(first[:, None] - first[None], axis=-1).max())
+    if size <= 0:
+        raise MocapFormatError(f"{path.name}: every joint is at the same place in the first frame")
+    scale = BODY_SIZE / size
+    w = motion_positions_windows(pos * scale, motion.bones, timesteps, path.name)
+    w.meta.update(scale=scale, file_fps=round(1 / motion.frame_time, 3), joints=motion.joints)
     return w
 
 
 def build_mocap_windows(x, v, target, bones, n_joints, timesteps) -> Windows:
     """x, v (S, J, 3); target (S, P, J, 3) or None -> Windows on the bone + 2-hop graph."""
     edges, kind = bone_graph(bones, n_joints)
-    eye = np.eye(n_joints)
+    joint = joint_features(bones, n_joints)
+    window = WINDOW_FRAMES / FPS
     h, xs, vs, ei, ea, tg = [], [], [], [], [], []
     for s in range(len(x)):
-        d2 = ((x[s][edges[0]] - x[s][edges[1]]) ** 2).sum(-1, keepdims=True)
-        h.append(np.concatenate([eye, np.linalg.norm(v[s], axis=-1, keepdims=True)], axis=1))
+        d2 = ((x[s][edges[0]] - x[s][edges[1]]) ** 2).sum(-1, keepdims=True) / LENGTH_SCALE**2
+        speed = np.linalg.norm(v[s], axis=-1, keepdims=True) * window / LENGTH_SCALE
+        h.append(np.concatenate([joint, speed], axis=1))
         xs.append(x[s])
         vs.append(v[s])
         ei.append(edges)

@@ -1,0 +1,41 @@
+"""Copy the mocap and protein test splits (derived positions, float32) into assets/samples so the
+app shows them on machines without ../shared/data/cmu_mocap or the mdanalysistests package.
+Run after `python -m egno data mocap` and `python -m egno data protein`:
+    .venv/bin/python scripts/commit_samples.py
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from egno import get_dataset  # noqa: E402
+
+for variant in ("walk", "run"):
+    family = get_dataset(f"mocap/{variant}")
+    dest = ROOT / "assets" / "samples" / "mocap" / variant
+    dest.mkdir(parents=True, exist_ok=True)
+    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+        np.savez_compressed(dest / "test.npz", positions=f["positions"].astype(np.float32),
+                            lengths=f["lengths"], trials=f["trials"])
+    (dest / "skeleton.npz").write_bytes((family.data_dir / "skeleton.npz").read_bytes())
+    card = json.loads((family.data_dir / "card.json").read_text())
+    card["note"] = ("test split only: joint positions derived by forward kinematics from the CMU "
+                    "trials listed, stored as float32; produced by scripts/commit_samples.py")
+    (dest / "card.json").write_text(json.dumps(card, indent=2))
+    print(dest, sorted(p.name for p in dest.iterdir()))
+
+family = get_dataset("protein/adk")
+dest = ROOT / "assets" / "samples" / "protein" / "adk"
+dest.mkdir(parents=True, exist_ok=True)
+with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+    arrays = {k: f[k] for k in f.files}
+arrays["positions"] = arrays["positions"].astype(np.float32)
+np.savez_compressed(dest / "test.npz", **arrays)
+card = json.loads((family.data_dir / "card.json").read_text())
+card["note"] = ("test split only (adk_dims2.dcd frames 51-101, backbone), float32; produced by "
+                "scripts/commit_samples.py")
+(dest / "card.json").write_text(json.dumps(card, indent=2))
+print(dest, sorted(p.name for p in dest.iterdir()))
