@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -17,11 +18,33 @@ def _threads(n: int | None) -> None:
         torch.set_num_threads(n)
 
 
+def cmd_md17(a, sizes: dict) -> None:
+    """One process per molecule (OMP_NUM_THREADS=1 each), ``--workers`` at a time."""
+    import os
+    from multiprocessing import get_context
+
+    from .data import MOLECULES
+    from .data.md17 import generate_job
+
+    molecule = a.molecule or "all"
+    if molecule != "all" and molecule not in MOLECULES:
+        sys.exit(f"--molecule must be one of {list(MOLECULES)} or all, not {molecule}")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
+    jobs = [(n, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet) for n in names]
+    with get_context("spawn").Pool(min(a.workers, len(jobs))) as pool:
+        for name, out in zip(names, pool.imap(generate_job, jobs)):
+            print(f"wrote {name} to {out}")
+
+
 def cmd_data(a) -> None:
     from .data import dataset_names, get_dataset
 
-    names = [n for n in dataset_names() if n.startswith(a.dataset + "/")] or [a.dataset]
     sizes = {k: v for k, v in (("train", a.train), ("val", a.val), ("test", a.test)) if v}
+    if a.dataset.split("/")[0] == "md17":
+        if "/" in a.dataset and not a.molecule:
+            a.molecule = a.dataset.split("/", 1)[1]
+        return cmd_md17(a, sizes)
     for name in names:
         family = get_dataset(name, a.data_dir if len(names) == 1 else None)
         if a.source:
@@ -115,6 +138,11 @@ def main(argv=None) -> None:
                    "../shared/data/cmu_mocap)")
     for split in ("train", "val", "test"):
         d.add_argument(f"--{split}", type=int, help=f"number of {split} samples")
+    d.add_argument("--molecule", help="md17: one of the eight molecules, or all (default)")
+    d.add_argument("--engine", choices=("xtb", "mmff"), default="xtb",
+                   help="md17 forces: GFN2-xTB (tblite; default) or RDKit MMFF94 (fast, tests)")
+    d.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="md17: molecules simulated at once, one process per core (default: all cores)")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_data)
 

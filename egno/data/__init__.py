@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import DatasetFamily, Windows, default_data_dir, uniform_times
+from .md17 import MOLECULES, MD17
 from .mocap import Mocap
 from .nbody import NBody
 from .protein import Protein
@@ -14,6 +15,7 @@ REGISTRY = {
     "nbody": lambda variant, data_dir: NBody(data_dir),
     "mocap": lambda variant, data_dir: Mocap(variant, data_dir),
     "protein": lambda variant, data_dir: Protein(variant, data_dir),
+    "md17": lambda variant, data_dir: MD17(variant, data_dir),
 }
 
 
@@ -26,7 +28,8 @@ def get_dataset(name: str, data_dir: Path | None = None) -> DatasetFamily:
 
 
 def dataset_names() -> list[str]:
-    return ["nbody", "mocap/walk", "mocap/run", "protein/adk"]
+    return ["nbody", *[f"md17/{m}" for m in MOLECULES], "md17/all", "mocap/walk", "mocap/run",
+            "protein/adk"]
 
 
 __all__ = ["DatasetFamily", "Windows", "default_data_dir", "uniform_times", "get_dataset",

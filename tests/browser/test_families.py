@@ -1,0 +1,88 @@
+"""Motion and protein in real Chromium: skeleton and 3Dmol views, pair uploads (ASF+AMC, PSF+DCD)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from test_pages import TIMEOUT, metric_value, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+CMU = ROOT.parent / "shared" / "data" / "cmu_mocap" / "35"
+
+
+def shipped(dataset: str) -> bool:
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from egno.checkpoint import shipped_models
+
+    return "egno" in shipped_models(dataset)
+
+
+needs_walk = pytest.mark.skipif(not shipped("mocap/walk"), reason="no shipped mocap/walk checkpoints")
+needs_adk = pytest.mark.skipif(not shipped("protein/adk"), reason="no shipped protein/adk checkpoints")
+
+
+@needs_walk
+def test_motion_explore_draws_the_skeleton_and_plays(page, server, shot):
+    page.goto(f"{server}/?dataset=mocap/walk&sample=3", timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.get_by_text("mocap/walk test sample 3").first).to_be_visible(timeout=TIMEOUT)
+    plot = page.locator("[data-testid=stPlotlyChart]").first
+    legend = plot.locator(".legendtext")
+    expect(legend.filter(has_text="prediction bones")).to_have_count(1, timeout=TIMEOUT)
+    expect(legend.filter(has_text="prediction trail")).to_have_count(1)
+    page.get_by_text("▶ play").first.click()
+    page.wait_for_function(
+        "() => { const e = document.querySelector('.slider-group > text.slider-label');"
+        " return e && /t=0.25/.test(e.textContent); }", timeout=TIMEOUT)
+    assert float(metric_value(page, "F-MSE (final frame")) > 0
+    shot(page, "explore_mocap")
+
+
+@needs_walk
+@pytest.mark.skipif(not CMU.exists(), reason="../shared/data/cmu_mocap not present")
+def test_upload_an_asf_amc_pair(page, server, shot):
+    page.goto(f"{server}/upload?dataset=mocap/walk", timeout=TIMEOUT)
+    wait_ready(page)
+    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
+    uploader.set_input_files([str(CMU / "35_03.amc"), str(CMU / "35.asf")])
+    expect(page.get_by_text(re.compile(r"35_03\.amc.*31 nodes, \d+ frames read"))).to_be_visible(timeout=TIMEOUT)
+    wait_ready(page)
+    assert float(metric_value(page, "F-MSE against the file's frames")) >= 0
+    expect(page.locator("[data-testid=stPlotlyChart]").first).to_be_visible()
+    shot(page, "upload_mocap")
+    page.goto(f"{server}/upload?dataset=mocap/walk", timeout=TIMEOUT)  # a fresh upload list
+    wait_ready(page)
+    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
+    uploader.set_input_files([str(CMU / "35_03.amc")])  # the motion without its skeleton
+    expect(page.get_by_text(re.compile("Could not use this file.*no skeleton file"))).to_be_visible(timeout=TIMEOUT)
+
+
+@needs_adk
+def test_protein_explore_shows_3dmol_and_the_error_chart(page, server, shot):
+    page.goto(f"{server}/?dataset=protein/adk&sample=5", timeout=TIMEOUT)
+    wait_ready(page)
+    frame = page.frame_locator("iframe").first
+    expect(frame.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("[data-testid=stPlotlyChart]").first).to_be_visible(timeout=TIMEOUT)
+    assert float(metric_value(page, "F-MSE (final frame")) > 0
+    page.wait_for_timeout(1500)  # let 3Dmol draw a few frames
+    shot(page, "explore_protein")
+
+
+@needs_adk
+def test_upload_a_psf_dcd_pair(page, server, shot):
+    datafiles = pytest.importorskip("MDAnalysisTests.datafiles")
+    page.goto(f"{server}/upload?dataset=protein/adk", timeout=TIMEOUT)
+    wait_ready(page)
+    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
+    uploader.set_input_files([datafiles.PSF, datafiles.DCD2])
+    expect(page.get_by_text(re.compile(r"adk\.psf, adk_dims2\.dcd: 855 nodes, 102 frames read"))).to_be_visible(timeout=TIMEOUT)
+    wait_ready(page)
+    assert float(metric_value(page, "F-MSE against the file's frames")) > 0
+    expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
+    shot(page, "upload_protein")

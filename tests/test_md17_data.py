@@ -1,0 +1,123 @@
+"""Molecules: a tiny MMFF94 generation run, the heavy-atom graph, and user files (MD17 npz, XYZ)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from egno.data import get_dataset
+from egno.data.md17 import BOND, MOLECULES, STRIDE, WINDOW_STEPS, frames_needed, molecule_graph
+
+pytest.importorskip("rdkit")
+
+
+@pytest.fixture(scope="module")
+def ethanol(tmp_path_factory):
+    """md17/ethanol on MMFF94 with 12 windows per split, through the command line."""
+    out = tmp_path_factory.mktemp("md17") / "ethanol"
+    cmd = [sys.executable, "-W", "ignore", "-m", "egno", "data", "md17", "--molecule", "ethanol",
+           "--engine", "mmff", "--data-dir", str(out), "--train", "12", "--val", "12", "--test", "12",
+           "--quiet"]
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    return get_dataset("md17/ethanol", out)
+
+
+def test_generation_card_and_independent_splits(ethanol):
+    card = json.loads((ethanol.data_dir / "card.json").read_text())
+    assert card["engine"] == "mmff" and card["timestep_fs"] == 0.5 and card["temperature_K"] == 500
+    seeds = [card["splits"][s]["seed"] for s in ("train", "val", "test")]
+    assert len(set(seeds)) == 3  # independent trajectories
+    assert card["splits"]["test"]["frames"] == frames_needed(12, 30) == 11 * 2 + 200 + 1
+    assert abs(card["nve_check"]["drift_eV_per_ps_per_atom"]) < 0.01
+    with np.load(ethanol.data_dir / "train.npz") as a, np.load(ethanol.data_dir / "test.npz") as b:
+        assert a["z"].tolist() == [6, 6, 8, 1, 1, 1, 1, 1, 1]
+        assert not np.allclose(a["positions"][0], b["positions"][0])
+
+
+def test_windows_heavy_atoms_graph_and_resolutions(ethanol):
+    w = ethanol.load("test")
+    assert len(w) == 12 and w.timesteps == 8 and w.window == WINDOW_STEPS * 0.5
+    one = w.select([0])
+    assert one.x.shape == (3, 3)  # C, C, O
+    assert one.h[:, :4].tolist() == [[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]]
+    # C-C and C-O bonds, C…O two bonds apart: 6 directed edges
+    assert one.edge_index.shape[1] == 6 and one.edge_attr[:, 2].sum() == 4 and one.edge_attr[:, 3].sum() == 2
+    with np.load(ethanol.data_dir / "test.npz") as f:
+        pos = f["positions"][:, :3]
+    per = WINDOW_STEPS // STRIDE // 8
+    np.testing.assert_allclose(w.target[:, 3:6].numpy(), pos[[2 + per * p for p in range(1, 9)]], atol=1e-5)
+    assert ethanol.load("test", 50).timesteps == 50 and 8 in ethanol.available_timesteps("test")
+    with pytest.raises(ValueError, match="ground truth for P in"):
+        ethanol.load("test", 7)
+
+
+def test_graph_bonds_are_pairs_under_the_cutoff():
+    x = np.array([[0.0, 0, 0], [1.5, 0, 0], [3.0, 0, 0], [6.0, 0, 0]])
+    edges, attr = molecule_graph(x, np.array([6, 6, 8, 7]))
+    pairs = {tuple(e): a for e, a in zip(edges.T, attr)}
+    assert {(0, 1), (1, 0), (1, 2), (2, 1)} == {p for p, a in pairs.items() if a[2] == 1}
+    assert {(0, 2), (2, 0)} == {p for p, a in pairs.items() if a[3] == 1} and BOND == 1.6
+    assert pairs[(1, 2)][:2].tolist() == [0.6, 0.8]
+
+
+def test_real_md17_npz_schema_is_read_with_the_protocol(tmp_path, ethanol):
+    """An sGDML-style file (R, z, E, F; frames 0.5 fs apart): windows every 30 steps."""
+    rng = np.random.default_rng(0)
+    frames = 3000 + 30 * 4 + 1
+    R = np.cumsum(rng.normal(0, 1e-3, (frames, 9, 3)), axis=0) + rng.normal(0, 1, (1, 9, 3))
+    z = np.array([6, 6, 8, 1, 1, 1, 1, 1, 1])
+    np.savez(tmp_path / "md17_ethanol.npz", R=R, z=z, E=np.zeros((frames, 1)), F=np.zeros_like(R))
+    w = ethanol.read_file(tmp_path / "md17_ethanol.npz")
+    assert len(w) == 5 and w.target.shape == (8, 15, 3)
+    np.testing.assert_allclose(w.select([1]).x.numpy(), R[30, :3], atol=1e-5)
+    np.testing.assert_allclose(w.select([1]).target[-1].numpy(), R[3030, :3], atol=1e-5)
+    np.testing.assert_allclose(w.select([1]).v.numpy(), (R[31, :3] - R[29, :3]) / 1.0, atol=1e-5)
+    np.savez(tmp_path / "bad.npz", positions=R)
+    with pytest.raises(ValueError, match="needs keys 'R' and 'z'"):
+        ethanol.read_file(tmp_path / "bad.npz")
+    (tmp_path / "pickled.npz").write_bytes(b"PK not really a zip")
+    with pytest.raises(ValueError, match="not a readable npz"):
+        ethanol.read_file(tmp_path / "pickled.npz")
+
+
+def test_xyz_and_extended_xyz_files(tmp_path, ethanol):
+    from ase import Atoms
+    from ase.io import write
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(0, 1.2, (9, 3))
+    images = []
+    for k in range(9):
+        a = Atoms("C2OH6", positions=base + 0.01 * k)
+        a.info["time"] = 187.5 * k  # fs: exactly the P = 8 target spacing
+        images.append(a)
+    write(tmp_path / "traj.extxyz", images, format="extxyz")
+    w = ethanol.read_file(tmp_path / "traj.extxyz")
+    assert len(w) == 1 and w.target.shape == (8, 3, 3) and w.meta["symbols"] == ["C", "C", "O"]
+    np.testing.assert_allclose(w.target[-1].numpy(), base[:3] + 0.08, atol=1e-5)
+    (tmp_path / "plain.xyz").write_text("2\n\nC 0 0 0\nO 1.2 0 0\n2\n\nC 0 0 0.1\nO 1.2 0 0\n")
+    plain = ethanol.read_file(tmp_path / "plain.xyz")
+    assert plain.target is None and plain.meta["frames"] == 2  # 0.5 fs apart: no ground truth
+    (tmp_path / "broken.xyz").write_text("3\n\nC 0 0 0\nO 1 x 0\n")
+    with pytest.raises(ValueError, match="not a readable XYZ"):
+        ethanol.read_file(tmp_path / "broken.xyz")
+    (tmp_path / "changing.xyz").write_text("1\n\nC 0 0 0\n1\n\nO 0 0 0\n")
+    with pytest.raises(ValueError, match="same atoms"):
+        ethanol.read_file(tmp_path / "changing.xyz")
+
+
+def test_every_molecule_embeds_from_smiles():
+    from egno.data.md17 import build_molecule
+
+    heavy = {"aspirin": 13, "benzene": 6, "ethanol": 3, "malonaldehyde": 5, "naphthalene": 10,
+             "salicylic": 10, "toluene": 7, "uracil": 8}
+    for name, smiles in MOLECULES.items():
+        mol = build_molecule(smiles, 0)
+        assert mol.GetNumHeavyAtoms() == heavy[name] and mol.GetNumConformers() == 1
