@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .graph import GraphBatch, segment_sum
-from .model import EGNNLayer, time_embedding
+from .model import start_still, EGNNLayer, time_embedding
 
 
 class Linear(nn.Module):
@@ -87,6 +87,8 @@ class EGNNSequential(nn.Module):
         self.embed = nn.Linear(config.node_features, config.hidden)
         self.layers = nn.ModuleList(EGNNLayer(config.hidden, config.edge_features, config.norm_diff)
                                     for _ in range(config.timesteps))
+        if config.still_start:
+            start_still(self.layers)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
         t = batch.t if t is None else t

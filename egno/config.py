@@ -19,6 +19,9 @@ class ModelConfig:
     time_conv: bool = True     # False: no temporal convolution (the one-shot EGNN baseline)
     norm_diff: bool = False    # True: unit-ish coordinate differences in EGNN updates (EGNN's
                                # `normalize` option): bounded steps for far-apart nodes
+    still_start: bool = False  # True: velocity gates and vector spectral weights start at zero, so
+                               # the untrained model predicts no motion (for noisy velocities, e.g.
+                               # thermal protein motion, where constant velocity is far off)
     length_scale: float = 1.0  # the model sees positions and velocities divided by this (data
                                # units stay the family's own; e.g. mocap ASF units / 10)
 
@@ -67,7 +70,7 @@ PRESETS: dict[str, dict] = {
                   train=dict(batch_size=12, lr=5e-4, warmup_epochs=2, eval_every=1, patience=15)),
     # node features: [atom name (4), residue (21), charge, ‖v‖ΔT/10 Å]; edges: [(d/10 Å)², near]
     "protein": dict(model=dict(node_features=27, edge_features=2, hidden=64, layers=4, timesteps=4,
-                               length_scale=10.0),
+                               length_scale=10.0, still_start=True),
                     train=dict(batch_size=8, lr=5e-4, warmup_epochs=2, eval_every=1, patience=20)),
 }
 

@@ -145,6 +145,13 @@ def mlp(c_in: int, c_hidden: int, c_out: int, act_last: bool = False, bias_last:
     return nn.Sequential(*layers, nn.SiLU()) if act_last else nn.Sequential(*layers)
 
 
+def start_still(layers) -> None:
+    """Zero the velocity gates of EGNN layers: an untrained stack then moves no node by v."""
+    for layer in layers:
+        nn.init.zeros_(layer.vel_mlp[-1].weight)
+        nn.init.zeros_(layer.vel_mlp[-1].bias)
+
+
 class EGNNLayer(nn.Module):
     """E(n)-equivariant layer with velocity (Satorras et al. 2021), time as a leading batch axis.
 
@@ -215,6 +222,10 @@ class EGNO(nn.Module):
         if c.time_conv:
             self.h_convs = nn.ModuleList(SpectralConv(c.hidden, c.modes) for _ in range(c.layers))
             self.x_convs = nn.ModuleList(EquivariantSpectralConv(2, c.modes) for _ in range(c.layers))
+        if c.still_start:
+            start_still(self.layers)
+            for conv in getattr(self, "x_convs", []):
+                nn.init.zeros_(conv.mix.weight)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
         t = batch.t if t is None else t

@@ -11,6 +11,7 @@ from egno.explore import export_csv, export_extxyz, export_npz, predict_one
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
+unit = family.length_unit.split(" (")[0]  # short form for labels
 windows = load_test(dataset)
 
 
@@ -41,8 +42,8 @@ draw_sample(family, out, windows.meta, errors, f"{dataset} test sample {sample} 
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{sample}")
 if out["frame_mse"] is not None:
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"F-MSE (final frame, {family.length_unit}²)", f"{out['frame_mse'][-1]:.5g}")
-    c2.metric(f"A-MSE (all frames, {family.length_unit}²)", f"{out['frame_mse'].mean():.5g}")
+    c1.metric(f"F-MSE (final frame, {unit}²)", f"{out['frame_mse'][-1]:.5g}")
+    c2.metric(f"A-MSE (all frames, {unit}²)", f"{out['frame_mse'].mean():.5g}")
     best = min(errors, key=lambda m: errors[m][-1])
     c3.metric("lowest F-MSE on this sample", best)
 

@@ -26,6 +26,7 @@ HELP = {
 }
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
+unit = family.length_unit.split(" (")[0]  # short form for labels
 st.title("Predict your own trajectory")
 st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
             + HELP.get(family.view, ""))
@@ -59,8 +60,8 @@ draw_sample(family, out, meta, errors, f"{names} · {model}", key="upload_traj",
             filename=f"egno_upload_{model}")
 if out["frame_mse"] is not None:
     c1, c2 = st.columns(2)
-    c1.metric(f"F-MSE against the file's frames ({family.length_unit}²)", f"{out['frame_mse'][-1]:.5g}")
-    c2.metric(f"A-MSE against the file's frames ({family.length_unit}²)", f"{out['frame_mse'].mean():.5g}")
+    c1.metric(f"F-MSE against the file's frames ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
+    c2.metric(f"A-MSE against the file's frames ({unit}²)", f"{out['frame_mse'].mean():.5g}")
 else:
     st.info("The file has no frames at the window's target times, so there is nothing to score against.")
 args = (out["x"], out["pred"], out["t"], out["window"])
