@@ -1,0 +1,76 @@
+"""App pages on the motion and protein families through streamlit.testing (no raw data needed:
+the committed test splits are used when ../shared or mdanalysistests are absent)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from egno.checkpoint import shipped_models
+from test_bvh import bvh_text
+
+MAIN = str(ROOT / "app" / "main.py")
+
+
+def start(dataset: str, page: str | None = None, **params) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=300)
+    at.query_params["dataset"] = dataset
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.skipif("egno" not in shipped_models("mocap/walk"), reason="no mocap checkpoints")
+def test_motion_explore_draws_bones_trails_of_hands_and_feet_and_a_following_camera():
+    at = start("mocap/walk", sample="5")
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = {t.get("name") for t in fig["data"]}
+    assert {"prediction bones", "ground-truth bones", "prediction trail", "egno MSE", "gnn MSE"} <= names
+    trail = next(t for t in fig["data"] if t["name"] == "prediction trail")
+    assert len(trail["x"]["bdata"] if isinstance(trail["x"], dict) else trail["x"]) > 0
+    # a camera box per frame, moving with the body; y is up
+    boxes = [f["layout"]["scene"]["xaxis"]["range"] for f in fig["frames"]]
+    assert len(boxes) == 6 and boxes[0] != boxes[-1]
+    assert fig["layout"]["scene"]["camera"]["up"] == {"x": 0.0, "y": 1.0, "z": 0.0}
+    assert "ASF unit" in at.metric[0].label
+
+
+@pytest.mark.skipif("egno" not in shipped_models("mocap/walk"), reason="no mocap checkpoints")
+def test_motion_upload_of_a_bvh_file_predicts_and_reports_its_scale():
+    at = start("mocap/walk", "views/upload.py")
+    rows = [f"{0.5 * k} 90 0 {k} 0 0 {k} 0 0 0 0 0 {k} 0 0" for k in range(40)]
+    at.get("file_uploader")[0].upload("mine.bvh", bvh_text(rows).encode(), "text/plain").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "mine.bvh: 4 nodes" in at.success[0].value and "scaled" in at.success[0].value
+    assert at.metric[0].label.startswith("F-MSE against the file's frames")
+    at.get("file_uploader")[0].upload("broken.bvh", b"HIERARCHY\nROOT a\n", "text/plain").run()
+    assert any("file ends where" in e.value for e in at.error)
+
+
+@pytest.mark.skipif("egno" not in shipped_models("protein/adk"), reason="no protein checkpoints")
+def test_protein_explore_uses_3dmol_with_error_colours_and_an_error_chart():
+    at = start("protein/adk", sample="2")
+    html = at.get("iframe")[0].proto.srcdoc
+    assert "$3Dmolpromise = Promise.resolve()" in html and "addModelsAsFrames" in html
+    assert '"prop": "b"' in html and "animate" in html
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["name"] for t in chart["data"]} >= {"egno", "linear"}
+    assert "Å" in at.metric[0].label
+
+
+@pytest.mark.skipif("egno" not in shipped_models("protein/adk"), reason="no protein checkpoints")
+def test_protein_equivariance_and_resolution_pages_run():
+    at = start("protein/adk", "views/equivariance.py")
+    assert len(at.get("plotly_chart")) >= 2
+    egno = at.metric[0].value
+    assert float(egno) < 1e-3
+    at = start("protein/adk", "views/resolution.py")
+    assert at.selectbox(key="sweep_n").options[-1] == "38"
+    assert np.all([not e for e in at.exception])
