@@ -45,6 +45,7 @@ def cmd_data(a) -> None:
         if "/" in a.dataset and not a.molecule:
             a.molecule = a.dataset.split("/", 1)[1]
         return cmd_md17(a, sizes)
+    names = [n for n in dataset_names() if n.startswith(a.dataset + "/")] or [a.dataset]
     for name in names:
         family = get_dataset(name, a.data_dir if len(names) == 1 else None)
         if a.source:
