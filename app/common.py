@@ -233,15 +233,20 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     residues coloured by error) next to an error chart; skeletons and particles in plotly."""
     times, unit = out["t"] * out["window"], family.time_unit.split(" (")[0]
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
-    if family.view == "protein":
-        from mol3d import protein_view, show
+    if family.view in ("protein", "molecule"):
+        from mol3d import molecule_view, protein_view, show
 
         left, right = st.columns([3, 2])
         with left:
-            show(protein_view(out, meta), height=520)
-            st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as a "
-                       "thin green trace; prediction as a thick trace coloured by each residue's "
-                       "squared error (blue low → red high). Drag to rotate, scroll to zoom.")
+            if family.view == "protein":
+                show(protein_view(out, meta), height=520)
+                what = ("thin green trace; prediction as a thick trace coloured by each residue's "
+                        "squared error")
+            else:
+                show(molecule_view(out, meta["symbols"]), height=520)
+                what = "thin green sticks; prediction as sticks and atoms coloured by squared error"
+            st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as "
+                       f"{what} (relative to the largest error in the window: blue low → red high). Drag to rotate, scroll to zoom.")
         with right:
             if errors:
                 st.plotly_chart(error_chart(errors, times, unit, "error versus time (this sample)"),

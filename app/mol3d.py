@@ -56,7 +56,7 @@ def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> 
     err = np.zeros(pred.shape[:2])
     if out["node_error"] is not None:
         err[1:] = residue_mean(out["node_error"], resids)
-    top = float(max(err.max(), 1e-6))
+    err = err / max(float(err.max()), 1e-12) * 99.0  # B-factor columns keep 2 decimals: 0..99
     view = py3Dmol.view(width=width, height=height)
     if out["truth"] is not None:
         truth = np.concatenate([out["x"][None], out["truth"]])
@@ -65,7 +65,45 @@ def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> 
                                                  "thickness": 0.25, "opacity": 0.8}})
     view.addModelsAsFrames(backbone_pdb(pred, names, resnames, resids, err), "pdb")
     view.setStyle({"model": -1}, {"cartoon": {"style": "trace", "thickness": 0.6, "colorscheme": {
-        "prop": "b", "gradient": "roygb", "min": top, "max": 0.0}}})
+        "prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}}})
+    view.zoomTo()
+    view.animate({"loop": "forward", "interval": 600})
+    return view
+
+
+def molecule_view(out: dict, symbols: list[str], width: int = 640, height: int = 500) -> py3Dmol.view:
+    """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
+    squared error) of a molecule's heavy atoms, looping over the window's frames. Frames are
+    written as PDB by ASE (the error goes in the B-factor column); 3Dmol draws bonds by distance."""
+    import io
+
+    from ase import Atoms
+    from ase.io import write
+
+    def pdb(frames: np.ndarray, bfactors: np.ndarray | None = None) -> str:
+        images = []
+        for k, pos in enumerate(frames):
+            atoms = Atoms(symbols=symbols, positions=pos.astype(np.float64))
+            if bfactors is not None:
+                atoms.set_array("bfactor", bfactors[k].astype(np.float64))
+            images.append(atoms)
+        buf = io.StringIO()
+        write(buf, images, format="proteindatabank")
+        return buf.getvalue()
+
+    pred = np.concatenate([out["x"][None], out["pred"]])
+    err = np.zeros(pred.shape[:2])
+    if out["node_error"] is not None:
+        err[1:] = out["node_error"]
+    err = err / max(float(err.max()), 1e-12) * 99.0  # B-factor columns keep 2 decimals: 0..99
+    view = py3Dmol.view(width=width, height=height)
+    if out["truth"] is not None:
+        view.addModelsAsFrames(pdb(np.concatenate([out["x"][None], out["truth"]])), "pdb")
+        view.setStyle({"model": 0}, {"stick": {"radius": 0.08, "color": TRUTH_COLOUR, "opacity": 0.7}})
+    view.addModelsAsFrames(pdb(pred, err), "pdb")
+    scheme = {"prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}
+    view.setStyle({"model": -1}, {"stick": {"radius": 0.15, "colorscheme": scheme},
+                                  "sphere": {"scale": 0.25, "colorscheme": scheme}})
     view.zoomTo()
     view.animate({"loop": "forward", "interval": 600})
     return view

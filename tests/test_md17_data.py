@@ -121,3 +121,10 @@ def test_every_molecule_embeds_from_smiles():
     for name, smiles in MOLECULES.items():
         mol = build_molecule(smiles, 0)
         assert mol.GetNumHeavyAtoms() == heavy[name] and mol.GetNumConformers() == 1
+
+
+def test_symbols_and_which_model_an_upload_goes_to(ethanol):
+    w = ethanol.load("test")
+    assert ethanol.symbols(w, 0) == ["C", "C", "O"] and ethanol.matches(w)
+    assert not get_dataset("md17/aspirin").matches(w)  # another molecule: the app uses md17/all
+    assert get_dataset("md17/all").matches(w)

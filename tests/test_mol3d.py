@@ -23,3 +23,19 @@ def test_vendored_library_is_inlined_before_py3dmol_loader():
     assert html.index(lib[:2000]) < promise < html.index("if(typeof $3Dmolpromise === 'undefined')")
     assert promise < html.index("$3Dmolpromise.then(")
     assert "<script src=" not in html
+
+
+def test_molecule_view_animates_truth_and_prediction_with_error_colours():
+    import numpy as np
+
+    from mol3d import molecule_view, offline_html
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (3, 3))
+    out = {"x": x, "pred": x + 0.1 * rng.normal(size=(8, 3, 3)), "truth": x + 0.1 * rng.normal(size=(8, 3, 3)),
+           "node_error": rng.random((8, 3))}
+    view = molecule_view(out, ["C", "C", "O"])
+    html = view._make_html()
+    assert "3Dmolpromise = Promise.resolve()" in offline_html(view)
+    assert html.count("addModelsAsFrames") == 2 and '"prop": "b"' in html and "animate" in html
+    assert html.count("MODEL") >= 18  # 9 frames each for truth and prediction

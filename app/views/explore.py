@@ -38,7 +38,10 @@ st.query_params["sample"] = str(sample)
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
-draw_sample(family, out, windows.meta, errors, f"{dataset} test sample {sample} · {model}",
+meta = dict(windows.meta)
+if family.view == "molecule":
+    meta["symbols"] = family.symbols(windows, int(sample))
+draw_sample(family, out, meta, errors, f"{dataset} test sample {sample} · {model}",
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{sample}")
 if out["frame_mse"] is not None:
     c1, c2, c3 = st.columns(3)

@@ -19,6 +19,9 @@ HELP = {
                 "`.bvh` file. Frame 0 is the input; with 0.25 s (31 frames at 120 frames/s) of "
                 "motion the prediction is scored against it. BVH motion is resampled to 120 "
                 "frames/s and scaled to the size of the CMU subjects (the factor is shown).",
+    "molecule": "A multi-frame XYZ / extended XYZ (ASE; frames 0.5 fs apart unless each frame "
+                "has `time` in fs) or an MD17/sGDML npz (`R`, `z`). Heavy atoms are used. A "
+                "molecule that is not this dataset's goes to the `md17/all` model.",
     "protein": "A topology and a trajectory together (`.psf`/`.pdb`/`.gro` with `.dcd`/`.xtc`/"
                "`.trr`; select both), or one multi-model `.pdb`. The backbone (N, CA, C, O) is "
                "used; frame 0 is the input. With frames every 3 ps (or a divisor of it) up to "
@@ -49,9 +52,14 @@ except ValueError as e:
     st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {e}")
     st.stop()
 
+meta = windows.meta
+if family.view == "molecule":
+    meta["symbols"] = family.symbols(windows, 0)
+    if not family.matches(windows):  # another molecule: the model trained on all eight
+        st.info(f"{names} is not {dataset.split('/')[1]}: predicting with md17/all/{model}.")
+        dataset = "md17/all"
 with st.spinner("predicting…"):
     out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
-meta = windows.meta
 note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
 st.success(f"{names}: {meta.get('nodes')} nodes, {meta.get('frames')} frames read{note}; "
            f"predicted P = {windows.timesteps} frames with {model}.")

@@ -291,6 +291,24 @@ class MD17(DatasetFamily):
         self.variant, self.name = variant, f"md17/{variant}"
         super().__init__(data_dir)
 
+    @staticmethod
+    def symbols(windows: Windows, index: int) -> list[str]:
+        """Element symbols of sample ``index``'s heavy atoms, from its one-hot node features
+        ('X' for the 'other' column)."""
+        h = windows.h[windows.sample_nodes(index), : len(ELEMENTS) + 1]
+        names = [_symbol(e) for e in ELEMENTS] + ["X"]
+        return [names[int(k)] for k in h.argmax(1)]
+
+    def matches(self, windows: Windows, index: int = 0) -> bool:
+        """Whether sample ``index`` has this molecule's heavy atoms (md17/all matches any)."""
+        if self.variant == "all":
+            return True
+        from rdkit import Chem
+
+        mol = Chem.MolFromSmiles(MOLECULES[self.variant])
+        want = sorted(a.GetSymbol() for a in mol.GetAtoms())
+        return sorted(self.symbols(windows, index)) == want
+
     def _molecule_dirs(self) -> dict[str, Path]:
         if self.variant != "all":
             return {self.variant: self.data_dir}
