@@ -68,6 +68,10 @@ PRESETS: dict[str, dict] = {
     "mocap": dict(model=dict(node_features=5, edge_features=3, hidden=64, layers=4, timesteps=5,
                              length_scale=10.0),
                   train=dict(batch_size=12, lr=5e-4, warmup_epochs=2, eval_every=1, patience=15)),
+    # node features: [C, N, O, other, ‖v‖·100 fs]; edges: [z_i/10, z_j/10, bond, 2-hop, ‖Δx‖²]
+    "md17": dict(model=dict(node_features=5, edge_features=5, hidden=64, layers=5, timesteps=8,
+                            still_start=True),
+                 train=dict(batch_size=25, lr=5e-4, warmup_epochs=5, eval_every=5, patience=60)),
     # node features: [atom name (4), residue (21), charge, ‖v‖ΔT/10 Å]; edges: [(d/10 Å)², near]
     "protein": dict(model=dict(node_features=27, edge_features=2, hidden=64, layers=4, timesteps=4,
                                length_scale=10.0, still_start=True),
