@@ -2,7 +2,9 @@
 
 MD17 itself (DFT MD at 500 K, 0.5 fs) cannot be downloaded here, so each molecule is built from
 SMILES with RDKit (ETKDG embedding, MMFF94 relaxation) and run with ASE's Langevin integrator
-(500 K, 0.5 fs, friction 0.01 / fs) on GFN2-xTB forces from tblite (``engine="xtb"``), or on
+(500 K, 0.5 fs; friction 0.01 / fs while equilibrating, then a gentle 0.001 / fs so the
+trajectory stays close to Newtonian over a 1.5 ps window, as MD17's thermostatted DFT MD) on
+GFN2-xTB forces from tblite (``engine="xtb"``), or on
 RDKit MMFF94 forces (``engine="mmff"``: thousands of steps a second, for tests and quick runs).
 Train, validation and test are independent trajectories with their own seeds (the reference
 split draws every split's windows from one trajectory, which leaks).
@@ -37,10 +39,11 @@ MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
 }
 TIMESTEP_FS = 0.5
 TEMPERATURE_K = 500.0
-FRICTION_PER_FS = 0.01
+FRICTION_PER_FS = 0.001            # production: velocity memory ~1 ps, longer than ΔT = 1.5 ps
+EQUILIBRATION_FRICTION_PER_FS = 0.01
 STRIDE = 15            # MD steps between stored frames
 WINDOW_STEPS = 3000    # ΔT
-EQUILIBRATION = 1000   # steps dropped before the first stored frame
+EQUILIBRATION = 2000   # steps (1 ps, strong friction) dropped before the first stored frame
 SIZES = {"train": 500, "val": 2000, "test": 2000}  # windows per split
 SEEDS = {"train": 1, "val": 2, "test": 3}
 CHUNK_FRAMES = 200     # frames between resumable partial saves
@@ -138,14 +141,15 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
     from ase.constraints import FixCom
 
     atoms.set_constraint(FixCom())  # ASE's recommended way to keep the centre of mass still
-    dyn = Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
-                   friction=FRICTION_PER_FS / units.fs, fixcm=False, rng=rng)
     start = time.time()
     if done == 0:
         MaxwellBoltzmannDistribution(atoms, temperature_K=TEMPERATURE_K, rng=rng)
         Stationary(atoms)
         ZeroRotation(atoms)
-        dyn.run(EQUILIBRATION)
+        Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
+                 friction=EQUILIBRATION_FRICTION_PER_FS / units.fs, fixcm=False, rng=rng).run(EQUILIBRATION)
+    dyn = Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
+                   friction=FRICTION_PER_FS / units.fs, fixcm=False, rng=rng)
     to_fs = units.fs  # ASE velocity unit is Å / (ASE time); × units.fs gives Å/fs
     with tqdm(total=n_frames, initial=done, desc=desc, disable=not progress) as bar:
         while len(pos) < n_frames:
@@ -200,11 +204,13 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
     data_dir.mkdir(parents=True, exist_ok=True)
     card_path = data_dir / "card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    if card and (card.get("engine") != engine or card.get("spacing_steps") != spacing):
+    if card and (card.get("engine") != engine or card.get("spacing_steps") != spacing
+                 or card.get("friction_per_fs") != FRICTION_PER_FS):
         raise ValueError(f"{data_dir} holds {card.get('engine')} data with spacing "
                          f"{card.get('spacing_steps')}; use another --data-dir")
     card.update(dataset=f"md17/{name}", smiles=smiles, engine=engine, temperature_K=TEMPERATURE_K,
-                timestep_fs=TIMESTEP_FS, friction_per_fs=FRICTION_PER_FS, stride_steps=STRIDE,
+                timestep_fs=TIMESTEP_FS, friction_per_fs=FRICTION_PER_FS,
+                equilibration_friction_per_fs=EQUILIBRATION_FRICTION_PER_FS, stride_steps=STRIDE,
                 window_steps=WINDOW_STEPS, spacing_steps=spacing, equilibration_steps=EQUILIBRATION,
                 sizes=sizes, seeds=SEEDS)
     card.setdefault("splits", {})
