@@ -32,6 +32,14 @@ def cmd_md17(a, sizes: dict) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
     jobs = [(n, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet) for n in names]
+    if min(a.workers, len(jobs)) == 1:
+        for name, job in zip(names, jobs):
+            print(f"wrote {name} to {generate_job(job)}")
+        return
+    import signal
+
+    # a terminated parent must take its workers with it (the pool's context exit terminates them)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with get_context("spawn").Pool(min(a.workers, len(jobs))) as pool:
         for name, out in zip(names, pool.imap(generate_job, jobs)):
             print(f"wrote {name} to {out}")
