@@ -200,6 +200,8 @@ def main(argv=None) -> None:
     b.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     b.add_argument("--repeats", type=int, default=20)
     b.add_argument("--device")
+    b.add_argument("--shipped", type=int, nargs="+", metavar="P",
+                   help="instead: latency and memory of the shipped EGNO on one test sample at these P")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 

@@ -128,10 +128,69 @@ def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
             "increase_mb": round(peak[0] - before, 1)}
 
 
+def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> dict:
+    """Latency (ms, median) of the shipped EGNO checkpoint predicting one test sample at each P,
+    and the peak resident memory of a fresh process doing it at the largest P."""
+    from .checkpoint import resolve_checkpoint
+    from .explore import test_windows
+
+    loaded = resolve_checkpoint(dataset, "egno", dev)
+    one = collate(test_windows(get_dataset(dataset)), torch.arange(1)).to(dev)
+    rows = []
+    for p in timesteps:
+        t = torch.tensor(uniform_times(p), dtype=torch.float32, device=dev)
+        with torch.inference_mode():
+            ms = 1000 * _median_time(lambda: loaded.model(one, t), repeats, dev)
+        rows.append({"timesteps": p, "egno_ms": ms})
+    code = ("import json, torch; from egno import bench; "
+            f"print(json.dumps(bench._shipped_memory_child({dataset!r}, {max(timesteps)}, "
+            f"{torch.get_num_threads()})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {"dataset": dataset, "nodes": int(one.x.shape[0]), "edges": int(one.edge_index.shape[1]),
+            "latency": rows, "memory": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def _shipped_memory_child(dataset: str, timesteps: int, threads: int) -> dict:
+    import threading
+
+    from .checkpoint import resolve_checkpoint
+    from .explore import test_windows
+
+    torch.set_num_threads(threads)
+    loaded = resolve_checkpoint(dataset, "egno", "cpu")
+    one = collate(test_windows(get_dataset(dataset)), torch.arange(1))
+    before, peak, running = _rss_mb(), [0.0], [True]
+
+    def sample():
+        while running[0]:
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    with torch.inference_mode():
+        loaded.model(one, torch.tensor(uniform_times(timesteps), dtype=torch.float32))
+    running[0] = False
+    sampler.join()
+    return {"timesteps": timesteps, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak[0], 1)}
+
+
 def run_bench(a) -> dict:
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = pick_device(a.device)
+    if a.shipped:
+        r = shipped_inference(a.dataset, a.shipped, a.repeats, dev)
+        print(f"{a.dataset}: shipped EGNO, one sample ({r['nodes']} nodes, {r['edges']} edges), "
+              f"{dev}, torch threads {torch.get_num_threads()}")
+        for row in r["latency"]:
+            print(f"  P = {row['timesteps']:>3}: {row['egno_ms']:.0f} ms")
+        m = r["memory"]
+        print(f"  peak RSS of a fresh process at P = {m['timesteps']}: {m['peak_rss_mb']} MB "
+              f"({m['rss_before_mb']} MB before the forward pass)")
+        if a.json:
+            print(json.dumps(r))
+        return r
     family = get_dataset(a.dataset)
     family.ensure()
     windows = family.load("train")
