@@ -74,3 +74,20 @@ def test_protein_equivariance_and_resolution_pages_run():
     at = start("protein/adk", "views/resolution.py")
     assert at.selectbox(key="sweep_n").options[-1] == "38"
     assert np.all([not e for e in at.exception])
+
+
+@pytest.mark.skipif("egno" not in shipped_models("md17/ethanol"), reason="no molecule checkpoints")
+def test_molecule_explore_and_upload_of_another_molecule():
+    at = start("md17/ethanol", sample="4")
+    html = at.get("iframe")[0].proto.srcdoc
+    assert "addModelsAsFrames" in html and '"stick"' in html
+    assert "Å" in at.metric[0].label
+    at = start("md17/ethanol", "views/upload.py")
+    same = "3\n\nC 0 0 0\nC 1.52 0 0\nO 2.0 1.3 0\n" * 2
+    at.get("file_uploader")[0].upload("mine.xyz", same.encode(), "chemical/x-xyz").run()
+    assert not at.exception and "mine.xyz: 3 nodes" in at.success[0].value
+    other = "2\n\nC 0 0 0\nO 1.13 0 0\n" * 2
+    at.get("file_uploader")[0].upload("co.xyz", other.encode(), "chemical/x-xyz").run()
+    assert not at.exception
+    messages = [m.value for m in at.error] + [m.value for m in at.info]
+    assert any("is not ethanol" in m for m in messages)

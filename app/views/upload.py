@@ -56,6 +56,12 @@ meta = windows.meta
 if family.view == "molecule":
     meta["symbols"] = family.symbols(windows, 0)
     if not family.matches(windows):  # another molecule: the model trained on all eight
+        from egno.checkpoint import shipped_models
+
+        if model not in shipped_models("md17/all"):
+            st.error(f"{names} ({', '.join(meta['symbols'])}) is not {dataset.split('/')[1]}, and "
+                     f"no md17/all {model} model (trained on all eight molecules) is shipped yet.")
+            st.stop()
         st.info(f"{names} is not {dataset.split('/')[1]}: predicting with md17/all/{model}.")
         dataset = "md17/all"
 with st.spinner("predicting…"):
