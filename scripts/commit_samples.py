@@ -1,6 +1,7 @@
-"""Copy the mocap and protein test splits (derived positions, float32) into assets/samples so the
-app shows them on machines without ../shared/data/cmu_mocap or the mdanalysistests package.
-Run after `python -m egno data mocap` and `python -m egno data protein`:
+"""Copy the mocap, protein and md17 test splits (derived positions, float32) into assets/samples so the
+app shows them on machines without ../shared/data/cmu_mocap or the mdanalysistests package, and
+without minutes of GFN2-xTB MD (md17: heavy atoms only, as the models use them).
+Run after `python -m egno data mocap`, `python -m egno data protein` and the md17 generation:
     .venv/bin/python scripts/commit_samples.py
 """
 import json
@@ -39,3 +40,17 @@ card["note"] = ("test split only (adk_dims2.dcd frames 51-101, backbone), float3
                 "scripts/commit_samples.py")
 (dest / "card.json").write_text(json.dumps(card, indent=2))
 print(dest, sorted(p.name for p in dest.iterdir()))
+
+for folder in sorted((ROOT / "data" / "md17").glob("*/test.npz")):
+    name = folder.parent.name
+    dest = ROOT / "assets" / "samples" / "md17" / name
+    dest.mkdir(parents=True, exist_ok=True)
+    with np.load(folder, allow_pickle=False) as f:
+        heavy = f["z"] > 1
+        np.savez_compressed(dest / "test.npz", z=f["z"][heavy],
+                            positions=f["positions"][:, heavy].astype(np.float32),
+                            velocities=f["velocities"][:, heavy].astype(np.float32))
+    card = json.loads((folder.parent / "card.json").read_text())
+    card["note"] = ("test split only, heavy atoms, float32; produced by scripts/commit_samples.py")
+    (dest / "card.json").write_text(json.dumps(card, indent=2))
+    print(dest, sorted(p.name for p in dest.iterdir()))
