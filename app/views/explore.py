@@ -23,7 +23,8 @@ def prediction(dataset: str, model: str, sample: int) -> dict:
 st.title("Explore predictions")
 st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} target times over "
            f"ΔT = {windows.window:g} {family.time_unit}; lengths in {family.length_unit}. "
-           f"Orange: {model}; green: ground truth.")
+           + (f"{model} coloured by its error; green: ground truth." if family.view in ("protein", "molecule")
+              else f"Orange: {model}; green: ground truth."))
 n = len(windows)
 if "sample" not in st.session_state or st.session_state.get("sample_of") != dataset:
     st.session_state.sample = min(max(int(st.query_params.get("sample", 0)), 0), n - 1)
