@@ -95,10 +95,7 @@ def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
 
 
 def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
-    """RSS before and peak during one workload on 100 freshly simulated N-body systems
-    (sampled every millisecond by a thread: CPU tensors have no allocator statistics)."""
-    import threading
-
+    """RSS before and peak during one workload on 100 freshly simulated N-body systems."""
     from .data.nbody import INPUT_FRAME, build_windows, simulate
 
     if threads:
@@ -108,6 +105,23 @@ def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
                       d["loc"][:, INPUT_FRAME + 2:INPUT_FRAME + 11:2], uniform_times(5))
     model = build_model(preset(dataset, "egno")[0])
     batch = collate(w)
+    def work():
+        if what == "train":
+            ((model(batch) - batch.target) ** 2).mean().backward()
+        else:
+            with torch.inference_mode():
+                model(batch, torch.tensor(uniform_times(50), dtype=torch.float32))
+
+    before, peak = _peak_rss(work)
+    return {"workload": what, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1),
+            "increase_mb": round(peak - before, 1)}
+
+
+def _peak_rss(work) -> tuple[float, float]:
+    """RSS before ``work()`` and its peak while it runs, sampled every millisecond by a thread
+    (CPU tensors have no allocator statistics)."""
+    import threading
+
     before, peak, running = _rss_mb(), [0.0], [True]
 
     def sample():
@@ -117,15 +131,12 @@ def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    if what == "train":
-        ((model(batch) - batch.target) ** 2).mean().backward()
-    else:
-        with torch.inference_mode():
-            model(batch, torch.tensor(uniform_times(50), dtype=torch.float32))
-    running[0] = False
-    sampler.join()
-    return {"workload": what, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak[0], 1),
-            "increase_mb": round(peak[0] - before, 1)}
+    try:
+        work()
+    finally:
+        running[0] = False
+        sampler.join()
+    return before, peak[0]
 
 
 def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> dict:
@@ -151,28 +162,18 @@ def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> 
 
 
 def _shipped_memory_child(dataset: str, timesteps: int, threads: int) -> dict:
-    import threading
-
     from .checkpoint import resolve_checkpoint
     from .explore import test_windows
 
     torch.set_num_threads(threads)
     loaded = resolve_checkpoint(dataset, "egno", "cpu")
     one = collate(test_windows(get_dataset(dataset)), torch.arange(1))
-    before, peak, running = _rss_mb(), [0.0], [True]
+    def work():
+        with torch.inference_mode():
+            loaded.model(one, torch.tensor(uniform_times(timesteps), dtype=torch.float32))
 
-    def sample():
-        while running[0]:
-            peak[0] = max(peak[0], _rss_mb())
-            time.sleep(0.001)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    with torch.inference_mode():
-        loaded.model(one, torch.tensor(uniform_times(timesteps), dtype=torch.float32))
-    running[0] = False
-    sampler.join()
-    return {"timesteps": timesteps, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak[0], 1)}
+    before, peak = _peak_rss(work)
+    return {"timesteps": timesteps, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1)}
 
 
 def run_bench(a) -> dict:

@@ -169,6 +169,25 @@ class DatasetFamily(ABC):
         """Read a user's file (formats in ``file_formats``) into windows; raise ValueError with a
         clear message for anything malformed. Never unpickles."""
 
+    def _split_file(self, split: str, timesteps: int | None) -> tuple[int, Path]:
+        """The P to load (default: the protocol's) and the split's file, after checking that
+        the data has ground truth at that P and that the split was generated."""
+        p = timesteps or self.default_timesteps
+        if p not in self.available_timesteps(split):
+            raise ValueError(f"{self.name} has ground truth for P in {self.available_timesteps(split)}, not {p}")
+        path = self.data_dir / f"{split}.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: run `python -m egno data {self.name}` first")
+        return p, path
+
+    def _window_timesteps(self, timesteps: int | None, window_frames: int) -> int:
+        """The P for a user's file: one that divides the family's window of saved frames."""
+        p = timesteps or self.default_timesteps
+        if p not in self.available_timesteps("test"):
+            raise ValueError(f"{self.name}: P must divide the {window_frames}-frame window, "
+                             f"one of {self.available_timesteps('test')}; got {p}")
+        return p
+
     def describe(self) -> dict:
         """Protocol facts for cards and the app."""
         return {
@@ -183,3 +202,10 @@ class DatasetFamily(ABC):
         """Generate the data if it is not there yet."""
         if not (self.data_dir / "test.npz").exists():
             self.generate(progress=progress)
+
+
+def copy_committed(committed: Path, dest: Path, names: tuple[str, ...]) -> None:
+    """Copy a committed test split (assets/samples/<dataset>) into a family's data folder."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (dest / name).write_bytes((committed / name).read_bytes())

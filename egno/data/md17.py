@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetFamily, Windows, uniform_times
+from .base import DatasetFamily, Windows, copy_committed, uniform_times
 from .mocap import two_hop
 
 MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
@@ -329,9 +329,7 @@ class MD17(DatasetFamily):
         for name, folder in self._molecule_dirs().items():
             committed = SAMPLES / "md17" / name
             if set(splits) == {"test"} and (committed / "test.npz").exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                for f in ("test.npz", "card.json"):
-                    (folder / f).write_bytes((committed / f).read_bytes())
+                copy_committed(committed, folder, ("test.npz", "card.json"))
                 continue
             generate_molecule(folder, name, engine, spacing, sizes, progress, splits)
         return self.data_dir

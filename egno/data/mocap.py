@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .asf_amc import MocapFormatError, Skeleton, forward_kinematics, read_amc, read_asf
-from .base import DatasetFamily, Windows, uniform_times
+from .base import DatasetFamily, Windows, copy_committed, uniform_times
 from .bvh import read_bvh
 
 FPS = 120
@@ -111,9 +111,7 @@ class Mocap(DatasetFamily):
         except FileNotFoundError:
             if set(splits) != {"test"} or not (committed / "test.npz").exists():
                 raise
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            for name in ("test.npz", "skeleton.npz", "card.json"):
-                (self.data_dir / name).write_bytes((committed / name).read_bytes())
+            copy_committed(committed, self.data_dir, ("test.npz", "skeleton.npz", "card.json"))
             return self.data_dir
         skeleton = read_asf(self._folder() / f"{spec['subject']}.asf")
         start = time.time()
@@ -161,12 +159,7 @@ class Mocap(DatasetFamily):
     def load(self, split: str, timesteps: int | None = None, starts: int = 1) -> Windows:
         """Windows every STRIDE[split] frames of every trial (``starts`` is not used: the
         training split already starts a window at every frame)."""
-        p = timesteps or self.default_timesteps
-        if p not in self.available_timesteps(split):
-            raise ValueError(f"{self.name} has ground truth for P in {self.available_timesteps(split)}, not {p}")
-        path = self.data_dir / f"{split}.npz"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found: run `python -m egno data {self.name}` first")
+        p, path = self._split_file(split, timesteps)
         with np.load(path, allow_pickle=False) as f:
             positions, lengths = f["positions"], f["lengths"]
         bones, joints = self._skeleton_arrays()
@@ -189,10 +182,7 @@ class Mocap(DatasetFamily):
         - a BVH file: one window from the first frame, resampled to 120 frames/s and scaled so
           the body is as large as the CMU subjects' (the factor is in ``meta['scale']``).
         The first frame is the input; with ≥ 31 frames (0.25 s) the window has ground truth."""
-        p = timesteps or self.default_timesteps
-        if p not in self.available_timesteps("test"):
-            raise ValueError(f"{self.name}: P must divide the {WINDOW_FRAMES}-frame window, "
-                             f"one of {self.available_timesteps('test')}; got {p}")
+        p = self._window_timesteps(timesteps, WINDOW_FRAMES)
         text = str(path)
         if "," in text:
             asf, amc = (Path(q) for q in text.split(",", 1))

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetFamily, Windows, uniform_times
+from .base import DatasetFamily, Windows, copy_committed, uniform_times
 
 WINDOW_FRAMES = 12
 FRAME_PS = 1.0
@@ -149,9 +149,7 @@ class Protein(DatasetFamily):
         except ImportError:
             committed = SAMPLES / self.name
             if set(splits) == {"test"} and (committed / "test.npz").exists():
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-                for name in ("test.npz", "card.json"):
-                    (self.data_dir / name).write_bytes((committed / name).read_bytes())
+                copy_committed(committed, self.data_dir, ("test.npz", "card.json"))
                 return self.data_dir
             raise ImportError("protein/adk is built from the AdK trajectories in the "
                               "mdanalysistests package: pip install -r requirements-dev.txt") from None
@@ -186,12 +184,7 @@ class Protein(DatasetFamily):
         return [p for p in range(1, WINDOW_FRAMES + 1) if WINDOW_FRAMES % p == 0]
 
     def load(self, split: str, timesteps: int | None = None, starts: int = 1) -> Windows:
-        p = timesteps or self.default_timesteps
-        if p not in self.available_timesteps(split):
-            raise ValueError(f"{self.name} has ground truth for P in {self.available_timesteps(split)}, not {p}")
-        path = self.data_dir / f"{split}.npz"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found: run `python -m egno data {self.name}` first")
+        p, path = self._split_file(split, timesteps)
         with np.load(path, allow_pickle=False) as f:
             pos, resids = f["positions"], f["resids"]
             names, resnames = [str(a) for a in f["names"]], [str(r) for r in f["resnames"]]
@@ -206,10 +199,7 @@ class Protein(DatasetFamily):
         (N CA C O) is kept; frame 0 is the input. Frames are taken as ``dt`` apart from the
         trajectory; when ΔT / P = 12 ps / P is a whole number of frames inside the file, the
         window has ground truth."""
-        p = timesteps or self.default_timesteps
-        if p not in self.available_timesteps("test"):
-            raise ValueError(f"{self.name}: P must divide the {WINDOW_FRAMES}-frame window, "
-                             f"one of {self.available_timesteps('test')}; got {p}")
+        p = self._window_timesteps(timesteps, WINDOW_FRAMES)
         pos, static, resids, dt, source, names, resnames = read_backbone(path)
         if len(pos) < 2:
             raise ValueError(f"{source}: need at least 2 frames for velocities")
