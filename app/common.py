@@ -17,6 +17,7 @@ from egno import get_dataset, resolve_checkpoint  # noqa: E402
 from egno.checkpoint import shipped_models  # noqa: E402
 from egno.data import dataset_names  # noqa: E402
 from egno.explore import test_windows  # noqa: E402
+from plotview import plotly_view  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
@@ -249,8 +250,8 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                        f"{what} (relative to the largest error in the window: blue low → red high). Drag to rotate, scroll to zoom.")
         with right:
             if errors:
-                st.plotly_chart(error_chart(errors, times, unit, "error versus time (this sample)"),
-                                key=f"{key}_errors", config=config)
+                plotly_view(error_chart(errors, times, unit, "error versus time (this sample)"),
+                            key=f"{key}_errors", config=config)
         return
     edges = meta.get("bones", getattr(family, "bones", None))
     options = {}
@@ -261,4 +262,4 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         options = dict(trail_nodes=trail_joints(names, edges), follow=True, up="y", node_names=names)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
                           errors=errors, edges=edges, title=title, **options)
-    st.plotly_chart(fig, key=key, config=config)
+    plotly_view(fig, key=key, config=config)

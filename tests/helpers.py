@@ -14,3 +14,16 @@ def random_orthogonal(seed: int, reflect: bool = False) -> torch.Tensor:
     if reflect:
         q = q @ torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64))
     return q
+
+
+def app_figures(at) -> list[dict]:
+    """The plotly figures an ``AppTest`` run drew (app/plotview.py: components-v2 elements whose
+    data carry the figure's JSON), in page order."""
+    import json
+
+    out = []
+    for element in at.get("bidi_component"):
+        payload = json.loads(element.proto.json) if element.proto.json else {}
+        if "figure" in payload:
+            out.append(json.loads(payload["figure"]))
+    return out

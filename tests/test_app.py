@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from helpers import app_figures
 from egno.checkpoint import shipped_models
 
 pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
@@ -43,7 +44,7 @@ def start(page: str | None = None) -> AppTest:
 
 
 def figure(at: AppTest, i: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[i].proto.spec)
+    return app_figures(at)[i]
 
 
 def values(arr) -> np.ndarray:
@@ -98,7 +99,7 @@ def test_equivariance_egno_tiny_gnn_large():
 
 def test_resolution_sweep_plots_table_and_marks_trained_p():
     at = start("views/resolution.py")
-    assert not at.get("plotly_chart")  # nothing computed before the button
+    assert not app_figures(at)  # nothing computed before the button
     at.multiselect(key="sweep_p").set_value([2, 5, 20]).run()
     at.selectbox(key="sweep_n").select(200).run()
     at.button(key="run_sweep").click().run()
@@ -123,4 +124,4 @@ def test_upload_valid_file_predicts_and_broken_file_explains():
     assert not at.exception
     assert "missing columns" in at.error[0].value
     at.switch_page("views/explore.py").run()
-    assert not at.exception and at.get("plotly_chart")
+    assert not at.exception and app_figures(at)

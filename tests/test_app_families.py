@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from helpers import app_figures
 from egno.checkpoint import shipped_models
 from test_bvh import bvh_text
 
@@ -30,7 +31,7 @@ def start(dataset: str, page: str | None = None, **params) -> AppTest:
 @pytest.mark.skipif("egno" not in shipped_models("mocap/walk"), reason="no mocap checkpoints")
 def test_motion_explore_draws_bones_trails_of_hands_and_feet_and_a_following_camera():
     at = start("mocap/walk", sample="5")
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    fig = app_figures(at)[0]
     names = {t.get("name") for t in fig["data"]}
     assert {"prediction bones", "ground-truth bones", "prediction trail", "egno MSE", "gnn MSE"} <= names
     trail = next(t for t in fig["data"] if t["name"] == "prediction trail")
@@ -60,7 +61,7 @@ def test_protein_explore_uses_3dmol_with_error_colours_and_an_error_chart():
     html = at.get("iframe")[0].proto.srcdoc
     assert "$3Dmolpromise = Promise.resolve()" in html and "addModelsAsFrames" in html
     assert '"prop": "b"' in html and "animate" in html
-    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    chart = app_figures(at)[0]
     assert {t["name"] for t in chart["data"]} >= {"egno", "linear"}
     assert "Å" in at.metric[0].label
 
@@ -68,7 +69,7 @@ def test_protein_explore_uses_3dmol_with_error_colours_and_an_error_chart():
 @pytest.mark.skipif("egno" not in shipped_models("protein/adk"), reason="no protein checkpoints")
 def test_protein_equivariance_and_resolution_pages_run():
     at = start("protein/adk", "views/equivariance.py")
-    assert len(at.get("plotly_chart")) >= 2
+    assert len(app_figures(at)) >= 2
     egno = at.metric[0].value
     assert float(egno) < 1e-3
     at = start("protein/adk", "views/resolution.py")

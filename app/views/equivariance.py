@@ -10,6 +10,7 @@ from common import DEVICE, PRED_COLOUR, TRUTH_COLOUR, dataset_and_model, load_mo
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
+from plotview import plotly_view
 
 dataset, model = dataset_and_model()
 windows = load_test(dataset)
@@ -93,4 +94,5 @@ def overlay(c: dict, name: str) -> go.Figure:
 
 cols = st.columns(len(compare))
 for col, name in zip(cols, compare):
-    col.plotly_chart(overlay(checks[name], name), key=f"overlay_{name}")
+    with col:
+        plotly_view(overlay(checks[name], name), key=f"overlay_{name}")

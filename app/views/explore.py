@@ -43,7 +43,7 @@ meta = dict(windows.meta)
 if family.view == "molecule":
     meta["symbols"] = family.symbols(windows, int(sample))
 draw_sample(family, out, meta, errors, f"{dataset} test sample {sample} · {model}",
-            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{sample}")
+            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}")
 if out["frame_mse"] is not None:
     c1, c2, c3 = st.columns(3)
     c1.metric(f"F-MSE (final frame, {unit}²)", f"{out['frame_mse'][-1]:.5g}")

@@ -8,6 +8,7 @@ from common import DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, lo
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import predict_one, resolution_sweep
+from plotview import plotly_view
 
 dataset, _ = dataset_and_model()
 family = get_dataset(dataset)
@@ -53,7 +54,7 @@ if chosen and models and st.session_state.get("sweep_requested"):
                           xaxis_title="P (output frames per window)", yaxis_title=label,
                           xaxis_type="log", yaxis_type="log", height=380,
                           margin=dict(l=10, r=10, t=40, b=10))
-        st.plotly_chart(fig, key=f"sweep_{metric}")
+        plotly_view(fig, key=f"sweep_{metric}")
     st.dataframe(df, hide_index=True)
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
                        "text/csv", key="sweep_csv")
@@ -71,9 +72,10 @@ if chosen and models and st.session_state.get("sweep_requested"):
     for col, p in zip(cols, (min(chosen), fine)):
         w = load_test(dataset, p)
         out = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
-        col.plotly_chart(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
-                                         out["t"] * out["window"], family.time_unit.split(" (")[0],
-                                         title=f"EGNO at P = {p}", start_frame=p, **extra),
+        with col:
+            plotly_view(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
+                                        out["t"] * out["window"], family.time_unit.split(" (")[0],
+                                        title=f"EGNO at P = {p}", start_frame=p, **extra),
                         key=f"traj_{p}")
 elif not (chosen and models):
     st.info("Pick at least one P and one model.")

@@ -31,7 +31,7 @@ def test_motion_explore_draws_the_skeleton_and_plays(page, server, shot):
     page.goto(f"{server}/?dataset=mocap/walk&sample=3", timeout=TIMEOUT)
     wait_ready(page)
     expect(page.get_by_text("mocap/walk test sample 3").first).to_be_visible(timeout=TIMEOUT)
-    plot = page.locator("[data-testid=stPlotlyChart]").first
+    plot = page.locator("div.egno-plotly").first
     legend = plot.locator(".legendtext")
     expect(legend.filter(has_text="prediction bones")).to_have_count(1, timeout=TIMEOUT)
     expect(legend.filter(has_text="prediction trail")).to_have_count(1)
@@ -53,7 +53,7 @@ def test_upload_an_asf_amc_pair(page, server, shot):
     expect(page.get_by_text(re.compile(r"35_03\.amc.*31 nodes, \d+ frames read"))).to_be_visible(timeout=TIMEOUT)
     wait_ready(page)
     assert float(metric_value(page, "F-MSE against the file's frames")) >= 0
-    expect(page.locator("[data-testid=stPlotlyChart]").first).to_be_visible()
+    expect(page.locator("div.egno-plotly").first).to_be_visible()
     shot(page, "upload_mocap")
     page.goto(f"{server}/upload?dataset=mocap/walk", timeout=TIMEOUT)  # a fresh upload list
     wait_ready(page)
@@ -68,7 +68,7 @@ def test_protein_explore_shows_3dmol_and_the_error_chart(page, server, shot):
     wait_ready(page)
     frame = page.frame_locator("iframe").first
     expect(frame.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
-    expect(page.locator("[data-testid=stPlotlyChart]").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("div.egno-plotly").first).to_be_visible(timeout=TIMEOUT)
     assert float(metric_value(page, "F-MSE (final frame")) > 0
     page.wait_for_timeout(1500)  # let 3Dmol draw a few frames
     shot(page, "explore_protein")

@@ -32,7 +32,7 @@ def current_frame(plot) -> str:
 def test_explore_pick_a_sample_and_play_it(page, server, shot):
     page.goto(f"{server}/?sample=4", timeout=TIMEOUT)
     wait_ready(page)
-    plot = page.locator("[data-testid=stPlotlyChart]").first
+    plot = page.locator("div.egno-plotly").first
     expect(plot.locator(".slider-group > text.slider-label").first).to_be_visible(timeout=TIMEOUT)
     assert "frame: input" in current_frame(plot)
     before = metric_value(page, "F-MSE (final frame")
@@ -75,7 +75,7 @@ def test_resolution_run_a_sweep_and_see_the_plot(page, server, shot):
     page.goto(f"{server}/resolution", timeout=TIMEOUT)
     wait_ready(page)
     page.get_by_role("button", name="run sweep").click()
-    page.wait_for_selector("[data-testid=stPlotlyChart] .xtick", timeout=TIMEOUT)
+    page.wait_for_selector("div.egno-plotly .xtick", timeout=TIMEOUT)
     wait_ready(page)
     expect(page.get_by_text("F-MSE (final frame) versus P").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("trained P = 5").first).to_be_visible()
@@ -110,5 +110,5 @@ def test_upload_valid_then_broken_file_then_use_another_page(page, server, shot)
 
     page.get_by_role("link", name="Explore").click()
     wait_ready(page)
-    expect(page.locator("[data-testid=stPlotlyChart]").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("div.egno-plotly").first).to_be_visible(timeout=TIMEOUT)
     assert metric_value(page, "F-MSE (final frame")

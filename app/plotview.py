@@ -1,0 +1,74 @@
+"""Plotly figures drawn by plotly.js in the page itself, updated in place.
+
+``st.plotly_chart`` gives its element an identity that includes the figure, so every new figure
+(another sample, a moved rotation slider) mounts a new chart: a new WebGL context for each 3D
+scene, about a second of software rendering here. This element is keyed by the caller only, and
+its script calls ``Plotly.react`` on the div it already has, so the scene and the camera are kept.
+
+plotly.js is the copy that ships inside the installed ``plotly`` package (the same version that
+built the figure), served by Streamlit's static file serving from ``app/static`` (git-ignored,
+copied on first import), so nothing is fetched from a CDN.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+STATIC = Path(__file__).resolve().parent / "static"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _serve_plotly_js() -> None:
+    target = STATIC / "plotly.min.js"
+    if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
+        STATIC.mkdir(exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(PLOTLY_JS, tmp)
+        tmp.replace(target)  # atomic: a concurrent server never serves half a file
+
+
+_serve_plotly_js()
+
+_JS = """
+function plotlyReady() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__egnoPlotly) {
+    window.__egnoPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = new URL('app/static/plotly.min.js', document.baseURI).href;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { window.__egnoPlotly = null; reject(new Error('plotly.js did not load')); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__egnoPlotly;
+}
+export default function ({ parentElement, data }) {
+  let div = parentElement.querySelector('div.egno-plotly');
+  if (!div) {
+    div = document.createElement('div');
+    div.className = 'egno-plotly';
+    div.style.width = '100%';
+    parentElement.appendChild(div);
+  }
+  const fig = JSON.parse(data.figure);
+  const config = Object.assign({displaylogo: false, responsive: true}, JSON.parse(data.config));
+  plotlyReady()
+    .then(P => P.react(div, {data: fig.data, layout: fig.layout, frames: fig.frames || [], config}))
+    .catch(e => { div.textContent = 'The plot could not be drawn: ' + e.message; });
+}
+"""
+_component = st.components.v2.component("egno_plotly", js=_JS, isolate_styles=False)
+
+
+def plotly_view(fig: go.Figure, key: str, config: dict | None = None) -> None:
+    """Draw ``fig`` (updating the plot already drawn under ``key`` when there is one)."""
+    height = fig.layout.height or 450
+    _component(data={"figure": fig.to_json(), "config": json.dumps(config or {})}, key=key,
+               height=int(height))
+
