@@ -205,13 +205,13 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         lo, hi = boxes[start_frame]
     labels = ["input"] + [f"t={t:.3g}" for t in times]
     fig.update_layout(
-        title=dict(text=title, y=0.98), height=640, margin=dict(l=0, r=0, t=110, b=10),
+        title=dict(text=title, y=0.98), height=640, margin=dict(l=0, r=0, t=110, b=70),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},
                                eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left",
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", pad=dict(t=55),
                           yanchor="top", buttons=[
                               dict(label="▶ play", method="animate",
                                    args=[None, dict(frame=dict(duration=400, redraw=True),
@@ -219,7 +219,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
                           ])],
-        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top",
+        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top", pad=dict(t=45),
                       currentvalue=dict(prefix="frame: "),
                       steps=[dict(label=labels[k], method="animate",
                                   args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])

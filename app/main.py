@@ -8,7 +8,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-st.set_page_config(page_title="EGNO Explorer", layout="wide")
+st.set_page_config(page_title="EGNO Explorer", page_icon="⚛️", layout="wide")
 pages = [
     st.Page("views/explore.py", title="Explore", icon=":material/explore:", default=True),
     st.Page("views/equivariance.py", title="Equivariance", icon=":material/3d_rotation:",

@@ -56,11 +56,23 @@ export default function ({ parentElement, data }) {
     div.style.width = '100%';
     parentElement.appendChild(div);
   }
-  const fig = JSON.parse(data.figure);
-  const config = Object.assign({displaylogo: false, responsive: true}, JSON.parse(data.config));
-  plotlyReady()
-    .then(P => P.react(div, {data: fig.data, layout: fig.layout, frames: fig.frames || [], config}))
-    .catch(e => { div.textContent = 'The plot could not be drawn: ' + e.message; });
+  // One Plotly.react at a time per plot, always with the newest figure: updates that arrive
+  // while one is drawn (a slider dragged) replace each other instead of overlapping.
+  div.__next = data;
+  if (div.__drawing) return;
+  div.__drawing = true;
+  const drawNext = () => {
+    const d = div.__next;
+    div.__next = null;
+    if (!d) { div.__drawing = false; return; }
+    const fig = JSON.parse(d.figure);
+    const config = Object.assign({displaylogo: false, responsive: true}, JSON.parse(d.config));
+    plotlyReady()
+      .then(P => P.react(div, {data: fig.data, layout: fig.layout, frames: fig.frames || [], config}))
+      .catch(e => { div.textContent = 'The plot could not be drawn: ' + e.message; })
+      .then(drawNext);
+  };
+  drawNext();
 }
 """
 _component = st.components.v2.component("egno_plotly", js=_JS, isolate_styles=False)

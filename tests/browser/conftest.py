@@ -76,9 +76,24 @@ def shot():
 
     def take(page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        # plots are drawn by plotly.js after the script run ends (app/plotview.py): wait for them
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('div.egno-plotly'))"
+            ".every(d => d.classList.contains('js-plotly-plot') && !d.__drawing)", timeout=60_000)
         page.locator("[data-testid=stMain]").evaluate("e => e.scrollTo(0, 0)")
         page.wait_for_timeout(300)
         page.screenshot(path=str(path), full_page=True)
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def nothing_fetched_from_outside(page):
+    """The app works offline: every request a page makes stays on the local server (no CDN,
+    no web font, no icon service)."""
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if r.url.split(":", 1)[0] in ("http", "https")
+            and not r.url.startswith(("http://127.0.0.1", "http://localhost")) else None)
+    yield
+    assert not outside, f"requests left the machine: {sorted(set(outside))[:5]}"
