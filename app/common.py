@@ -205,8 +205,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         lo, hi = boxes[start_frame]
     labels = ["input"] + [f"t={t:.3g}" for t in times]
     fig.update_layout(
-        title=dict(text=title, y=0.98), height=640, margin=dict(l=0, r=0, t=110, b=70),
-        uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0),
+        title=dict(text=title, y=0.99, yanchor="top"), height=660, margin=dict(l=0, r=0, t=130, b=70),
+        uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},

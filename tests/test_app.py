@@ -110,7 +110,9 @@ def test_resolution_sweep_plots_table_and_marks_trained_p():
     fig = figure(at, 0)
     egno = next(t for t in fig["data"] if t["name"] == "egno")
     np.testing.assert_allclose(values(egno["x"]), [2, 5, 20])
-    assert any("trained P = 5" in a.get("text", "") for a in fig["layout"].get("annotations", []))
+    marker = next(t for t in fig["data"] if t["name"] == "trained P = 5")
+    np.testing.assert_allclose(values(marker["x"]), [5, 5])  # a vertical line at the trained P
+    assert fig["layout"]["xaxis"]["type"] == "log" and not fig["layout"].get("shapes")
     assert at.get("download_button")[0].label == "download CSV"
 
 

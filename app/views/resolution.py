@@ -49,11 +49,15 @@ if chosen and models and st.session_state.get("sweep_requested"):
         for m, part in df.groupby("model", sort=False):
             fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
                             line=dict(width=4 if m == "egno" else 2, color=MODEL_COLOURS.get(m)))
-        fig.add_vline(x=trained, line_dash="dot", annotation_text=f"trained P = {trained}")
+        # the trained P as a trace, not a shape: shapes on log axes take log10 coordinates
+        lo, hi = float(df[metric].min()), float(df[metric].max())
+        fig.add_scatter(x=[trained, trained], y=[lo, hi], mode="lines+text", name=f"trained P = {trained}",
+                        line=dict(color="black", dash="dot"), text=["", f"trained P = {trained}"],
+                        textposition="top right", showlegend=False)
         fig.update_layout(title=f"{label} versus P ({int(df['n_samples'].iloc[0])} test samples)",
                           xaxis_title="P (output frames per window)", yaxis_title=label,
                           xaxis_type="log", yaxis_type="log", height=380,
-                          margin=dict(l=10, r=10, t=40, b=10))
+                          margin=dict(l=70, r=10, t=40, b=50))
         plotly_view(fig, key=f"sweep_{metric}")
     st.dataframe(df, hide_index=True)
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
