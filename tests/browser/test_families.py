@@ -1,9 +1,10 @@
-"""Motion and protein in real Chromium: skeleton and 3Dmol views, pair uploads (ASF+AMC, PSF+DCD)."""
+"""Motion, protein and molecules in real Chromium: skeleton and 3Dmol views, uploads (ASF+AMC, PSF+DCD, XYZ)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -86,3 +87,44 @@ def test_upload_a_psf_dcd_pair(page, server, shot):
     assert float(metric_value(page, "F-MSE against the file's frames")) > 0
     expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
     shot(page, "upload_protein")
+
+
+def _glycine_xyz(path: Path, frames: int = 40) -> Path:
+    """A short MMFF94 trajectory (0.5 fs steps) of glycine, a molecule not among the eight, as
+    multi-frame XYZ written by ASE."""
+    from ase import Atoms
+    from ase.io import write
+    from ase.md.verlet import VelocityVerlet
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase import units
+
+    from egno.data.md17 import MMFFCalculator, build_molecule
+
+    mol = build_molecule("NCC(=O)O", seed=0)
+    atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
+    atoms.calc = MMFFCalculator(mol)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=500, rng=np.random.default_rng(0))
+    images = []
+    md = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    for _ in range(frames):
+        images.append(atoms.copy())
+        md.run(1)
+    write(path, images, format="xyz")
+    return path
+
+
+@pytest.mark.skipif(not shipped("md17/all"), reason="no shipped md17/all checkpoint")
+def test_upload_an_xyz_of_a_molecule_not_among_the_eight(page, server, shot, tmp_path):
+    xyz = _glycine_xyz(tmp_path / "glycine.xyz")
+    page.goto(f"{server}/upload?dataset=md17/ethanol", timeout=TIMEOUT)
+    wait_ready(page)
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files([str(xyz)])
+    expect(page.get_by_text(re.compile(r"is not ethanol: predicting with md17/all/egno"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"glycine\.xyz: 5 nodes, 40 frames read"))).to_be_visible(timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=re.compile("extended XYZ")).click()
+    text = Path(dl.value.path()).read_text()
+    assert text.startswith("5\n")  # the five heavy atoms, predicted
+    shot(page, "upload_molecule")
