@@ -106,8 +106,17 @@ def cmd_evaluate(a) -> None:
         family.ensure(progress=not a.quiet)
         windows = family.load(a.split, p)
         split = a.split
+    if a.rotate:
+        from .explore import rotation_from_euler
+
+        axis, _, degrees = a.rotate.partition(":")
+        if axis not in ("x", "y", "z") or not degrees.lstrip("-").replace(".", "", 1).isdigit():
+            sys.exit(f"--rotate takes AXIS:DEGREES with AXIS x, y or z (e.g. y:90), not '{a.rotate}'")
+        angles = {"z": (float(degrees), 0, 0), "y": (0, float(degrees), 0), "x": (0, 0, float(degrees))}
+        windows = windows.turned(rotation_from_euler(*angles[axis]))
     result = {"dataset": a.dataset, "model": loaded.config.model, "checkpoint": str(loaded.path),
               "split": split, "trained_timesteps": loaded.config.timesteps,
+              **({"rotate": a.rotate} if a.rotate else {}),
               **evaluate(loaded.model, windows, a.batch_size, dev, progress=not a.quiet)}
     result["timesteps"] = windows.timesteps
     if a.json:
@@ -180,6 +189,9 @@ def main(argv=None) -> None:
     e.add_argument("--data-dir", type=Path)
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
     e.add_argument("--timesteps", type=int, help="P to evaluate at (zero-shot if not the trained P)")
+    e.add_argument("--rotate", metavar="AXIS:DEGREES",
+                   help="turn every test sample about its centroid first (e.g. y:90): equivariant "
+                        "models must not change, a model that learned the lab frame will")
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--device")
     e.add_argument("--threads", type=int)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +130,17 @@ class Windows:
 
     def sample_nodes(self, i: int) -> slice:
         return slice(int(self.node_ptr[i]), int(self.node_ptr[i + 1]))
+
+    def turned(self, R) -> "Windows":
+        """Every sample rotated by R (3×3) about its own input centroid: positions, velocities
+        and targets. Node and edge features are rotation invariant, so they stay as they are."""
+        R = torch.as_tensor(np.asarray(R), dtype=self.x.dtype)
+        counts = self.node_ptr[1:] - self.node_ptr[:-1]
+        sample = torch.repeat_interleave(torch.arange(len(self)), counts)
+        centre = torch.zeros(len(self), 3, dtype=self.x.dtype).index_add_(0, sample, self.x)
+        centre = (centre / counts.clamp(min=1)[:, None].to(self.x.dtype))[sample]  # N, 3
+        return replace(self, x=(self.x - centre) @ R.T + centre, v=self.v @ R.T,
+                       target=None if self.target is None else (self.target - centre) @ R.T + centre)
 
 
 class DatasetFamily(ABC):
