@@ -12,7 +12,7 @@ PY=${PYTHON:-.venv/bin/python}
 for mol in "$@"; do
   ds=md17/$mol
   if [ "$mol" = all ]; then  # 8 × 500 training windows: fewer epochs for the same number of steps
-    $PY -m egno train --dataset md17/all --threads 1 --ship --quiet --model egno --epochs 60 --ema 0.999 --time-limit 25
+    $PY -m egno train --dataset md17/all --threads 1 --ship --quiet --model egno --epochs 60 --ema 0.999 --time-limit 15
     continue
   fi
   $PY -m egno train --dataset "$ds" --threads 1 --ship --quiet --model linear

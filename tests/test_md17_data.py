@@ -128,3 +128,35 @@ def test_symbols_and_which_model_an_upload_goes_to(ethanol):
     assert ethanol.symbols(w, 0) == ["C", "C", "O"] and ethanol.matches(w)
     assert not get_dataset("md17/aspirin").matches(w)  # another molecule: the app uses md17/all
     assert get_dataset("md17/all").matches(w)
+
+
+def test_an_interrupted_split_resumes_to_the_same_trajectory(tmp_path, monkeypatch):
+    """Kill the MD after the first partial save; the rerun continues from the partial file and
+    ends with the frames an uninterrupted run gives, and its card counts both runs' time."""
+    import egno.data.md17 as md17
+
+    smiles, frames = MOLECULES["ethanol"], md17.CHUNK_FRAMES + 50
+    whole = md17.simulate_split(tmp_path / "whole.npz", smiles, "mmff", 7, frames, progress=False)
+    assert whole["resumed"] is False and whole["wall_time_s"] > 0
+
+    class Killed(Exception):
+        pass
+
+    class StopAfterSave(md17.tqdm):  # a progress bar that kills the run 10 frames after a save
+        def update(self, n=1):
+            super().update(n)
+            self.frames = getattr(self, "frames", 0) + n
+            if self.frames == md17.CHUNK_FRAMES + 10:
+                raise Killed
+
+    monkeypatch.setattr(md17, "tqdm", StopAfterSave)
+    with pytest.raises(Killed):
+        md17.simulate_split(tmp_path / "cut.npz", smiles, "mmff", 7, frames, progress=False)
+    assert (tmp_path / "cut.partial.npz").exists() and not (tmp_path / "cut.npz").exists()
+    monkeypatch.undo()
+    again = md17.simulate_split(tmp_path / "cut.npz", smiles, "mmff", 7, frames, progress=False)
+    assert again["resumed"] is True and again["wall_time_s"] > 0
+    assert not (tmp_path / "cut.partial.npz").exists()
+    with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "cut.npz") as b:
+        assert a["positions"].shape == b["positions"].shape == (frames, 9, 3)
+        np.testing.assert_allclose(a["positions"], b["positions"], atol=1e-8)

@@ -131,10 +131,11 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
     atoms.calc = _calculator(engine, mol)
     rng = np.random.default_rng(seed)
     partial = path.with_suffix(".partial.npz")
-    pos, vel, done = [], [], 0
+    pos, vel, done, before = [], [], 0, None
     if partial.exists():
         with np.load(partial, allow_pickle=False) as f:
             pos, vel = list(f["positions"]), list(f["velocities"])
+            before = float(f["elapsed_s"]) if "elapsed_s" in f.files else None  # older partials lack it
             atoms.positions = f["state_x"]
             atoms.set_velocities(f["state_v"])
             rng.bit_generator.state = json.loads(str(f["rng"]))
@@ -162,7 +163,8 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
             if len(pos) % CHUNK_FRAMES == 0 and len(pos) < n_frames:
                 np.savez(partial, positions=np.array(pos), velocities=np.array(vel),
                          state_x=atoms.positions, state_v=atoms.get_velocities(),
-                         rng=json.dumps(rng.bit_generator.state))
+                         rng=json.dumps(rng.bit_generator.state),
+                         elapsed_s=(before or 0.0) + time.time() - start)
     pos, vel = np.array(pos), np.array(vel)
     np.savez(path, z=atoms.numbers, positions=pos, velocities=vel)
     partial.unlink(missing_ok=True)
@@ -170,7 +172,10 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
     kinetic = 0.5 * (masses[None, :, None] * (vel / to_fs) ** 2).sum((1, 2))  # eV per frame
     temperature = 2 * kinetic / ((3 * len(atoms) - 3) * units.kB)  # centre of mass fixed
     return {"frames": len(pos), "steps": (len(pos) - 1) * STRIDE + EQUILIBRATION,
-            "mean_temperature_K": float(temperature.mean()), "wall_time_s": round(time.time() - start, 1)}
+            "mean_temperature_K": float(temperature.mean()),
+            # over every run of this split; None when it resumed a partial file that had no clock
+            "wall_time_s": None if done and before is None else round((before or 0.0) + time.time() - start, 1),
+            "resumed": bool(done)}
 
 
 def nve_drift(smiles: str, engine: str, seed: int, steps: int = 2000) -> dict:
