@@ -2,7 +2,7 @@
 app shows them on machines without ../shared/data/cmu_mocap or the mdanalysistests package, and
 without minutes of GFN2-xTB MD (md17: heavy atoms only, as the models use them).
 Run after `python -m egno data mocap`, `python -m egno data protein` and the md17 generation:
-    .venv/bin/python scripts/commit_samples.py
+    .venv/bin/python scripts/commit_samples.py [mocap] [protein] [md17]   # default: all three
 """
 import json
 import sys
@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from egno import get_dataset  # noqa: E402
 
-for variant in ("walk", "run"):
+WANT = set(sys.argv[1:]) or {"mocap", "protein", "md17"}
+
+for variant in ("walk", "run") if "mocap" in WANT else ():
     family = get_dataset(f"mocap/{variant}")
     dest = ROOT / "assets" / "samples" / "mocap" / variant
     dest.mkdir(parents=True, exist_ok=True)
@@ -28,20 +30,21 @@ for variant in ("walk", "run"):
     (dest / "card.json").write_text(json.dumps(card, indent=2))
     print(dest, sorted(p.name for p in dest.iterdir()))
 
-family = get_dataset("protein/adk")
-dest = ROOT / "assets" / "samples" / "protein" / "adk"
-dest.mkdir(parents=True, exist_ok=True)
-with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
-    arrays = {k: f[k] for k in f.files}
-arrays["positions"] = arrays["positions"].astype(np.float32)
-np.savez_compressed(dest / "test.npz", **arrays)
-card = json.loads((family.data_dir / "card.json").read_text())
-card["note"] = ("test split only (adk_dims2.dcd frames 51-101, backbone), float32; produced by "
-                "scripts/commit_samples.py")
-(dest / "card.json").write_text(json.dumps(card, indent=2))
-print(dest, sorted(p.name for p in dest.iterdir()))
+if "protein" in WANT:
+    family = get_dataset("protein/adk")
+    dest = ROOT / "assets" / "samples" / "protein" / "adk"
+    dest.mkdir(parents=True, exist_ok=True)
+    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["positions"] = arrays["positions"].astype(np.float32)
+    np.savez_compressed(dest / "test.npz", **arrays)
+    card = json.loads((family.data_dir / "card.json").read_text())
+    card["note"] = ("test split only (adk_dims2.dcd frames 51-101, backbone), float32; produced by "
+                    "scripts/commit_samples.py")
+    (dest / "card.json").write_text(json.dumps(card, indent=2))
+    print(dest, sorted(p.name for p in dest.iterdir()))
 
-for folder in sorted((ROOT / "data" / "md17").glob("*/test.npz")):
+for folder in sorted((ROOT / "data" / "md17").glob("*/test.npz")) if "md17" in WANT else ():
     name = folder.parent.name
     dest = ROOT / "assets" / "samples" / "md17" / name
     dest.mkdir(parents=True, exist_ok=True)
