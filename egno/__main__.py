@@ -109,11 +109,15 @@ def cmd_evaluate(a) -> None:
     if a.rotate:
         from .explore import rotation_from_euler
 
-        axis, _, degrees = a.rotate.partition(":")
-        if axis not in ("x", "y", "z") or not degrees.lstrip("-").replace(".", "", 1).isdigit():
+        axis, _, text = a.rotate.partition(":")
+        try:
+            degrees = float(text)
+        except ValueError:
+            degrees = None
+        if axis not in ("x", "y", "z") or degrees is None:
             sys.exit(f"--rotate takes AXIS:DEGREES with AXIS x, y or z (e.g. y:90), not '{a.rotate}'")
-        angles = {"z": (float(degrees), 0, 0), "y": (0, float(degrees), 0), "x": (0, 0, float(degrees))}
-        windows = windows.turned(rotation_from_euler(*angles[axis]))
+        euler = [degrees if axis == name else 0.0 for name in "zyx"]  # rotation_from_euler: Rz Ry Rx
+        windows = windows.turned(rotation_from_euler(*euler))
     result = {"dataset": a.dataset, "model": loaded.config.model, "checkpoint": str(loaded.path),
               "split": split, "trained_timesteps": loaded.config.timesteps,
               **({"rotate": a.rotate} if a.rotate else {}),

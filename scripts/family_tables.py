@@ -81,8 +81,7 @@ def main(datasets: list[str]) -> None:
                 f"{c['epochs_run']} epochs, {c['wall_time_s'] / 60:.0f} min, best epoch {c['best_epoch']}, "
                 f"hidden {c['model_config']['hidden']}, batch {tc['batch_size']}"
                 f"{', EMA ' + str(tc['ema']) if tc.get('ema') else ''}; {c['stop_reason']}")
-            f = f"{r['f_mse'] * scale:.2f}" if scale == 100 else f"{r['f_mse']:.4f}"
-            a = f"{r['a_mse'] * scale:.2f}" if scale == 100 else f"{r['a_mse']:.4f}"
+            f, a = fmt(r['f_mse'], scale), fmt(r['a_mse'], scale)
             f = f"**{f}**" if m == best_f else f
             a = f"**{a}**" if m == best_a else a
             extra = f"{fmt(turned[m]['f_mse'], scale)} | " if motion else ""
