@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .graph import GraphBatch, segment_sum
-from .model import start_still, EGNNLayer, time_embedding
+from .model import start_still, up_inputs, EGNNLayer, time_embedding
 
 
 class Linear(nn.Module):
@@ -34,14 +34,15 @@ class EGNNStack(nn.Module):
 
     def __init__(self, config: ModelConfig, extra_features: int, layers: int):
         super().__init__()
-        self.embed = nn.Linear(config.node_features + extra_features, config.hidden)
-        self.layers = nn.ModuleList(EGNNLayer(config.hidden, config.edge_features, config.norm_diff)
+        c = config
+        self.embed = nn.Linear(c.node_features + 2 * c.up_vector + extra_features, c.hidden)
+        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
                                     for _ in range(layers))
 
-    def forward(self, h, x, v, edge_index, edge_attr):
+    def forward(self, h, x, v, edge_index, edge_attr, up=None):
         h = self.embed(h)
         for layer in self.layers:
-            h, x = layer(h, x, v, edge_index, edge_attr)
+            h, x = layer(h, x, v, edge_index, edge_attr, up)
         return x
 
 
@@ -68,11 +69,12 @@ class EGNNRollout(nn.Module):
         t = (batch.t if t is None else t).to(batch.x)
         dt = t[0]
         emb = time_embedding(dt[None], self.config.time_emb_dim)  # 1, T
-        h = torch.cat([batch.h, emb.expand(batch.h.shape[0], -1)], dim=-1)[None]
+        h, up = up_inputs(batch, self.config)  # heights etc. of the input state, for every step
+        h = torch.cat([h, emb.expand(h.shape[0], -1)], dim=-1)[None]
         x, step = batch.x[None], batch.v[None] * (dt * batch.window)
         frames = []
         for _ in range(t.shape[0]):
-            x_next = self.step(h, x, step, batch.edge_index, batch.edge_attr) + step
+            x_next = self.step(h, x, step, batch.edge_index, batch.edge_attr, up) + step
             x, step = x_next, x_next - x
             frames.append(x)
         return torch.cat(frames, dim=0)
@@ -84,9 +86,10 @@ class EGNNSequential(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.embed = nn.Linear(config.node_features, config.hidden)
-        self.layers = nn.ModuleList(EGNNLayer(config.hidden, config.edge_features, config.norm_diff)
-                                    for _ in range(config.timesteps))
+        c = config
+        self.embed = nn.Linear(c.node_features + 2 * c.up_vector, c.hidden)
+        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
+                                    for _ in range(c.timesteps))
         if config.still_start:
             start_still(self.layers)
 
@@ -95,10 +98,11 @@ class EGNNSequential(nn.Module):
         if t.shape[0] != self.config.timesteps:
             raise ValueError(f"egnn-s emits exactly {self.config.timesteps} frames (one per layer); "
                              f"it cannot run at P = {t.shape[0]}")
-        h, x, v = self.embed(batch.h)[None], batch.x[None], batch.v[None] * batch.window
+        h, up = up_inputs(batch, self.config)
+        h, x, v = self.embed(h)[None], batch.x[None], batch.v[None] * batch.window
         frames = []
         for layer in self.layers:
-            h, x = layer(h, x, v, batch.edge_index, batch.edge_attr)
+            h, x = layer(h, x, v, batch.edge_index, batch.edge_attr, up)
             frames.append(x)
         return torch.cat(frames, dim=0)
 

@@ -22,6 +22,10 @@ class ModelConfig:
     still_start: bool = False  # True: velocity gates and vector spectral weights start at zero, so
                                # the untrained model predicts no motion (for noisy velocities, e.g.
                                # thermal protein motion, where constant velocity is far off)
+    up_vector: bool = False    # True: the model also reads the up (anti-gravity) vector of each
+                               # sample (Windows.up), as a vector that turns with the input, and the
+                               # heights and vertical speeds it defines as invariant node features
+                               # (motion: the floor and gravity are part of the physics)
     length_scale: float = 1.0  # the model sees positions and velocities divided by this (data
                                # units stay the family's own; e.g. mocap ASF units / 10)
 
@@ -65,8 +69,9 @@ PRESETS: dict[str, dict] = {
                              norm_diff=False),
                   train=dict(batch_size=100, lr=5e-4)),
     # node features: [depth, leaf, chain, branch, ‖v‖ΔT/10]; edges: [bone, 2-hop, (d/10)²]
+    # equivariant models also read the up vector (up_vector): gravity and the floor act on a body
     "mocap": dict(model=dict(node_features=5, edge_features=3, hidden=64, layers=4, timesteps=5,
-                             length_scale=10.0),
+                             length_scale=10.0, up_vector=True),
                   train=dict(batch_size=12, lr=5e-4, warmup_epochs=2, eval_every=1, patience=15)),
     # node features: [C, N, O, other, ‖v‖·100 fs]; edges: [z_i/10, z_j/10, bond, 2-hop, ‖Δx‖²]
     "md17": dict(model=dict(node_features=5, edge_features=5, hidden=64, layers=5, timesteps=8,
@@ -88,4 +93,6 @@ def preset(dataset: str, model: str) -> tuple[ModelConfig, TrainConfig]:
     mc = ModelConfig(model=model, **p["model"])
     if model == "egnn":
         mc.time_conv = False
+    if model in ("gnn", "linear"):  # the gnn reads raw lab-frame coordinates; linear reads nothing
+        mc.up_vector = False
     return mc, TrainConfig(**p.get("train", {}))

@@ -81,8 +81,8 @@ def random_rotation(seed: int) -> np.ndarray:
 
 def transform_windows(w: Windows, R: np.ndarray, shift=(0.0, 0.0, 0.0),
                       perm: np.ndarray | None = None) -> Windows:
-    """Rotate (x, v, targets by R), translate (x, targets) and permute the nodes of a one-sample
-    Windows (node i of the result is node perm[i] of the input)."""
+    """Rotate (x, v, targets and the up vector by R), translate (x, targets) and permute the nodes
+    of a one-sample Windows (node i of the result is node perm[i] of the input)."""
     assert len(w) == 1, "transform one sample at a time"
     Rt = torch.as_tensor(np.asarray(R), dtype=w.x.dtype)
     s = torch.as_tensor(np.asarray(shift), dtype=w.x.dtype)
@@ -93,6 +93,7 @@ def transform_windows(w: Windows, R: np.ndarray, shift=(0.0, 0.0, 0.0),
         w, h=w.h[perm_t], x=w.x[perm_t] @ Rt.T + s, v=w.v[perm_t] @ Rt.T,
         edge_index=inverse[w.edge_index],
         target=None if w.target is None else w.target[:, perm_t] @ Rt.T + s,
+        up=None if w.up is None else w.up @ Rt.T,
     )
 
 

@@ -16,7 +16,8 @@ class GraphBatch:
     """S graphs flattened into one: node rows of all graphs back to back, global edge indices.
 
     h (N, k), x (N, 3), v (N, 3), edge_index (2, E), edge_attr (E, d), graph (N,) sample id per
-    node, t (P,) target times as fractions of ΔT, target (P, N, 3) or None, window = ΔT.
+    node, t (P,) target times as fractions of ΔT, target (P, N, 3) or None, window = ΔT,
+    up (N, 3) or None: each node's graph's up vector (see Windows.up).
     """
 
     h: torch.Tensor
@@ -29,6 +30,7 @@ class GraphBatch:
     t: torch.Tensor
     window: float
     target: torch.Tensor | None = None
+    up: torch.Tensor | None = None
 
     def to(self, device=None, dtype=None) -> "GraphBatch":
         def move(a):
@@ -39,7 +41,7 @@ class GraphBatch:
             return a.to(device=device)
 
         return replace(self, **{k: move(getattr(self, k)) for k in
-                                ("h", "x", "v", "edge_index", "edge_attr", "graph", "t", "target")})
+                                ("h", "x", "v", "edge_index", "edge_attr", "graph", "t", "target", "up")})
 
     def with_times(self, t: torch.Tensor, target: torch.Tensor | None = None) -> "GraphBatch":
         return replace(self, t=t.to(self.x), target=target)
@@ -62,6 +64,7 @@ def collate(w: Windows, index: torch.Tensor | list[int] | None = None) -> GraphB
         h=w.h[nodes], x=w.x[nodes], v=w.v[nodes], edge_index=edge_index,
         edge_attr=w.edge_attr[edges], graph=graph, num_graphs=len(index), t=w.t,
         window=w.window, target=None if w.target is None else w.target[:, nodes],
+        up=None if w.up is None else w.up[index][graph],
     )
 
 

@@ -158,9 +158,10 @@ class EGNNLayer(nn.Module):
     Inputs h (P, N, H), x (P, N, 3), v (P, N, 3), edge_index (2, E) with rows i (receivers) and
     cols j, edge_attr (E, d). m_ij = φ_e(h_i, h_j, ‖x_i − x_j‖², a_ij);
     x_i += φ_v(h_i) v_i + mean_j (x_i − x_j) φ_x(m_ij); h_i += φ_h(h_i, Σ_j m_ij).
+    With ``up``, also x_i += φ_u(h_i) u for the up vector u (N, 3), starting at zero.
     """
 
-    def __init__(self, hidden: int, edge_features: int, norm_diff: bool = False):
+    def __init__(self, hidden: int, edge_features: int, norm_diff: bool = False, up: bool = False):
         super().__init__()
         self.norm_diff = norm_diff  # use (x_i − x_j) / (‖x_i − x_j‖ + 1) in the coordinate update
         # φ_e's first linear map split by input so node terms are computed once per node, not edge
@@ -172,6 +173,10 @@ class EGNNLayer(nn.Module):
         nn.init.xavier_uniform_(self.coord_mlp[-1].weight, gain=0.001)
         self.vel_mlp = mlp(hidden, hidden, 1)
         self.node_mlp = mlp(2 * hidden, hidden, hidden)
+        if up:
+            self.up_mlp = mlp(hidden, hidden, 1)
+            nn.init.zeros_(self.up_mlp[-1].weight)
+            nn.init.zeros_(self.up_mlp[-1].bias)
 
     def edge_model(self, h, diff, edge_index, edge_attr):
         row, col = edge_index
@@ -181,21 +186,22 @@ class EGNNLayer(nn.Module):
         pre = self.edge_src(h)[:, row] + self.edge_dst(h)[:, col] + static + radial * w[:, 0]
         return self.edge_out(pre)
 
-    def coord_model(self, x, h, v, diff, m, edge_index):
+    def coord_model(self, x, h, v, diff, m, edge_index, up=None):
         if self.norm_diff:
             diff = diff / (diff.norm(dim=-1, keepdim=True) + 1.0)
         trans = diff * self.coord_mlp(m)  # P, E, 3
-        return x + segment_mean(trans, edge_index[0], x.shape[1], dim=1) + self.vel_mlp(h) * v
+        x = x + segment_mean(trans, edge_index[0], x.shape[1], dim=1) + self.vel_mlp(h) * v
+        return x if up is None else x + self.up_mlp(h) * up
 
     def node_model(self, h, m, edge_index):
         agg = segment_sum(m, edge_index[0], h.shape[1], dim=1)
         return h + self.node_mlp(torch.cat([h, agg], dim=-1))
 
-    def forward(self, h, x, v, edge_index, edge_attr):
+    def forward(self, h, x, v, edge_index, edge_attr, up=None):
         row, col = edge_index
         diff = x[:, row] - x[:, col]
         m = self.edge_model(h, diff, edge_index, edge_attr)
-        x = self.coord_model(x, h, v, diff, m, edge_index)
+        x = self.coord_model(x, h, v, diff, m, edge_index, up)
         h = self.node_model(h, m, edge_index)
         return h, x
 
@@ -204,6 +210,21 @@ def centre_of_mass(x: torch.Tensor, graph: torch.Tensor, num_graphs: int) -> tor
     """Per-node centre of its graph: x (..., N, 3) -> (..., N, 3)."""
     com = segment_mean(x, graph, num_graphs, dim=x.dim() - 2)
     return com.index_select(x.dim() - 2, graph)
+
+
+def up_inputs(batch: GraphBatch, config) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Node features and the up vector for a model with ``config.up_vector``: h extended by
+    [(x − centre)·up, (v ΔT)·up] (height above the graph's centre and vertical displacement per
+    window; invariant when x, v and up turn together), and up (N, 3). Other models: (h, None)."""
+    if not config.up_vector:
+        return batch.h, None
+    if batch.up is None:
+        raise ValueError(f"this {config.model} model reads the up (gravity) direction and these "
+                         "samples have none (a motion model on data of another family?)")
+    com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)
+    height = ((batch.x - com) * batch.up).sum(-1, keepdim=True)
+    rise = (batch.v * batch.window * batch.up).sum(-1, keepdim=True)
+    return torch.cat([batch.h, height, rise], dim=-1), batch.up
 
 
 class EGNO(nn.Module):
@@ -216,8 +237,8 @@ class EGNO(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = c = config
-        self.embed = nn.Linear(c.node_features + c.time_emb_dim, c.hidden)
-        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff)
+        self.embed = nn.Linear(c.node_features + 2 * c.up_vector + c.time_emb_dim, c.hidden)
+        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
                                     for _ in range(c.layers))
         if c.time_conv:
             self.h_convs = nn.ModuleList(SpectralConv(c.hidden, c.modes) for _ in range(c.layers))
@@ -231,7 +252,8 @@ class EGNO(nn.Module):
         t = batch.t if t is None else t
         p, n = t.shape[0], batch.x.shape[0]
         emb = time_embedding(t.to(batch.x), self.config.time_emb_dim)  # P, T
-        h = torch.cat([batch.h.expand(p, -1, -1), emb[:, None, :].expand(-1, n, -1)], dim=-1)
+        h, up = up_inputs(batch, self.config)
+        h = torch.cat([h.expand(p, -1, -1), emb[:, None, :].expand(-1, n, -1)], dim=-1)
         h = self.embed(h)  # P, N, H
         x = batch.x.expand(p, -1, -1)
         v = (batch.v * batch.window).expand(p, -1, -1)  # displacement per window: x(t) ≈ x + v t
@@ -241,15 +263,16 @@ class EGNO(nn.Module):
                 h = self.h_convs[i](h)
                 X = self.x_convs[i](torch.stack([x - com, v], dim=-1))  # P, N, 3, 2
                 x, v = X[..., 0] + com, X[..., 1]
-            h, x = self._chunked(layer, h, x, v, batch)
+            h, x = self._chunked(layer, h, x, v, batch, up)
         return x
 
-    def _chunked(self, layer, h, x, v, batch):
+    def _chunked(self, layer, h, x, v, batch, up=None):
         """Run an EGNN layer over time chunks when no gradient is kept: the P copies are
         independent graphs there, and chunks whose edge tensors stay cache-sized run faster."""
         per_chunk = max(1, EDGE_ROWS_PER_CHUNK // max(1, batch.edge_index.shape[1]))
         if torch.is_grad_enabled() or per_chunk >= h.shape[0]:
-            return layer(h, x, v, batch.edge_index, batch.edge_attr)
+            return layer(h, x, v, batch.edge_index, batch.edge_attr, up)
         parts = [layer(h[i:i + per_chunk], x[i:i + per_chunk], v[i:i + per_chunk],
-                       batch.edge_index, batch.edge_attr) for i in range(0, h.shape[0], per_chunk)]
+                       batch.edge_index, batch.edge_attr, up)
+                 for i in range(0, h.shape[0], per_chunk)]
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from egno.data import get_dataset
 from egno.data.asf_amc import MocapFormatError, euler_xyz, forward_kinematics, read_amc, read_asf
@@ -111,6 +112,24 @@ def test_features_do_not_change_under_rotation(walk):
     b = build_mocap_windows(x @ R.T, v @ R.T, None, walk.bones, 31, 5)
     np.testing.assert_allclose(a.h.numpy(), b.h.numpy(), atol=1e-5)
     np.testing.assert_allclose(a.edge_attr.numpy(), b.edge_attr.numpy(), atol=1e-5)
+
+
+def test_every_motion_sample_carries_the_up_vector_and_it_turns_with_the_body(walk):
+    """Gravity points along −y in the CMU frame; Windows.up travels through select, concat and
+    collate to the models, and turning a sample turns its up vector."""
+    from egno.data.base import Windows
+    from egno.graph import collate
+    from helpers import random_orthogonal
+
+    w = walk.load("test")
+    assert w.up.shape == (len(w), 3) and (w.up == torch.tensor([0.0, 1.0, 0.0])).all()
+    both = Windows.concat([w.select([0, 1]), w.select([2])])
+    assert both.up.shape == (3, 3)
+    batch = collate(both)
+    assert batch.up.shape == batch.x.shape
+    R = random_orthogonal(4).float()
+    turned = w.select([3]).turned(R)
+    torch.testing.assert_close(turned.up[0], R[:, 1])
 
 
 def test_body_size_constant_matches_the_subjects(walk):

@@ -35,10 +35,30 @@ def make_model(name, seed=0, spread=True):
     return model
 
 
-def transformed(batch, R=None, shift=None):
+def transformed(batch, R=None, shift=None, turn_up=True):
     R = torch.eye(3, dtype=torch.float64) if R is None else R
     shift = torch.zeros(3, dtype=torch.float64) if shift is None else shift
-    return replace(batch, x=batch.x @ R.T + shift, v=batch.v @ R.T)
+    up = batch.up if batch.up is None or not turn_up else batch.up @ R.T
+    return replace(batch, x=batch.x @ R.T + shift, v=batch.v @ R.T, up=up)
+
+
+UP_MODELS = ("egno", "egnn", "egnn-r", "egnn-s")  # the models that read an up vector (motion)
+
+
+def with_up(batch, seed=0):
+    """The batch with a random unit up vector per graph (as Windows.up reaches a GraphBatch)."""
+    g = torch.Generator().manual_seed(seed)
+    up = torch.randn(batch.num_graphs, 3, generator=g, dtype=torch.float64)
+    return replace(batch, up=(up / up.norm(dim=-1, keepdim=True))[batch.graph])
+
+
+def make_up_model(name, seed=0):
+    torch.manual_seed(seed)
+    mc, _ = preset("nbody", name)
+    model = build_model(replace(mc, up_vector=True)).double().eval()
+    for p in model.parameters():  # smaller than make_model's: the random rollout stays bounded
+        p.data += 0.02 * torch.randn_like(p)
+    return model
 
 
 @pytest.mark.parametrize("name", EQUIVARIANT)
@@ -187,3 +207,38 @@ def test_chunked_inference_equals_one_pass(monkeypatch):
         monkeypatch.setattr(model_module, "EDGE_ROWS_PER_CHUNK", 3 * batch.edge_index.shape[1])
         chunked = model(batch, torch.tensor(uniform_times(8)))  # chunks of 3, 3, 2 time points
     torch.testing.assert_close(chunked, whole, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", UP_MODELS)
+@pytest.mark.parametrize("reflect", [False, True])
+def test_up_vector_models_are_equivariant_when_up_turns_with_the_input(name, reflect):
+    """A motion model reads gravity's direction as an input vector: turning the body and the up
+    vector together turns the prediction (exactly), and so does turning the body about up alone
+    (a yaw leaves gravity where it is). Turning the body but not up is a different input: the
+    model must see it (it does use gravity), which this test would catch if up were ignored."""
+    batch, model = with_up(make_batch()), make_up_model(name)
+    R = random_orthogonal(7 + reflect, reflect=reflect)
+    shift = torch.tensor([1.0, 2.0, -3.0], dtype=torch.float64)
+    with torch.no_grad():
+        out = model(batch)
+        assert out.isfinite().all() and (out - batch.x).abs().max() > 0.1
+        torch.testing.assert_close(model(transformed(batch, R, shift)), out @ R.T + shift,
+                                   atol=1e-9, rtol=1e-9)
+        ignored = (model(transformed(batch, R, turn_up=False)) - out @ R.T).abs().max()
+        one = replace(batch, up=torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand(
+            batch.x.shape[0], 3))
+        yaw = torch.tensor([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0], [-0.8, 0.0, 0.6]], dtype=torch.float64)
+        torch.testing.assert_close(model(transformed(one, yaw, turn_up=False)), model(one) @ yaw.T,
+                                   atol=1e-9, rtol=1e-9)
+    assert ignored > 1e-3, f"{name} gave the same prediction whatever the up vector ({ignored})"
+
+
+def test_up_vector_model_needs_samples_with_up():
+    with pytest.raises(ValueError, match="up \\(gravity\\) direction"):
+        make_up_model("egno")(make_batch())
+
+
+def test_motion_preset_gives_up_to_the_equivariant_models_only():
+    assert all(preset("mocap", m)[0].up_vector for m in UP_MODELS)
+    assert not any(preset("mocap", m)[0].up_vector for m in ("gnn", "linear"))
+    assert not preset("nbody", "egno")[0].up_vector

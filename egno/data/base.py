@@ -41,7 +41,9 @@ class Windows:
 
     Shapes (N = total nodes over all samples, E = total edges, P = target times):
       h (N, k), x (N, 3), v (N, 3), edge_index (2, E) with node indices local to each sample,
-      edge_attr (E, d), node_ptr (S+1,), edge_ptr (S+1,), target (P, N, 3) or None, t (P,).
+      edge_attr (E, d), node_ptr (S+1,), edge_ptr (S+1,), target (P, N, 3) or None, t (P,),
+      up (S, 3) or None: the unit vector against gravity in each sample's frame, for families
+      where gravity acts (motion). It is an input vector like x and v: it turns with the sample.
     """
 
     h: torch.Tensor
@@ -55,6 +57,7 @@ class Windows:
     t: torch.Tensor
     window: float  # ΔT in the family's time unit
     meta: dict = field(default_factory=dict)
+    up: torch.Tensor | None = None
 
     def __post_init__(self):
         n = self.x.shape[0]
@@ -62,6 +65,8 @@ class Windows:
         assert self.h.shape[0] == n, "h must have one row per node"
         assert self.node_ptr[-1] == n and self.edge_ptr[-1] == self.edge_index.shape[1]
         assert self.edge_attr.shape[0] == self.edge_index.shape[1], "one edge_attr row per edge"
+        if self.up is not None:
+            assert self.up.shape == (len(self), 3), f"up must be (S, 3), got {tuple(self.up.shape)}"
         if self.target is not None:
             assert self.target.shape == (len(self.t), n, 3), (
                 f"target must be (P, N, 3) = ({len(self.t)}, {n}, 3), got {tuple(self.target.shape)}"
@@ -75,9 +80,11 @@ class Windows:
         return len(self.t)
 
     @classmethod
-    def from_arrays(cls, h, x, v, edge_index, edge_attr, target, t, window, meta=None) -> "Windows":
+    def from_arrays(cls, h, x, v, edge_index, edge_attr, target, t, window, meta=None,
+                    up=None) -> "Windows":
         """Build from per-sample lists of numpy arrays (h_i (N_i,k), x_i, v_i (N_i,3),
-        edge_index_i (2,E_i), edge_attr_i (E_i,d), target_i (P,N_i,3) or None)."""
+        edge_index_i (2,E_i), edge_attr_i (E_i,d), target_i (P,N_i,3) or None); ``up``: one
+        3-vector for every sample, or (S, 3), or None."""
         f32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
         node_ptr = np.concatenate([[0], np.cumsum([len(a) for a in x])])
         edge_ptr = np.concatenate([[0], np.cumsum([e.shape[1] for e in edge_index])])
@@ -93,6 +100,7 @@ class Windows:
             t=torch.as_tensor(np.asarray(t, dtype=np.float32)),
             window=float(window),
             meta=dict(meta or {}),
+            up=None if up is None else f32(np.broadcast_to(np.asarray(up), (len(x), 3))),
         )
 
     @classmethod
@@ -111,6 +119,7 @@ class Windows:
                                + [torch.tensor([sum(w.edge_index.shape[1] for w in parts)])]),
             target=None if first.target is None else torch.cat([w.target for w in parts], dim=1),
             t=first.t, window=first.window, meta=dict(first.meta),
+            up=None if first.up is None else cat("up"),
         )
 
     def select(self, index) -> "Windows":
@@ -126,21 +135,23 @@ class Windows:
             edge_attr=self.edge_attr[edges], node_ptr=torch.cat([zero, torch.cumsum(n_count, 0)]),
             edge_ptr=torch.cat([zero, torch.cumsum(e_count, 0)]),
             target=None if self.target is None else self.target[:, nodes], t=self.t,
-            window=self.window, meta=dict(self.meta))
+            window=self.window, meta=dict(self.meta), up=None if self.up is None else self.up[index])
 
     def sample_nodes(self, i: int) -> slice:
         return slice(int(self.node_ptr[i]), int(self.node_ptr[i + 1]))
 
     def turned(self, R) -> "Windows":
-        """Every sample rotated by R (3×3) about its own input centroid: positions, velocities
-        and targets. Node and edge features are rotation invariant, so they stay as they are."""
+        """Every sample rotated by R (3×3) about its own input centroid: positions, velocities,
+        targets and the up vector. Node and edge features are rotation invariant, so they stay as
+        they are. (To turn the motion but not the room, rotate about the up vector.)"""
         R = torch.as_tensor(np.asarray(R), dtype=self.x.dtype)
         counts = self.node_ptr[1:] - self.node_ptr[:-1]
         sample = torch.repeat_interleave(torch.arange(len(self)), counts)
         centre = torch.zeros(len(self), 3, dtype=self.x.dtype).index_add_(0, sample, self.x)
         centre = (centre / counts.clamp(min=1)[:, None].to(self.x.dtype))[sample]  # N, 3
         return replace(self, x=(self.x - centre) @ R.T + centre, v=self.v @ R.T,
-                       target=None if self.target is None else (self.target - centre) @ R.T + centre)
+                       target=None if self.target is None else (self.target - centre) @ R.T + centre,
+                       up=None if self.up is None else self.up @ R.T)
 
 
 class DatasetFamily(ABC):

@@ -7,7 +7,10 @@ targets at s + 30 p / P frames (ΔT = 30 frames = 0.25 s, P = 5). Graph: bones p
 Node features describe the joint's place in the tree, not its name, so the same model runs on any
 skeleton (a BVH upload with other joints): [depth from the root / 10, leaf, chain (2 bones),
 branch (≥ 3 bones), ‖v‖·ΔT / 10]; edge features: [bone, 2-hop, (‖Δx‖ / 10)² at the input]; all
-rotation invariant (the reference code's joint height is not, so it is not used).
+rotation invariant. Gravity is an input like the positions: every sample carries the up vector
+(+y), which the equivariant models read as a vector that turns with the body and from which they
+take joint heights (the reference code's joint height is the y coordinate as a fixed feature, which
+breaks equivariance; ours is (x − centre)·up, invariant when the body and up turn together).
 Positions stay in the ASF length unit (CMU: 1 unit = 1/0.45 inch ≈ 5.64 cm); the models see
 them divided by 10 (``length_scale``).
 """
@@ -249,6 +252,7 @@ def motion_positions_windows(pos: np.ndarray, bones: np.ndarray, timesteps: int,
 
 
 LENGTH_SCALE = 10.0  # ASF units per model length unit (features and the models' length_scale)
+UP = (0.0, 1.0, 0.0)  # against gravity: +y in ASF/AMC (CMU) and in BVH's usual convention
 
 
 def joint_features(bones: np.ndarray, n_joints: int, root: int = 0) -> np.ndarray:
@@ -326,4 +330,4 @@ def build_mocap_windows(x, v, target, bones, n_joints, timesteps) -> Windows:
         if target is not None:
             tg.append(target[s])
     return Windows.from_arrays(h, xs, vs, ei, ea, tg if target is not None else None,
-                               uniform_times(timesteps), window=WINDOW_FRAMES / FPS)
+                               uniform_times(timesteps), window=WINDOW_FRAMES / FPS, up=UP)
