@@ -183,7 +183,10 @@ class EGNNLayer(nn.Module):
         radial = (diff * diff).sum(-1, keepdim=True)  # P, E, 1
         w = self.edge_rest.weight  # H, 1 + d: [radial | edge_attr] columns
         static = edge_attr @ w[:, 1:].T  # E, H: the same for all P, computed once
-        pre = self.edge_src(h)[:, row] + self.edge_dst(h)[:, col] + static + radial * w[:, 0]
+        # index_select, not h[:, row]: its backward is index_add_, several times faster on a CPU
+        # than the accumulating index_put_ that advanced indexing differentiates into
+        pre = (self.edge_src(h).index_select(1, row) + self.edge_dst(h).index_select(1, col)
+               + static + radial * w[:, 0])
         return self.edge_out(pre)
 
     def coord_model(self, x, h, v, diff, m, edge_index, up=None):
@@ -199,7 +202,7 @@ class EGNNLayer(nn.Module):
 
     def forward(self, h, x, v, edge_index, edge_attr, up=None):
         row, col = edge_index
-        diff = x[:, row] - x[:, col]
+        diff = x.index_select(1, row) - x.index_select(1, col)
         m = self.edge_model(h, diff, edge_index, edge_attr)
         x = self.coord_model(x, h, v, diff, m, edge_index, up)
         h = self.node_model(h, m, edge_index)

@@ -18,6 +18,11 @@ st.title("Equivariance, live")
 st.caption("Rotate, translate or permute the input. An equivariant model's prediction on the "
            "transformed input (markers) lands on the transformed prediction of the original input "
            "(lines). The non-equivariant `gnn` baseline, which reads raw coordinates, does not.")
+if windows.up is not None:
+    st.caption("Gravity is part of this input: each sample carries the up direction, which turns "
+               "with the body (a rotation about the vertical leaves it where it is). Models that "
+               "read it (`up_vector` on the model's card) are equivariant in body and gravity "
+               "together.")
 
 STATE = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0, "tx": 0.0, "ty": 0.0, "tz": 0.0, "eq_sample": 0}
 for key, value in STATE.items():  # first visit: take the view from the URL when it has one
