@@ -134,6 +134,6 @@ class GNN(nn.Module):
         row, col = batch.edge_index
         attr = batch.edge_attr.expand(p, -1, -1)
         for edge_mlp, node_mlp in zip(self.edge_mlps, self.node_mlps):
-            m = edge_mlp(torch.cat([h[:, row], h[:, col], attr], dim=-1))
+            m = edge_mlp(torch.cat([h.index_select(1, row), h.index_select(1, col), attr], dim=-1))
             h = h + node_mlp(torch.cat([h, segment_sum(m, row, n, dim=1)], dim=-1))
         return batch.x[None] + self.head(h)
