@@ -92,3 +92,23 @@ def test_molecule_explore_and_upload_of_another_molecule():
     assert not at.exception
     messages = [m.value for m in at.error] + [m.value for m in at.info]
     assert any("is not ethanol" in m for m in messages)
+
+
+@pytest.mark.skipif("egno" not in shipped_models("md17/all"), reason="no md17/all checkpoint")
+def test_md17_all_explores_samples_of_every_molecule():
+    """md17/all's test set is the eight molecules in a row (2000 windows each): its sample 2000·k
+    is molecule k, drawn with its own atoms."""
+    from egno import get_dataset
+    from egno.data.md17 import MOLECULES
+    from egno.explore import test_windows
+
+    windows = test_windows(get_dataset("md17/all"))
+    sizes = {int(windows.node_ptr[2000 * k + 1] - windows.node_ptr[2000 * k]) for k in range(len(MOLECULES))}
+    assert len(windows) == 2000 * len(MOLECULES) and len(sizes) >= 5  # 3 to 13 heavy atoms
+    aspirin = 2000 * list(MOLECULES).index("aspirin")
+    at = start("md17/all", sample=str(aspirin))
+    assert at.number_input(key="sample").value == aspirin
+    html = at.get("iframe")[0].proto.srcdoc
+    first = html.split("MODEL     1", 1)[1].split("ENDMDL", 1)[0]  # the drawn PDB's first frame
+    elements = [line.split()[-1] for line in first.split("\\n") if line.startswith("ATOM")]
+    assert sorted(elements) == ["C"] * 9 + ["O"] * 4  # aspirin's heavy atoms
