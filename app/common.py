@@ -246,8 +246,14 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
             else:
                 show(molecule_view(out, meta["symbols"]), height=520)
                 what = "thin green sticks; prediction as sticks and atoms coloured by squared error"
-            st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as "
-                       f"{what} (relative to the largest error in the window: blue low → red high). Drag to rotate, scroll to zoom.")
+            if out["truth"] is not None:
+                st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as "
+                           f"{what} (relative to the largest error in the window: blue low → red "
+                           "high). Drag to rotate, scroll to zoom.")
+            else:
+                st.caption("3Dmol, looping over the input and the P predicted frames (no ground "
+                           "truth at those times, so no error colours). Drag to rotate, "
+                           "scroll to zoom.")
         with right:
             if errors:
                 plotly_view(error_chart(errors, times, unit, "error versus time (this sample)"),

@@ -73,7 +73,7 @@ def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> 
 
 def molecule_view(out: dict, symbols: list[str], width: int = 640, height: int = 500) -> py3Dmol.view:
     """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
-    squared error) of a molecule's heavy atoms, looping over the window's frames. Frames are
+    squared error, or by element when the window has no ground truth) of a molecule's heavy atoms, looping over the window's frames. Frames are
     written as PDB by ASE (the error goes in the B-factor column); 3Dmol draws bonds by distance."""
     import io
 
@@ -101,7 +101,9 @@ def molecule_view(out: dict, symbols: list[str], width: int = 640, height: int =
         view.addModelsAsFrames(pdb(np.concatenate([out["x"][None], out["truth"]])), "pdb")
         view.setStyle({"model": 0}, {"stick": {"radius": 0.08, "color": TRUTH_COLOUR, "opacity": 0.7}})
     view.addModelsAsFrames(pdb(pred, err), "pdb")
-    scheme = {"prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}
+    # error colours where there is ground truth; element colours (C grey, N blue, O red) otherwise
+    scheme = ({"prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}
+              if out["node_error"] is not None else "Jmol")
     view.setStyle({"model": -1}, {"stick": {"radius": 0.15, "colorscheme": scheme},
                                   "sphere": {"scale": 0.25, "colorscheme": scheme}})
     view.zoomTo()

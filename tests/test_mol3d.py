@@ -39,3 +39,14 @@ def test_molecule_view_animates_truth_and_prediction_with_error_colours():
     assert "3Dmolpromise = Promise.resolve()" in offline_html(view)
     assert html.count("addModelsAsFrames") == 2 and '"prop": "b"' in html and "animate" in html
     assert html.count("MODEL") >= 18  # 9 frames each for truth and prediction
+
+
+def test_molecule_view_without_ground_truth_colours_atoms_by_element():
+    import numpy as np
+
+    from mol3d import molecule_view
+
+    x = np.random.default_rng(1).normal(0, 1, (3, 3))
+    out = {"x": x, "pred": np.repeat(x[None], 8, axis=0), "truth": None, "node_error": None}
+    html = molecule_view(out, ["C", "N", "O"])._make_html()
+    assert html.count("addModelsAsFrames") == 1 and '"Jmol"' in html and '"prop": "b"' not in html
