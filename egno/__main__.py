@@ -222,9 +222,11 @@ def main(argv=None) -> None:
     b.set_defaults(func=cmd_bench)
 
     a = ap.parse_args(argv)
+    from .train import TrainingDiverged
+
     try:
         a.func(a)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, TrainingDiverged) as err:
         sys.exit(f"error: {err}")
 
 

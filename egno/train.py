@@ -108,6 +108,11 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
             group["lr"] = lr_at(epoch, train_cfg)
         loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
         s["epoch"] = epoch + 1
+        if not math.isfinite(loss):  # diverged: later epochs cannot recover from NaN weights
+            stop_reason = f"diverged: non-finite training loss in epoch {epoch + 1}"
+            s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": float("nan"),
+                                 "lr": lr_at(epoch, train_cfg)})
+            break
         if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
             val = evaluate(scored, val_w, 500, dev)["f_mse"]
             s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val,
@@ -131,10 +136,18 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         dist.barrier()
     if rank != 0:
         return out_dir / f"{model_cfg.model}.pt"
+    if s["best_state"] is None and stop_reason.startswith("diverged"):
+        raise TrainingDiverged(f"{dataset}/{model_cfg.model}: {stop_reason}, before any finite "
+                               "validation score; no checkpoint written (try a lower --lr or "
+                               "--eval-every 1 to keep the last good weights)")
     if s["best_state"] is not None:
         model.load_state_dict(s["best_state"])
     return _finish(dataset, family, val_w, model, model_cfg, train_cfg, s, stop_reason, dev, world,
                    command, checkpoint_path or out_dir / f"{model_cfg.model}.pt")
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite before any weights scored on validation."""
 
 
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None, ema=None) -> float:

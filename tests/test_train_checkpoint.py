@@ -166,3 +166,33 @@ def test_data_command_writes_splits(tmp_path, env_with_data):
     assert {p.name for p in (tmp_path / "nb").iterdir()} >= {"train.npz", "val.npz", "test.npz",
                                                              "card.json"}
     shutil.rmtree(tmp_path / "nb")
+
+
+def test_diverged_training_stops_and_never_ships_nan_weights(tiny_nbody, tmp_path, monkeypatch):
+    """A NaN training loss ends the run at once (it would stay NaN for every later epoch): with
+    weights that scored on validation before it, those are written and the card says it
+    diverged; with none, nothing is written and the error says what to try."""
+    import egno.train as training
+
+    real_epoch = training._train_epoch
+
+    def nan_from(epoch_number):
+        def patched(model, opt, w, cfg, epoch, *rest, **kw):
+            if epoch + 1 >= epoch_number:
+                return float("nan")
+            return real_epoch(model, opt, w, cfg, epoch, *rest, **kw)
+        return patched
+
+    mc, tc = preset("nbody", "egnn-s")
+    mc.hidden, mc.layers = 16, 2
+    tc.batch_size, tc.eval_every, tc.epochs, tc.max_train = 20, 1, 10, 40
+    monkeypatch.setattr(training, "_train_epoch", nan_from(3))
+    path = training.train("nbody", mc, tc, tmp_path / "late", tiny_nbody, "cpu", progress=False)
+    card = load_checkpoint(path).card
+    assert card["stop_reason"] == "diverged: non-finite training loss in epoch 3"
+    assert card["best_epoch"] == 2 and card["epochs_run"] == 3
+    assert all(torch.isfinite(p).all() for p in load_checkpoint(path).model.parameters())
+    monkeypatch.setattr(training, "_train_epoch", nan_from(1))
+    with pytest.raises(training.TrainingDiverged, match="no checkpoint written"):
+        training.train("nbody", mc, tc, tmp_path / "early", tiny_nbody, "cpu", progress=False)
+    assert not (tmp_path / "early" / "egnn-s.pt").exists()
