@@ -44,6 +44,20 @@ def test_motion_explore_draws_bones_trails_of_hands_and_feet_and_a_following_cam
 
 
 @pytest.mark.skipif("egno" not in shipped_models("mocap/walk"), reason="no mocap checkpoints")
+def test_motion_equivariance_turns_gravity_with_the_body():
+    """The shipped motion EGNO reads the up vector; the page turns it with the input, so a tilt
+    (not only a turn about the vertical) still gives f(g·input) = g·f(input)."""
+    at = start("mocap/walk", "views/equivariance.py")
+    at.slider(key="beta").set_value(35.0).run()
+    at.slider(key="gamma").set_value(-60.0).run()
+    assert not at.exception
+    assert any("Gravity is part of this input" in c.value for c in at.caption)
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["egno", "RMS / mean displacement"] < 1e-4
+    assert table.loc["gnn", "RMS / mean displacement"] > 1e-2
+
+
+@pytest.mark.skipif("egno" not in shipped_models("mocap/walk"), reason="no mocap checkpoints")
 def test_motion_upload_of_a_bvh_file_predicts_and_reports_its_scale():
     at = start("mocap/walk", "views/upload.py")
     rows = [f"{0.5 * k} 90 0 {k} 0 0 {k} 0 0 0 0 0 {k} 0 0" for k in range(40)]
