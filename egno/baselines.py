@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .graph import GraphBatch, segment_sum
-from .model import start_still, up_inputs, EGNNLayer, time_embedding
+from .model import UP_FEATURES, start_still, up_inputs, EGNNLayer, time_embedding
 
 
 class Linear(nn.Module):
@@ -35,7 +35,8 @@ class EGNNStack(nn.Module):
     def __init__(self, config: ModelConfig, extra_features: int, layers: int):
         super().__init__()
         c = config
-        self.embed = nn.Linear(c.node_features + 2 * c.up_vector + extra_features, c.hidden)
+        node_in = c.node_features + UP_FEATURES * c.up_vector
+        self.embed = nn.Linear(node_in + extra_features, c.hidden)
         self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
                                     for _ in range(layers))
 
@@ -87,7 +88,7 @@ class EGNNSequential(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.embed = nn.Linear(c.node_features + 2 * c.up_vector, c.hidden)
+        self.embed = nn.Linear(c.node_features + UP_FEATURES * c.up_vector, c.hidden)
         self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
                                     for _ in range(c.timesteps))
         if config.still_start:

@@ -218,16 +218,22 @@ def centre_of_mass(x: torch.Tensor, graph: torch.Tensor, num_graphs: int) -> tor
     return com.index_select(x.dim() - 2, graph)
 
 
-def up_inputs(batch: GraphBatch, config) -> tuple[torch.Tensor, torch.Tensor | None]:
+UP_FEATURES = 2  # node features up_inputs adds: height and vertical displacement along up
+
+
+def up_inputs(batch: GraphBatch, config, com: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Node features and the up vector for a model with ``config.up_vector``: h extended by
     [(x − centre)·up, (v ΔT)·up] (height above the graph's centre and vertical displacement per
-    window; invariant when x, v and up turn together), and up (N, 3). Other models: (h, None)."""
+    window; invariant when x, v and up turn together), and up (N, 3). Other models: (h, None).
+    ``com``: the per-node centre of mass when the caller has it already."""
     if not config.up_vector:
         return batch.h, None
     if batch.up is None:
         raise ValueError(f"this {config.model} model reads the up (gravity) direction and these "
                          "samples have none (a motion model on data of another family?)")
-    com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)
+    if com is None:
+        com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)
     height = ((batch.x - com) * batch.up).sum(-1, keepdim=True)
     rise = (batch.v * batch.window * batch.up).sum(-1, keepdim=True)
     return torch.cat([batch.h, height, rise], dim=-1), batch.up
@@ -243,7 +249,8 @@ class EGNO(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = c = config
-        self.embed = nn.Linear(c.node_features + 2 * c.up_vector + c.time_emb_dim, c.hidden)
+        node_in = c.node_features + UP_FEATURES * c.up_vector
+        self.embed = nn.Linear(node_in + c.time_emb_dim, c.hidden)
         self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
                                     for _ in range(c.layers))
         if c.time_conv:
@@ -258,12 +265,12 @@ class EGNO(nn.Module):
         t = batch.t if t is None else t
         p, n = t.shape[0], batch.x.shape[0]
         emb = time_embedding(t.to(batch.x), self.config.time_emb_dim)  # P, T
-        h, up = up_inputs(batch, self.config)
+        com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)  # N, 3
+        h, up = up_inputs(batch, self.config, com)
         h = torch.cat([h.expand(p, -1, -1), emb[:, None, :].expand(-1, n, -1)], dim=-1)
         h = self.embed(h)  # P, N, H
         x = batch.x.expand(p, -1, -1)
         v = (batch.v * batch.window).expand(p, -1, -1)  # displacement per window: x(t) ≈ x + v t
-        com = centre_of_mass(batch.x, batch.graph, batch.num_graphs)  # N, 3
         for i, layer in enumerate(self.layers):
             if self.config.time_conv:
                 h = self.h_convs[i](h)

@@ -99,7 +99,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         if rank == 0:
             print(f"resuming {dataset}/{model_cfg.model} from epoch {s['epoch']} "
                   f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
-    start, stop_reason = time.time() - s["wall_s"], "epochs done"
+    start, stop_reason, diverged = time.time() - s["wall_s"], "epochs done", False
     epochs = range(s["epoch"], train_cfg.epochs if params else 0)
     bar = tqdm(epochs, initial=s["epoch"], total=train_cfg.epochs, desc=f"{dataset}/{model_cfg.model}",
                disable=not progress or rank != 0, mininterval=2.0)
@@ -109,7 +109,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
         s["epoch"] = epoch + 1
         if not math.isfinite(loss):  # diverged: later epochs cannot recover from NaN weights
-            stop_reason = f"diverged: non-finite training loss in epoch {epoch + 1}"
+            diverged, stop_reason = True, f"diverged: non-finite training loss in epoch {epoch + 1}"
             s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": float("nan"),
                                  "lr": lr_at(epoch, train_cfg)})
             break
@@ -136,7 +136,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         dist.barrier()
     if rank != 0:
         return out_dir / f"{model_cfg.model}.pt"
-    if s["best_state"] is None and stop_reason.startswith("diverged"):
+    if diverged and s["best_state"] is None:
         raise TrainingDiverged(f"{dataset}/{model_cfg.model}: {stop_reason}, before any finite "
                                "validation score; no checkpoint written (try a lower --lr or "
                                "--eval-every 1 to keep the last good weights)")
