@@ -73,6 +73,8 @@ def cmd_train(a) -> None:
             setattr(mc, key, getattr(a, key))
     if a.norm_diff is not None:
         mc.norm_diff = bool(a.norm_diff)
+    if a.vector_conv_init is not None:
+        mc.vector_conv_init = a.vector_conv_init
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts"):
         if getattr(a, key) is not None:
@@ -182,6 +184,8 @@ def main(argv=None) -> None:
                      ("warmup-epochs", int), ("time-limit", float), ("ema", float), ("train-starts", int)):
         t.add_argument(f"--{key}", type=typ)
     t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
+    t.add_argument("--vector-conv-init", choices=("zero", "random"),
+                   help="EGNO's vector temporal weights at the start (default zero: starts as egnn)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 

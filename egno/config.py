@@ -19,9 +19,14 @@ class ModelConfig:
     time_conv: bool = True     # False: no temporal convolution (the one-shot EGNN baseline)
     norm_diff: bool = False    # True: unit-ish coordinate differences in EGNN updates (EGNN's
                                # `normalize` option): bounded steps for far-apart nodes
-    still_start: bool = False  # True: velocity gates and vector spectral weights start at zero, so
-                               # the untrained model predicts no motion (for noisy velocities, e.g.
-                               # thermal protein motion, where constant velocity is far off)
+    still_start: bool = False  # True: velocity gates start at zero, so the untrained model
+                               # predicts no motion (for noisy velocities, e.g. thermal protein
+                               # motion, where constant velocity is far off)
+    vector_conv_init: str = "zero"  # zero: vector temporal mixing starts at identity, so an
+                               # untrained EGNO is the one-shot EGNN and learns temporal mixing as
+                               # far as it helps; random: U(0, 1/4) per mode as in the reference
+                               # code, which rescales x - com and adds v at every time point before
+                               # the first EGNN layer (N-body A/B: scripts/nbody_init_ab.sh)
     up_vector: bool = False    # True: the model also reads the up (anti-gravity) vector of each
                                # sample (Windows.up), as a vector that turns with the input, and the
                                # heights and vertical speeds it defines as invariant node features
@@ -37,6 +42,7 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         assert not unknown, f"unknown model config keys {sorted(unknown)}"
+        assert d.get("vector_conv_init", "zero") in ("zero", "random"), d["vector_conv_init"]
         return cls(**d)
 
 

@@ -256,10 +256,11 @@ class EGNO(nn.Module):
         if c.time_conv:
             self.h_convs = nn.ModuleList(SpectralConv(c.hidden, c.modes) for _ in range(c.layers))
             self.x_convs = nn.ModuleList(EquivariantSpectralConv(2, c.modes) for _ in range(c.layers))
+            if c.vector_conv_init == "zero":
+                for conv in self.x_convs:
+                    nn.init.zeros_(conv.mix.weight)
         if c.still_start:
             start_still(self.layers)
-            for conv in getattr(self, "x_convs", []):
-                nn.init.zeros_(conv.mix.weight)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
         t = batch.t if t is None else t

@@ -242,3 +242,24 @@ def test_motion_preset_gives_up_to_the_equivariant_models_only():
     assert all(preset("mocap", m)[0].up_vector for m in UP_MODELS)
     assert not any(preset("mocap", m)[0].up_vector for m in ("gnn", "linear"))
     assert not preset("nbody", "egno")[0].up_vector
+
+
+def test_untrained_egno_starts_as_the_one_shot_egnn():
+    """Vector temporal mixing starts at identity (vector_conv_init 'zero'): with the scalar mixing
+    also zero, EGNO is exactly egnn with the same EGNN weights; 'random' is not."""
+    mc, _ = preset("nbody", "egno")
+    batch = make_batch(timesteps=mc.timesteps)
+    torch.manual_seed(0)
+    egno = build_model(mc).double().eval()
+    for conv in egno.h_convs:
+        torch.nn.init.zeros_(conv.mix.weight)
+    egnn = build_model(replace(mc, model="egnn", time_conv=False)).double().eval()
+    missing = egnn.load_state_dict(egno.state_dict(), strict=False)
+    assert not missing.missing_keys
+    with torch.no_grad():
+        torch.testing.assert_close(egno(batch), egnn(batch), rtol=0, atol=1e-12)  # x - com + com
+        egno_random = build_model(replace(mc, vector_conv_init="random")).double().eval()
+        egno_random.load_state_dict(egno.state_dict(), strict=False)
+        for conv in egno_random.x_convs:
+            torch.nn.init.uniform_(conv.mix.weight, 0.0, 0.25)
+        assert (egno_random(batch) - egnn(batch)).abs().max() > 1e-3
