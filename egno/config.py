@@ -42,6 +42,8 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         assert not unknown, f"unknown model config keys {sorted(unknown)}"
+        if "vector_conv_init" not in d and d.get("model") == "egno" and not d.get("still_start"):
+            d = {**d, "vector_conv_init": "random"}  # written before the key: the old start
         assert d.get("vector_conv_init", "zero") in ("zero", "random"), d["vector_conv_init"]
         return cls(**d)
 

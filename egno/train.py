@@ -183,7 +183,8 @@ def _save_state(path, model, opt, mc, tc, s, ema=None):
 
 def _resume(path, model, opt, mc, tc, dev, ema=None) -> dict:
     blob = torch.load(path, map_location=dev, weights_only=True)
-    if blob.get("version") != STATE_VERSION or blob["model_config"] != mc.to_dict():
+    # configs compare as dataclasses: a state written before a config key existed has its default
+    if blob.get("version") != STATE_VERSION or ModelConfig.from_dict(blob["model_config"]) != mc:
         raise ValueError(f"{path} belongs to a different run (model config differs); "
                          f"use another --out directory or delete it")
     model.load_state_dict(blob["model"])
