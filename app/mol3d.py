@@ -74,7 +74,8 @@ def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> 
 def molecule_view(out: dict, symbols: list[str], width: int = 640, height: int = 500) -> py3Dmol.view:
     """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
     squared error, or by element when the window has no ground truth) of a molecule's heavy
-    atoms, looping over the window's frames. Frames are written as PDB by ASE (the error goes in the B-factor column); 3Dmol draws bonds by distance."""
+    atoms, looping over the window's frames. Frames are written as PDB by ASE (the error goes in
+    the B-factor column); 3Dmol draws bonds by distance."""
     import io
 
     from ase import Atoms

@@ -34,6 +34,10 @@ class ModelConfig:
     length_scale: float = 1.0  # the model sees positions and velocities divided by this (data
                                # units stay the family's own; e.g. mocap ASF units / 10)
 
+    def __post_init__(self):
+        assert self.vector_conv_init in ("zero", "random"), \
+            f"vector_conv_init must be 'zero' or 'random', not {self.vector_conv_init!r}"
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -44,7 +48,6 @@ class ModelConfig:
         assert not unknown, f"unknown model config keys {sorted(unknown)}"
         if "vector_conv_init" not in d and d.get("model") == "egno" and not d.get("still_start"):
             d = {**d, "vector_conv_init": "random"}  # written before the key: the old start
-        assert d.get("vector_conv_init", "zero") in ("zero", "random"), d["vector_conv_init"]
         return cls(**d)
 
 

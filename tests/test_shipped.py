@@ -70,14 +70,6 @@ def test_shipped_metrics_reproduce_on_regenerated_test_split(nbody_test_split):
     assert egno["f_mse"] <= 0.0054 and egno["a_mse"] <= 0.0022  # the paper's EGNO figures
 
 
-def test_shipped_egno_beats_the_egnn_baseline():
-    """The time-embedded egnn is EGNO without temporal convolutions, trained alike; the cards'
-    numbers are checked against a regenerated test split above."""
-    egno = load_checkpoint(shipped_path("nbody", "egno")).card["metrics"]["test"]
-    egnn = load_checkpoint(shipped_path("nbody", "egnn")).card["metrics"]["test"]
-    assert egno["f_mse"] < egnn["f_mse"] and egno["a_mse"] < egnn["a_mse"]
-
-
 def test_shipped_egno_runs_zero_shot_at_finer_resolution(nbody_test_split):
     loaded = load_checkpoint(shipped_path("nbody", "egno"))
     coarse = evaluate(loaded.model, nbody_test_split.load("test", 5), batch_size=500)

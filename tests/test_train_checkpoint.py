@@ -200,15 +200,15 @@ def test_diverged_training_stops_and_never_ships_nan_weights(tiny_nbody, tmp_pat
 
 def test_configs_written_before_a_key_existed_read_as_what_was_trained():
     """vector_conv_init arrived after the first checkpoints: an old EGNO config (no still_start)
-    was trained from the random start, every other old config gets the default; a run state
-    written then still resumes under today's config when it matches."""
+    was trained from the random start, every other old config gets the default (run states
+    resume through the same from_dict, so one written then still matches today's config)."""
     from egno.config import ModelConfig
 
-    legacy = {k: v for k, v in preset("nbody", "egno")[0].to_dict().items() if k != "vector_conv_init"}
-    assert ModelConfig.from_dict(legacy).vector_conv_init == "random"
-    still = {k: v for k, v in preset("protein", "egno")[0].to_dict().items() if k != "vector_conv_init"}
-    assert ModelConfig.from_dict(still) == preset("protein", "egno")[0]
-    egnn = {k: v for k, v in preset("nbody", "egnn")[0].to_dict().items() if k != "vector_conv_init"}
-    assert ModelConfig.from_dict(egnn) == preset("nbody", "egnn")[0]
+    def legacy(dataset, model):
+        return {k: v for k, v in preset(dataset, model)[0].to_dict().items() if k != "vector_conv_init"}
+
+    assert ModelConfig.from_dict(legacy("nbody", "egno")).vector_conv_init == "random"
+    assert ModelConfig.from_dict(legacy("protein", "egno")) == preset("protein", "egno")[0]
+    assert ModelConfig.from_dict(legacy("nbody", "egnn")) == preset("nbody", "egnn")[0]
     with pytest.raises(AssertionError):
-        ModelConfig.from_dict({**legacy, "vector_conv_init": "ones"})
+        ModelConfig.from_dict({**legacy("nbody", "egno"), "vector_conv_init": "ones"})
