@@ -1,0 +1,99 @@
+"""How much does a shipped result move with the training seed? Reruns the exact command recorded in
+each shipped checkpoint's card with other seeds (nothing shipped: into runs/seeds/<dataset>/<model>-<seed>),
+then prints every test and validation F-MSE beside the shipped checkpoint's.
+
+    .venv/bin/python scripts/seed_spread.py md17/ethanol --seeds 1 2 [--models egno egnn egnn-s]
+    python scripts/seed_spread.py protein/adk --seeds 42 1 2 --device cuda --jobs 4
+
+The schedule comes from the card, so it cannot drift from the script that trained the shipped model.
+``--device`` replaces the card's ``--threads`` (a GPU run of seed 42 shows how far the device alone
+moves the result). Runs are resumable like every training run; ``--table`` only prints.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from egno.checkpoint import shipped_path  # noqa: E402
+
+# flags of a card's command that this script sets itself (value-taking unless listed in FLAGS)
+REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--quiet"}
+FLAGS = {"--ship", "--quiet"}
+
+
+def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[str]:
+    """The card's training command with seed, output folder and device replaced."""
+    words = shlex.split(card["command"])
+    assert words[:3] == ["python", "-m", "egno"], f"not a training command: {card['command']}"
+    args, i = [], 3
+    while i < len(words):
+        if words[i] in REPLACED:
+            i += 1 if words[i] in FLAGS else 2
+            continue
+        args.append(words[i])
+        i += 1
+    args += ["--seed", str(seed), "--out", str(out), "--quiet"]
+    args += ["--device", device] if device else ["--threads", "1"]
+    return [sys.executable, "-m", "egno", *args]
+
+
+def run_dir(dataset: str, model: str, seed: int) -> Path:
+    return ROOT / "runs" / "seeds" / dataset / f"{model}-{seed}"
+
+
+def table(dataset: str, models: list[str], seeds: list[int]) -> str:
+    rows = ["| model | seed | device | test F-MSE | test A-MSE | val F-MSE | best epoch |",
+            "|---|---|---|---|---|---|---|"]
+    for m in models:
+        cards = [("shipped", shipped_path(dataset, m).with_suffix(".json"))]
+        cards += [(str(s), run_dir(dataset, m, s) / f"{m}.json") for s in seeds]
+        for seed, path in cards:
+            if not path.exists():
+                rows.append(f"| {m} | {seed} | – | not run | | | |")
+                continue
+            c = json.loads(path.read_text())
+            if seed == "shipped":
+                seed = f"{c['train_config']['seed']} (shipped)"
+            t, v = c["metrics"]["test"], c["metrics"]["val"]
+            rows.append(f"| {m} | {seed} | {c['device']} | {t['f_mse']:.4f} | {t['a_mse']:.4f} "
+                        f"| {v['f_mse']:.4f} | {c['best_epoch']} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dataset")
+    ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--models", nargs="+", default=["egno", "egnn", "egnn-s"])
+    ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once")
+    ap.add_argument("--table", action="store_true", help="only print the table")
+    a = ap.parse_args()
+    if not a.table:
+        todo = []
+        for m in a.models:
+            card = json.loads(shipped_path(a.dataset, m).with_suffix(".json").read_text())
+            todo += [rerun_command(card, s, run_dir(a.dataset, m, s), a.device) for s in a.seeds]
+
+        def run(cmd: list[str]) -> int:
+            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
+            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
+            return code
+
+        with ThreadPoolExecutor(a.jobs) as pool:
+            codes = list(pool.map(run, todo))
+        if any(codes):
+            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+    print(f"**{a.dataset}**\n")
+    print(table(a.dataset, a.models, a.seeds))
+
+
+if __name__ == "__main__":
+    main()
