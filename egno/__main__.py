@@ -62,11 +62,8 @@ def cmd_data(a) -> None:
         print(f"wrote {name} to {out}")
 
 
-def cmd_train(a) -> None:
-    from .checkpoint import shipped_path
-    from .train import train
-
-    _threads(a.threads)
+def train_configs(a) -> tuple:
+    """The model and training configs a parsed ``train`` command asks for (preset + options)."""
     mc, tc = preset(a.dataset, a.model)
     for key in ("hidden", "layers", "modes", "timesteps"):
         if getattr(a, key) is not None:
@@ -80,6 +77,15 @@ def cmd_train(a) -> None:
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
+    return mc, tc
+
+
+def cmd_train(a) -> None:
+    from .checkpoint import shipped_path
+    from .train import train
+
+    _threads(a.threads)
+    mc, tc = train_configs(a)
     out = Path(a.out or Path("runs") / a.dataset / a.model)
     dest = shipped_path(a.dataset, a.model) if a.ship else None
     command = "python -m egno " + " ".join(shlex.quote(x) for x in sys.argv[1:])
@@ -150,7 +156,7 @@ def cmd_bench(a) -> None:
     run_bench(a)
 
 
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m egno", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -224,8 +230,11 @@ def main(argv=None) -> None:
                    help="instead: latency and memory of the shipped EGNO on one test sample at these P")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
+    return ap
 
-    a = ap.parse_args(argv)
+
+def main(argv=None) -> None:
+    a = parser().parse_args(argv)
     from .train import TrainingDiverged
 
     try:

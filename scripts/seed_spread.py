@@ -49,7 +49,7 @@ def run_dir(dataset: str, model: str, seed: int) -> Path:
 
 
 def table(dataset: str, models: list[str], seeds: list[int]) -> str:
-    rows = ["| model | seed | device | test F-MSE | test A-MSE | val F-MSE | best epoch |",
+    rows = ["| model | seed | device | test F-MSE | test A-MSE | val F-MSE | epochs (best) |",
             "|---|---|---|---|---|---|---|"]
     for m in models:
         cards = [("shipped", shipped_path(dataset, m).with_suffix(".json"))]
@@ -63,7 +63,7 @@ def table(dataset: str, models: list[str], seeds: list[int]) -> str:
                 seed = f"{c['train_config']['seed']} (shipped)"
             t, v = c["metrics"]["test"], c["metrics"]["val"]
             rows.append(f"| {m} | {seed} | {c['device']} | {t['f_mse']:.4f} | {t['a_mse']:.4f} "
-                        f"| {v['f_mse']:.4f} | {c['best_epoch']} |")
+                        f"| {v['f_mse']:.4f} | {c['epochs_run']} ({c['best_epoch']}) |")
     return "\n".join(rows)
 
 
