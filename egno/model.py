@@ -18,7 +18,7 @@ from .config import ModelConfig
 from .graph import GraphBatch, segment_mean, segment_sum
 
 
-# CPU inference: edges × time points per EGNN call. Chunks keep edge tensors cache-sized; 8192 runs the
+# inference: edges × time points per EGNN call. Chunks keep edge tensors cache-sized; 8192 runs the
 # N-body batch of 100 (2,000 edges) four time points per call: 1.26–1.36× EGNN-R's speed in
 # `python -m egno bench` where 2048 (one time point per call) gave 0.84–0.88× in the same sessions
 EDGE_ROWS_PER_CHUNK = 8192
@@ -281,11 +281,10 @@ class EGNO(nn.Module):
         return x
 
     def _chunked(self, layer, h, x, v, batch, up=None):
-        """Run an EGNN layer over time chunks when no gradient is kept, on a CPU: the P copies are
-        independent graphs there, and chunks whose edge tensors stay cache-sized run faster. On a
-        GPU one call over all P is faster (each chunk is another round of kernel launches)."""
+        """Run an EGNN layer over time chunks when no gradient is kept: the P copies are
+        independent graphs there, and chunks whose edge tensors stay cache-sized run faster."""
         per_chunk = max(1, EDGE_ROWS_PER_CHUNK // max(1, batch.edge_index.shape[1]))
-        if torch.is_grad_enabled() or per_chunk >= h.shape[0] or h.device.type != "cpu":
+        if torch.is_grad_enabled() or per_chunk >= h.shape[0]:
             return layer(h, x, v, batch.edge_index, batch.edge_attr, up)
         parts = [layer(h[i:i + per_chunk], x[i:i + per_chunk], v[i:i + per_chunk],
                        batch.edge_index, batch.edge_attr, up)
