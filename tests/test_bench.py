@@ -29,3 +29,23 @@ def test_shipped_inference_benchmark_times_each_p_and_measures_memory():
     assert r["nodes"] == 31 and [row["timesteps"] for row in r["latency"]] == [5, 30]
     assert all(row["egno_ms"] > 0 for row in r["latency"])
     assert r["memory"]["peak_rss_mb"] >= r["memory"]["rss_before_mb"] > 50
+
+
+def test_gpu_check_script_compares_devices_and_catches_the_non_equivariant_model():
+    """scripts/gpu_check.py run with the CPU on both sides: identical predictions, the card's
+    models equivariant on the device, gnn not."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from gpu_check import check
+
+    rows = {r["model"]: r for r in check("mocap/walk", torch.device("cpu"), max_windows=2, repeats=1)}
+    assert set(rows) == {"linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"}
+    for name, r in rows.items():
+        assert r["windows"] == 2 and r["max_abs_diff"] == 0 and r["f_mse_cpu"] == r["f_mse_dev"]
+        assert r["one_ms"] > 0 and r["all_ms"] > 0
+        if name == "gnn":
+            assert r["equiv_max_dev"] > 1.0  # a lab-frame model moves with the rotation
+        else:
+            assert r["equiv_max_dev"] < 1e-3 * r["motion_scale"]
