@@ -27,7 +27,8 @@ def _sync(dev):
         torch.cuda.synchronize(dev)
 
 
-def _median_time(fn, repeats: int, dev) -> float:
+def median_time(fn, repeats: int, dev) -> float:
+    """Median seconds of `repeats` calls of fn after three warm-up calls (CUDA synchronised)."""
     for _ in range(3):
         fn()
     times = []
@@ -54,7 +55,7 @@ def latency(dataset: str, windows, repeats: int, dev) -> list[dict]:
         row = {"batch": size, "timesteps": p}
         for name, model in models.items():
             with torch.inference_mode():
-                row[f"{name}_ms"] = 1000 * _median_time(lambda: model(batch, t), repeats, dev)
+                row[f"{name}_ms"] = 1000 * median_time(lambda: model(batch, t), repeats, dev)
         row["speedup"] = row["egnn-r_ms"] / row["egno_ms"]
         rows.append(row)
     return rows
@@ -74,7 +75,7 @@ def training_throughput(dataset: str, windows, model_name: str, repeats: int, de
         loss.backward()
         opt.step()
 
-    return batch_size / _median_time(step, repeats, dev)
+    return batch_size / median_time(step, repeats, dev)
 
 
 def _rss_mb() -> float:
@@ -151,7 +152,7 @@ def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> 
     for p in timesteps:
         t = torch.tensor(uniform_times(p), dtype=torch.float32, device=dev)
         with torch.inference_mode():
-            ms = 1000 * _median_time(lambda: loaded.model(one, t), repeats, dev)
+            ms = 1000 * median_time(lambda: loaded.model(one, t), repeats, dev)
         rows.append({"timesteps": p, "egno_ms": ms})
     code = ("import json, torch; from egno import bench; "
             f"print(json.dumps(bench._shipped_memory_child({dataset!r}, {max(timesteps)}, "

@@ -13,37 +13,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from egno import get_dataset, load_checkpoint  # noqa: E402
-from egno.checkpoint import ASSETS, shipped_models  # noqa: E402
+from egno.bench import median_time  # noqa: E402
+from egno.checkpoint import shipped_models, shipped_path  # noqa: E402
+from egno.data import dataset_names  # noqa: E402
 from egno.evaluate import metrics, predict  # noqa: E402
 from egno.explore import equivariance_check, random_rotation, test_windows  # noqa: E402
 
 
 def shipped_datasets() -> list[str]:
-    return sorted(str(p.parent.relative_to(ASSETS)) for p in ASSETS.rglob("egno.pt"))
+    """The datasets with shipped checkpoints, as the app lists them."""
+    return [d for d in dataset_names() if shipped_models(d)]
 
 
 def latency_ms(model, w, device, repeats: int) -> float:
-    """Median wall time of one forward pass over all of ``w`` (one batch) on ``device``."""
-    times = []
-    for _ in range(repeats + 2):  # two warm-up passes
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        predict(model, w, batch_size=len(w), device=device)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(times[2:]))
+    """Median wall time of one forward pass over all of ``w`` (one batch) on ``device``, timed
+    as ``python -m egno bench`` times (warm-up passes, CUDA synchronised)."""
+    return 1000 * median_time(lambda: predict(model, w, batch_size=len(w), device=device), repeats, device)
 
 
 def check(dataset: str, device: torch.device, max_windows: int, repeats: int) -> list[dict]:
@@ -52,7 +45,7 @@ def check(dataset: str, device: torch.device, max_windows: int, repeats: int) ->
     w = w.select(list(range(min(len(w), max_windows))))
     rows = []
     for name in shipped_models(dataset):
-        path = ASSETS / dataset / f"{name}.pt"
+        path = shipped_path(dataset, name)
         cpu, dev = load_checkpoint(path, "cpu"), load_checkpoint(path, device)
         with torch.inference_mode():
             p_cpu = predict(cpu.model, w, device="cpu")

@@ -4,7 +4,7 @@
 #      rotation + translation on CUDA, latency), while the N-body splits are generated;
 #   2. the shipped N-body EGNO evaluated on CUDA on the full test split (compare its card);
 #   3. `python -m egno bench --device cuda` (EGNO against EGNN-R rollout, training throughput);
-#   4. EGNO trained on CUDA with the shipped N-body schedule for TRAIN_MIN minutes, killed after
+#   4. EGNO trained on CUDA by its card's command (scripts/seed_spread.py) for TRAIN_MIN minutes, killed after
 #      30 s and resumed by the same command, then evaluated;
 #   5. two short epochs under `torchrun --nproc_per_node=1` (the launcher on the GPU machine).
 # Usage: scripts/gpu_run.sh [LOG_DIR]   (PYTHON=python3 by default; TRAIN_MIN=2.5)
@@ -37,9 +37,18 @@ step "bench on CUDA"
 timeout 180 $PY -m egno bench --dataset nbody --device "$DEVICE" --repeats 20 --json 2>&1 | tee "$LOG/bench.log"
 
 step "EGNO training on CUDA: killed after 30 s, resumed by the same command"
-train=($PY -m egno train --dataset nbody --model egno --device "$DEVICE" --out "$LOG/egno" --quiet
-       --train-starts 9 --epochs 60 --warmup-epochs 2 --eval-every 2 --ema 0.999 --patience 30
-       --time-limit "$TRAIN_MIN")
+# the shipped N-body EGNO's own command (from its card), on $DEVICE, with this check's time cap
+mapfile -t train < <($PY - "$LOG/egno" "$DEVICE" <<'EOF'
+import json, sys
+sys.path.insert(0, "scripts")
+from seed_spread import rerun_command
+from egno.checkpoint import shipped_path
+card = json.loads(shipped_path("nbody", "egno").with_suffix(".json").read_text())
+print("\n".join(rerun_command(card, card["train_config"]["seed"], sys.argv[1], sys.argv[2])))
+EOF
+)
+train+=(--time-limit "$TRAIN_MIN")
+echo "${train[@]}"
 timeout -s INT 30 "${train[@]}"; echo "first run exit $? (124/130: stopped by the timeout)"
 timeout 300 "${train[@]}"; echo "resumed run exit $?"
 ls -la "$LOG/egno"
