@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT
 from egno.data import get_dataset
-from egno.data.md17 import BOND, MOLECULES, STRIDE, WINDOW_STEPS, frames_needed, molecule_graph
+from egno.data.md17 import BOND, MOLECULES, REDRAWS, STRIDE, WINDOW_STEPS, frames_needed, molecule_graph
 
 pytest.importorskip("rdkit")
 
@@ -160,3 +160,59 @@ def test_an_interrupted_split_resumes_to_the_same_trajectory(tmp_path, monkeypat
     with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "cut.npz") as b:
         assert a["positions"].shape == b["positions"].shape == (frames, 9, 3)
         np.testing.assert_allclose(a["positions"], b["positions"], atol=1e-8)
+
+
+def _fake_md(monkeypatch, temperatures):
+    """simulate_split replaced by one that writes a file and reports the next temperature."""
+    import egno.data.md17 as md17
+
+    seeds = []
+
+    def fake(path, smiles, engine, seed, n_frames, progress=True, desc=""):
+        seeds.append(seed)
+        np.savez(path, z=np.array([6]), positions=np.zeros((2, 1, 3)), velocities=np.zeros((2, 1, 3)))
+        return {"frames": 2, "steps": 15, "mean_temperature_K": temperatures.pop(0),
+                "wall_time_s": 0.0, "resumed": False}
+
+    monkeypatch.setattr(md17, "simulate_split", fake)
+    monkeypatch.setattr(md17, "nve_drift", lambda *a, **k: {"drift_eV_per_ps_per_atom": 0.0})
+    return md17, seeds
+
+
+def test_a_split_outside_the_temperature_band_is_redrawn_with_the_next_seed(tmp_path, monkeypatch):
+    md17, seeds = _fake_md(monkeypatch, [575.0, 449.0, 520.0])
+    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train",), progress=False)
+    base = md17.SEEDS["train"] + 200  # ethanol is the third molecule
+    assert seeds == [base, base + 10, base + 20]
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["splits"]["train"]["seed"] == base + 20
+    assert card["splits"]["train"]["mean_temperature_K"] == 520.0
+    assert card["rejected"]["train"] == [{"seed": base, "mean_temperature_K": 575.0},
+                                         {"seed": base + 10, "mean_temperature_K": 449.0}]
+    assert (tmp_path / "train.npz").exists()
+
+
+def test_an_older_card_outside_the_band_is_redrawn_and_a_good_one_kept(tmp_path, monkeypatch):
+    md17, seeds = _fake_md(monkeypatch, [575.0, 505.0, 490.0, 495.0])
+    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train", "val"), progress=False)
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["rejected"] == {"train": [{"seed": seeds[0], "mean_temperature_K": 575.0}], "val": []}
+    card["splits"]["val"]["mean_temperature_K"] = 560.0  # as a card written before the rule
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train", "val"), progress=False)
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["splits"]["train"]["mean_temperature_K"] == 505.0  # kept, not simulated again
+    assert card["splits"]["val"]["mean_temperature_K"] == 495.0
+    assert card["rejected"]["val"] == [{"seed": seeds[2], "mean_temperature_K": 560.0}]
+    assert seeds[3] == seeds[2] + 10
+
+
+def test_redraws_end_with_a_clear_error_and_tiny_runs_are_not_redrawn(tmp_path, monkeypatch):
+    md17, seeds = _fake_md(monkeypatch, [600.0] * (REDRAWS + 1) + [700.0])
+    with pytest.raises(RuntimeError, match="mean temperature within 10% of 500 K"):
+        md17.generate_molecule(tmp_path / "full", "ethanol", "mmff", splits=("train",), progress=False)
+    assert not (tmp_path / "full" / "train.npz").exists()
+    md17.generate_molecule(tmp_path / "tiny", "ethanol", "mmff", sizes={"train": 12},
+                           splits=("train",), progress=False)
+    card = json.loads((tmp_path / "tiny" / "card.json").read_text())
+    assert card["splits"]["train"]["mean_temperature_K"] == 700.0 and card["rejected"]["train"] == []

@@ -46,6 +46,13 @@ WINDOW_STEPS = 3000    # ΔT
 EQUILIBRATION = 2000   # steps (1 ps, strong friction) dropped before the first stored frame
 SIZES = {"train": 500, "val": 2000, "test": 2000}  # windows per split
 SEEDS = {"train": 1, "val": 2, "test": 3}
+# A full-size split whose mean temperature misses 500 K by more than this is simulated again with
+# the next seed (+10, up to REDRAWS times; the card lists each rejected seed and its temperature).
+# Under the weak production friction a short split of a small molecule can stay warm or cool for
+# picoseconds: ethanol's first training run (seed 201, 9 atoms, 10 ps) averaged 575 K.
+TEMPERATURE_TOLERANCE = 0.10
+REDRAWS = 5
+SEED_REDRAW_STEP = 10
 CHUNK_FRAMES = 200     # frames between resumable partial saves
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
@@ -221,18 +228,46 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
                 sizes=sizes, seeds=SEEDS)
     card.setdefault("splits", {})
     offset = list(MOLECULES).index(name) * 100
+    checked = sizes == SIZES  # tiny custom runs fluctuate far more: no temperature redraws there
     for split in splits:
         path = data_dir / f"{split}.npz"
-        if path.exists() and split in card["splits"]:
-            continue
-        facts = simulate_split(path, smiles, engine, SEEDS[split] + offset,
-                               frames_needed(sizes[split], spacing), progress, f"{name} {split}")
-        card["splits"][split] = facts | {"seed": SEEDS[split] + offset}
-        card_path.write_text(json.dumps(card, indent=2))
+        rejected = card.setdefault("rejected", {}).setdefault(split, [])
+        done = card["splits"].get(split)
+        if path.exists() and done:
+            if not checked or temperature_ok(done):
+                continue
+            _reject(card, split, done, path)  # an older card's split outside the band
+            card_path.write_text(json.dumps(card, indent=2))
+        while True:
+            if len(rejected) > REDRAWS:
+                raise RuntimeError(f"{name} {split}: none of {len(rejected)} seeds gave a mean "
+                                   f"temperature within {TEMPERATURE_TOLERANCE:.0%} of "
+                                   f"{TEMPERATURE_K:.0f} K: {rejected}")
+            seed = SEEDS[split] + offset + SEED_REDRAW_STEP * len(rejected)
+            facts = simulate_split(path, smiles, engine, seed, frames_needed(sizes[split], spacing),
+                                   progress, f"{name} {split}") | {"seed": seed}
+            card["splits"][split] = facts
+            if checked and not temperature_ok(facts):
+                _reject(card, split, facts, path)
+            card_path.write_text(json.dumps(card, indent=2))
+            if split in card["splits"]:
+                break
     if "nve_check" not in card:
         card["nve_check"] = nve_drift(smiles, engine, 99 + offset)
     card_path.write_text(json.dumps(card, indent=2))
     return data_dir
+
+
+def _reject(card: dict, split: str, facts: dict, path: Path) -> None:
+    """Record a split's seed and temperature as rejected and delete its data."""
+    card["rejected"][split].append({"seed": facts["seed"], "mean_temperature_K": facts["mean_temperature_K"]})
+    del card["splits"][split]
+    path.unlink()
+
+
+def temperature_ok(facts: dict) -> bool:
+    """Whether a simulated split's mean temperature is within the protocol's band around 500 K."""
+    return abs(facts["mean_temperature_K"] - TEMPERATURE_K) <= TEMPERATURE_TOLERANCE * TEMPERATURE_K
 
 
 def generate_job(job: tuple) -> str:
