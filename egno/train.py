@@ -8,6 +8,7 @@ weights (on validation F-MSE) become the checkpoint ``<model>.pt`` with its JSON
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import platform
@@ -82,6 +83,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     if train_cfg.max_train:
         train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
     val_w = family.load("val", model_cfg.timesteps)
+    data_id = fingerprint(train_w)
     model = build_model(model_cfg).to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     # the last EGNN layer's node update does not reach the output positions: unused under DDP
@@ -95,7 +97,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     s = {"epoch": 0, "best_val": float("inf"), "best_epoch": -1, "best_state": None,
          "history": [], "wall_s": 0.0}
     if state_path.exists():
-        s = _resume(state_path, model, opt, model_cfg, train_cfg, dev, ema)
+        s = _resume(state_path, model, opt, model_cfg, train_cfg, dev, ema, data_id)
         if rank == 0:
             print(f"resuming {dataset}/{model_cfg.model} from epoch {s['epoch']} "
                   f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
@@ -123,7 +125,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
             bar.set_postfix(loss=f"{loss:.5f}", val=f"{val:.5f}", best=f"{s['best_val']:.5f}")
             s["wall_s"] = time.time() - start
             if rank == 0:
-                _save_state(state_path, model, opt, model_cfg, train_cfg, s, ema)
+                _save_state(state_path, model, opt, model_cfg, train_cfg, s, ema, data_id)
             if epoch + 1 - s["best_epoch"] >= train_cfg.patience:
                 stop_reason = f"early stop: no validation improvement for {train_cfg.patience} epochs"
                 break
@@ -172,8 +174,18 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
     return total / max(count, 1)
 
 
-def _save_state(path, model, opt, mc, tc, s, ema=None):
+def fingerprint(w) -> str:
+    """SHA-256 of a split's inputs and targets: a resumed run must see the same training data."""
+    digest = hashlib.sha256()
+    for tensor in (w.h, w.x, w.v, w.edge_index, w.edge_attr, w.target):
+        if tensor is not None:
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _save_state(path, model, opt, mc, tc, s, ema=None, data_id=None):
     blob = {"version": STATE_VERSION, "model_config": mc.to_dict(), "train_config": tc.to_dict(),
+            "train_data": data_id,
             "model": model.state_dict(), "optimizer": opt.state_dict(),
             "ema": None if ema is None else ema.state_dict(), **s}
     tmp = path.with_suffix(".tmp")
@@ -181,12 +193,17 @@ def _save_state(path, model, opt, mc, tc, s, ema=None):
     tmp.replace(path)
 
 
-def _resume(path, model, opt, mc, tc, dev, ema=None) -> dict:
+def _resume(path, model, opt, mc, tc, dev, ema=None, data_id=None) -> dict:
     blob = torch.load(path, map_location=dev, weights_only=True)
     # configs compare as dataclasses: a state written before a config key existed has its default
     if blob.get("version") != STATE_VERSION or ModelConfig.from_dict(blob["model_config"]) != mc:
         raise ValueError(f"{path} belongs to a different run (model config differs); "
                          f"use another --out directory or delete it")
+    # states written before the fingerprint was kept have none and are taken as they are
+    if blob.get("train_data") is not None and data_id is not None and blob["train_data"] != data_id:
+        raise ValueError(f"{path} belongs to a different run (trained on other training data: "
+                         f"regenerated, or another --max-train?); use another --out directory "
+                         f"or delete it")
     model.load_state_dict(blob["model"])
     opt.load_state_dict(blob["optimizer"])
     if ema is not None:

@@ -103,6 +103,19 @@ def test_resume_refuses_a_different_model_config(tiny_nbody, tmp_path, env_with_
     assert res.returncode != 0 and "different run" in res.stderr
 
 
+def test_resume_refuses_other_training_data(tiny_nbody, tmp_path, env_with_data):
+    """A state trained on other windows (regenerated data, another --max-train) is not continued."""
+    out = tmp_path / "run"
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "1", "--max-train", "40"),
+         env=env_with_data)
+    res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2", "--max-train", "60"),
+               env=env_with_data, check=False)
+    assert res.returncode != 0 and "other training data" in res.stderr
+    res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2", "--max-train", "40"),
+               env=env_with_data, check=False)
+    assert res.returncode == 0 and "resuming nbody/egnn-s from epoch 1" in res.stdout, res.stderr
+
+
 def test_torchrun_ddp_trains_without_code_change(tiny_nbody, tmp_path, env_with_data):
     out = tmp_path / "ddp"
     cmd = [PY, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
