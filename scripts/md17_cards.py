@@ -33,8 +33,9 @@ def main() -> None:
         for split in ("train", "val", "test"):
             t = splits.get(split, {}).get("mean_temperature_K")
             flag = "" if t is None or temperature_ok({'mean_temperature_K': t}) else " (outside ±10%)"
-            redrawn = "".join(f" (seed {r['seed']}: {r['mean_temperature_K']:.0f} K, redrawn)"
-                              for r in card.get("rejected", {}).get(split, []))
+            rejected = card.get("rejected", {}).get(split, [])
+            redrawn = (" (after seeds " + ", ".join(f"{r['seed']}: {r['mean_temperature_K']:.0f} K"
+                                                     for r in rejected) + ")") if rejected else ""
             temps.append("–" if t is None else f"{t:.0f} K{flag}{redrawn}")
         steps = " / ".join(f"{splits[s]['steps']:,}" for s in ("train", "val", "test") if s in splits)
         walls = [splits[s].get("wall_time_s") for s in splits]

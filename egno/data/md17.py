@@ -131,7 +131,7 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
     ``path``.partial.npz when a previous run was interrupted. Returns timing facts."""
     from ase import Atoms, units
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
     mol = build_molecule(smiles, seed)
     atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
@@ -152,7 +152,7 @@ def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: in
     atoms.set_constraint(FixCom())  # ASE's recommended way to keep the centre of mass still
     start = time.time()
     if done == 0:
-        MaxwellBoltzmannDistribution(atoms, temperature_K=TEMPERATURE_K, rng=rng)
+        thermalize_momenta(atoms, temperature_K=TEMPERATURE_K, rng=rng)
         Stationary(atoms)
         ZeroRotation(atoms)
         Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
@@ -189,13 +189,13 @@ def nve_drift(smiles: str, engine: str, seed: int, steps: int = 2000) -> dict:
     """Energy drift of a short velocity-Verlet (NVE) run from a 500 K start: a check that the
     forces are conservative and 0.5 fs is small enough."""
     from ase import Atoms, units
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
     from ase.md.verlet import VelocityVerlet
 
     mol = build_molecule(smiles, seed)
     atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
     atoms.calc = _calculator(engine, mol)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=TEMPERATURE_K, rng=np.random.default_rng(seed))
+    thermalize_momenta(atoms, temperature_K=TEMPERATURE_K, rng=np.random.default_rng(seed))
     Stationary(atoms)
     ZeroRotation(atoms)
     dyn = VelocityVerlet(atoms, TIMESTEP_FS * units.fs)

@@ -95,7 +95,7 @@ def _glycine_xyz(path: Path, frames: int = 40) -> Path:
     from ase import Atoms
     from ase.io import write
     from ase.md.verlet import VelocityVerlet
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.velocitydistribution import thermalize_momenta
     from ase import units
 
     from egno.data.md17 import MMFFCalculator, build_molecule
@@ -103,7 +103,7 @@ def _glycine_xyz(path: Path, frames: int = 40) -> Path:
     mol = build_molecule("NCC(=O)O", seed=0)
     atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
     atoms.calc = MMFFCalculator(mol)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=500, rng=np.random.default_rng(0))
+    thermalize_momenta(atoms, temperature_K=500, rng=np.random.default_rng(0))
     images = []
     md = VelocityVerlet(atoms, timestep=0.5 * units.fs)
     for _ in range(frames):
