@@ -31,7 +31,8 @@ def cmd_md17(a, sizes: dict) -> None:
         sys.exit(f"--molecule must be one of {list(MOLECULES)} or all, not {molecule}")
     os.environ["OMP_NUM_THREADS"] = "1"
     names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
-    jobs = [(n, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet) for n in names]
+    jobs = [(n, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet, a.train_spacing)
+            for n in names]
     if min(a.workers, len(jobs)) == 1:
         for name, job in zip(names, jobs):
             print(f"wrote {name} to {generate_job(job)}")
@@ -171,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--molecule", help="md17: one of the eight molecules, or all (default)")
     d.add_argument("--engine", choices=("xtb", "mmff"), default="xtb",
                    help="md17 forces: GFN2-xTB (tblite; default) or RDKit MMFF94 (fast, tests)")
+    d.add_argument("--train-spacing", type=int, help="md17: MD steps between training windows "
+                   "(default 30, as validation and test; more: a longer training trajectory)")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="md17: molecules simulated at once, one process per core (default: all cores)")
     d.add_argument("--quiet", action="store_true")

@@ -216,3 +216,28 @@ def test_redraws_end_with_a_clear_error_and_tiny_runs_are_not_redrawn(tmp_path, 
                            splits=("train",), progress=False)
     card = json.loads((tmp_path / "tiny" / "card.json").read_text())
     assert card["splits"]["train"]["mean_temperature_K"] == 700.0 and card["rejected"]["train"] == []
+
+
+def test_training_windows_can_be_further_apart(tmp_path):
+    """--train-spacing 60: the training split is simulated longer and its windows start 60 steps
+    (4 stored frames) apart, validation keeps 30; a folder of another spacing is refused."""
+    out = tmp_path / "ethanol"
+    base = [sys.executable, "-W", "ignore", "-m", "egno", "data", "md17", "--molecule", "ethanol",
+            "--engine", "mmff", "--data-dir", str(out), "--train", "12", "--val", "12", "--test", "12",
+            "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(base + ["--train-spacing", "60"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    card = json.loads((out / "card.json").read_text())
+    assert card["train_spacing_steps"] == 60 and card["spacing_steps"] == 30
+    assert card["splits"]["train"]["frames"] == frames_needed(12, 60) == 11 * 4 + 200 + 1
+    assert card["splits"]["val"]["frames"] == frames_needed(12, 30)
+    family = get_dataset("md17/ethanol", out)
+    train, val = family.load("train"), family.load("val")
+    assert len(train) == len(val) == 12
+    with np.load(out / "train.npz") as f:
+        heavy = f["positions"][:, :3]
+    np.testing.assert_allclose(train.select([5]).x.numpy(), heavy[5 * 4], atol=1e-5)
+    again = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode != 0 and "training split 60" in again.stderr

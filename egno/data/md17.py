@@ -210,21 +210,32 @@ def nve_drift(smiles: str, engine: str, seed: int, steps: int = 2000) -> dict:
 
 def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: int = 30,
                       sizes: dict | None = None, progress: bool = True,
-                      splits: tuple[str, ...] = ("train", "val", "test")) -> Path:
-    """All splits of one molecule plus its card (resumable: finished splits are kept)."""
+                      splits: tuple[str, ...] = ("train", "val", "test"),
+                      train_spacing: int | None = None) -> Path:
+    """All splits of one molecule plus its card (resumable: finished splits are kept).
+    ``spacing``: MD steps between window starts; ``train_spacing``: the same for the training
+    split when it differs (a longer training trajectory, windows further apart)."""
     smiles = MOLECULES[name]
+    train_spacing = train_spacing or spacing
+    if spacing % STRIDE or train_spacing % STRIDE:
+        raise ValueError(f"window spacings must be multiples of the {STRIDE}-step frame stride, "
+                         f"not {spacing} / {train_spacing}")
     sizes = {**SIZES, **(sizes or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
     card_path = data_dir / "card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     if card and (card.get("engine") != engine or card.get("spacing_steps") != spacing
+                 or card.get("train_spacing_steps", card.get("spacing_steps")) != train_spacing
                  or card.get("friction_per_fs") != FRICTION_PER_FS):
         raise ValueError(f"{data_dir} holds {card.get('engine')} data with spacing "
-                         f"{card.get('spacing_steps')}; use another --data-dir")
+                         f"{card.get('spacing_steps')} (training split "
+                         f"{card.get('train_spacing_steps', card.get('spacing_steps'))}); "
+                         "use another --data-dir")
     card.update(dataset=f"md17/{name}", smiles=smiles, engine=engine, temperature_K=TEMPERATURE_K,
                 timestep_fs=TIMESTEP_FS, friction_per_fs=FRICTION_PER_FS,
                 equilibration_friction_per_fs=EQUILIBRATION_FRICTION_PER_FS, stride_steps=STRIDE,
-                window_steps=WINDOW_STEPS, spacing_steps=spacing, equilibration_steps=EQUILIBRATION,
+                window_steps=WINDOW_STEPS, spacing_steps=spacing,
+                train_spacing_steps=train_spacing, equilibration_steps=EQUILIBRATION,
                 sizes=sizes, seeds=SEEDS)
     card.setdefault("splits", {})
     offset = list(MOLECULES).index(name) * 100
@@ -244,8 +255,9 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
                                    f"temperature within {TEMPERATURE_TOLERANCE:.0%} of "
                                    f"{TEMPERATURE_K:.0f} K: {rejected}")
             seed = SEEDS[split] + offset + SEED_REDRAW_STEP * len(rejected)
-            facts = simulate_split(path, smiles, engine, seed, frames_needed(sizes[split], spacing),
-                                   progress, f"{name} {split}") | {"seed": seed}
+            frames = frames_needed(sizes[split], train_spacing if split == "train" else spacing)
+            facts = simulate_split(path, smiles, engine, seed, frames, progress,
+                                   f"{name} {split}") | {"seed": seed}
             card["splits"][split] = facts
             if checked and not temperature_ok(facts):
                 _reject(card, split, facts, path)
@@ -271,12 +283,13 @@ def temperature_ok(facts: dict) -> bool:
 
 
 def generate_job(job: tuple) -> str:
-    """(dataset name, engine, sizes, data_dir, quiet) -> output folder; a picklable entry point
-    for the one-process-per-molecule pool of ``python -m egno data md17``."""
+    """(dataset name, engine, sizes, data_dir, quiet, train spacing) -> output folder; a picklable
+    entry point for the one-process-per-molecule pool of ``python -m egno data md17``."""
     from . import get_dataset
 
-    name, engine, sizes, data_dir, quiet = job
-    return str(get_dataset(name, data_dir).generate(progress=not quiet, engine=engine, sizes=sizes))
+    name, engine, sizes, data_dir, quiet, train_spacing = job
+    return str(get_dataset(name, data_dir).generate(progress=not quiet, engine=engine, sizes=sizes,
+                                                    train_spacing=train_spacing))
 
 
 # ---------------------------------------------------------------- windows and the family
@@ -362,7 +375,8 @@ class MD17(DatasetFamily):
         return {m: self.data_dir.parent / m for m in MOLECULES}
 
     def generate(self, progress: bool = True, engine: str = "xtb", sizes: dict | None = None,
-                 splits: tuple[str, ...] = ("train", "val", "test"), spacing: int = 30, **_) -> Path:
+                 splits: tuple[str, ...] = ("train", "val", "test"), spacing: int = 30,
+                 train_spacing: int | None = None, **_) -> Path:
         """Simulate the molecule's splits (md17/all: every molecule's). A request for the test
         split alone is served from the committed sample (assets/samples/md17) when there is one:
         the app then needs no minutes of GFN2-xTB MD."""
@@ -371,7 +385,7 @@ class MD17(DatasetFamily):
             if set(splits) == {"test"} and (committed / "test.npz").exists():
                 copy_committed(committed, folder, ("test.npz", "card.json"))
                 continue
-            generate_molecule(folder, name, engine, spacing, sizes, progress, splits)
+            generate_molecule(folder, name, engine, spacing, sizes, progress, splits, train_spacing)
         return self.data_dir
 
     def ensure(self, progress: bool = True) -> None:
@@ -396,7 +410,9 @@ class MD17(DatasetFamily):
             card = json.loads((folder / "card.json").read_text())
             with np.load(path, allow_pickle=False) as f:
                 pos, vel, z = f["positions"], f["velocities"], f["z"]
-            step = card["spacing_steps"] // STRIDE
+            spacing = card.get("train_spacing_steps", card["spacing_steps"]) if split == "train" \
+                else card["spacing_steps"]
+            step = spacing // STRIDE
             n = min(card["sizes"][split], (len(pos) - WINDOW_STEPS // STRIDE - 1) // step + 1)
             parts.append(molecule_windows(pos, vel, z, np.arange(n) * step, WINDOW_STEPS // STRIDE // p, p))
         w = Windows.concat(parts) if len(parts) > 1 else parts[0]
