@@ -45,6 +45,7 @@ def prepare(molecule: str, spacing: int) -> Path:
         card["splits"].pop("train", None)
         card.get("rejected", {}).pop("train", None)
         card.pop("note", None)
+        card["train_spacing_steps"] = spacing
         (dst / "card.json").write_text(json.dumps(card, indent=2))
     subprocess.run([sys.executable, "-m", "egno", "data", "md17", "--molecule", molecule,
                     "--data-dir", str(dst), "--train-spacing", str(spacing), "--quiet"],
