@@ -199,11 +199,12 @@ def _resume(path, model, opt, mc, tc, dev, ema=None, data_id=None) -> dict:
     if blob.get("version") != STATE_VERSION or ModelConfig.from_dict(blob["model_config"]) != mc:
         raise ValueError(f"{path} belongs to a different run (model config differs); "
                          f"use another --out directory or delete it")
-    # states written before the fingerprint was kept have none and are taken as they are
-    if blob.get("train_data") is not None and data_id is not None and blob["train_data"] != data_id:
-        raise ValueError(f"{path} belongs to a different run (trained on other training data: "
-                         f"regenerated, or another --max-train?); use another --out directory "
-                         f"or delete it")
+    if data_id is not None and blob.get("train_data") != data_id:
+        why = ("written before states kept a fingerprint of their training data, so it cannot be "
+               "checked" if blob.get("train_data") is None else
+               "trained on other training data: regenerated, or another --max-train?")
+        raise ValueError(f"{path} belongs to a different run ({why}); use another --out "
+                         f"directory or delete it")
     model.load_state_dict(blob["model"])
     opt.load_state_dict(blob["optimizer"])
     if ema is not None:

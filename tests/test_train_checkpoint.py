@@ -114,6 +114,11 @@ def test_resume_refuses_other_training_data(tiny_nbody, tmp_path, env_with_data)
     res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2", "--max-train", "40"),
                env=env_with_data, check=False)
     assert res.returncode == 0 and "resuming nbody/egnn-s from epoch 1" in res.stdout, res.stderr
+    state = torch.load(out / "state.pt", weights_only=True)
+    torch.save({**state, "train_data": None}, out / "state.pt")  # as written before fingerprints
+    res = egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "3", "--max-train", "40"),
+               env=env_with_data, check=False)
+    assert res.returncode != 0 and "cannot be checked" in res.stderr
 
 
 def test_torchrun_ddp_trains_without_code_change(tiny_nbody, tmp_path, env_with_data):
