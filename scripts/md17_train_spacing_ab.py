@@ -7,7 +7,7 @@ validation and test splits (copied). EGNO, egnn and egnn-s are trained with the 
 in their shipped cards (``seed_spread.rerun_command``, seed 42) and compared with the shipped
 models on the same 2000 test windows. Nothing is shipped; resumable like every run.
 
-    .venv/bin/python scripts/md17_train_spacing_ab.py benzene --spacing 120 [--jobs 2] [--data-only]
+    .venv/bin/python scripts/md17_train_spacing_ab.py benzene --spacing 120 [--jobs 2] [--models …] [--data-only]
 
 Needs data/md17/<molecule> (scripts/generate_md17.sh). Writes data/md17-spacing<S>/<molecule> and
 runs/spacing<S>/<molecule>/<model>.
@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("molecule")
     ap.add_argument("--spacing", type=int, default=120)
     ap.add_argument("--jobs", type=int, default=1, help="trainings at once (one core each)")
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS,
+                    help="train only these (a finished run is not trained again)")
     ap.add_argument("--table", action="store_true", help="only print the table")
     ap.add_argument("--data-only", action="store_true", help="only simulate the training split")
     a = ap.parse_args()
@@ -95,7 +97,7 @@ def main() -> None:
     if not a.table:
         data = prepare(a.molecule, a.spacing)
         with ThreadPoolExecutor(a.jobs) as pool:
-            list(pool.map(lambda m: train(a.molecule, a.spacing, m, data), MODELS))
+            list(pool.map(lambda m: train(a.molecule, a.spacing, m, data), a.models))
     print(table(a.molecule, a.spacing))
 
 
