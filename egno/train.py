@@ -102,23 +102,27 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
             print(f"resuming {dataset}/{model_cfg.model} from epoch {s['epoch']} "
                   f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
     start, stop_reason, diverged = time.time() - s["wall_s"], "epochs done", False
+    skipped_since = 0
     epochs = range(s["epoch"], train_cfg.epochs if params else 0)
     bar = tqdm(epochs, initial=s["epoch"], total=train_cfg.epochs, desc=f"{dataset}/{model_cfg.model}",
                disable=not progress or rank != 0, mininterval=2.0)
     for epoch in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(epoch, train_cfg)
-        loss = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
+        loss, skipped = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
         s["epoch"] = epoch + 1
-        if not math.isfinite(loss):  # diverged: later epochs cannot recover from NaN weights
+        skipped_since += skipped  # steps skipped since the last history entry
+        if not math.isfinite(loss):  # diverged: the weights themselves give non-finite losses
             diverged, stop_reason = True, f"diverged: non-finite training loss in epoch {epoch + 1}"
             s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": float("nan"),
-                                 "lr": lr_at(epoch, train_cfg)})
+                                 "lr": lr_at(epoch, train_cfg), "skipped_steps": skipped_since})
             break
         if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
             val = evaluate(scored, val_w, 500, dev)["f_mse"]
             s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val,
-                                 "lr": lr_at(epoch, train_cfg)})
+                                 "lr": lr_at(epoch, train_cfg)}
+                                | ({"skipped_steps": skipped_since} if skipped_since else {}))
+            skipped_since = 0
             if val < s["best_val"]:
                 s.update(best_val=val, best_epoch=epoch + 1,
                          best_state={k: v.detach().cpu().clone() for k, v in scored.state_dict().items()})
@@ -152,26 +156,36 @@ class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite before any weights scored on validation."""
 
 
-def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None, ema=None) -> float:
+def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None,
+                 ema=None) -> tuple[float, int]:
+    """One pass over the training windows: (mean loss of the steps taken, steps skipped).
+
+    A step whose gradient is not finite is skipped (no update: one NaN step would make every
+    weight NaN); under DDP the gradients are averaged before the check, so every rank skips the
+    same steps. An epoch that skips more than half of its steps returns a NaN loss (diverged)."""
     g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
     perm = torch.randperm(len(w), generator=g)[rank::world]
     per_rank = max(1, cfg.batch_size // world)
     model.train()
-    total, count = 0.0, 0
+    total, count, skipped = 0.0, 0, 0
     for i in range(0, len(perm), per_rank):
         batch = collate(w, perm[i:i + per_rank]).to(dev)
         loss = ((model(batch) - batch.target) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
+        if not torch.isfinite(norm):  # a non-finite loss gives non-finite gradients too
+            skipped += 1
+            continue
         opt.step()
         if ema is not None:
             with torch.no_grad():
                 for averaged, current in zip(ema.parameters(), raw.parameters()):
                     averaged.lerp_(current, 1.0 - cfg.ema)
         total, count = total + float(loss.detach()), count + 1
-    return total / max(count, 1)
+    if skipped > count:
+        return float("nan"), skipped
+    return total / max(count, 1), skipped
 
 
 def fingerprint(w) -> str:

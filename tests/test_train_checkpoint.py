@@ -230,3 +230,36 @@ def test_configs_written_before_a_key_existed_read_as_what_was_trained():
     assert ModelConfig.from_dict(legacy("nbody", "egnn")) == preset("nbody", "egnn")[0]
     with pytest.raises(AssertionError):
         ModelConfig.from_dict({**legacy("nbody", "egno"), "vector_conv_init": "ones"})
+
+
+class _Blowup(torch.nn.Module):
+    """Predicts x · w for every target time, and inf for any batch that holds node 0's sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, batch):
+        out = (batch.x * self.w).expand(batch.target.shape[0], -1, -1)
+        return out * float("inf") if self.poison(batch) else out
+
+    poison = staticmethod(lambda batch: False)
+
+
+def test_a_step_with_non_finite_gradients_is_skipped_and_the_weights_stay_finite(tiny_nbody):
+    from egno.config import TrainConfig
+    from egno.data import get_dataset
+    from egno.train import _train_epoch
+
+    w = get_dataset("nbody", tiny_nbody).load("train").select(torch.arange(40))
+    first = w.x[:5].clone()  # sample 0's nodes: the batch that holds them gives inf
+    model = _Blowup()
+    model.poison = lambda batch: any(torch.equal(batch.x[i:i + 5], first) for i in range(0, len(batch.x), 5))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    cfg = TrainConfig(batch_size=10, seed=0)
+    loss, skipped = _train_epoch(model, opt, w, cfg, 0, 0, 1, torch.device("cpu"))
+    assert skipped == 1 and torch.isfinite(torch.tensor(loss)) and torch.isfinite(model.w).all()
+    assert model.w.item() != 1.0  # the three other steps updated it
+    model.poison = lambda batch: True  # every step non-finite: the epoch reports divergence
+    loss, skipped = _train_epoch(model, opt, w, cfg, 1, 0, 1, torch.device("cpu"))
+    assert skipped == 4 and loss != loss
