@@ -197,7 +197,7 @@ def test_diverged_training_stops_and_never_ships_nan_weights(tiny_nbody, tmp_pat
     def nan_from(epoch_number):
         def patched(model, opt, w, cfg, epoch, *rest, **kw):
             if epoch + 1 >= epoch_number:
-                return float("nan")
+                return float("nan"), 2  # (loss, steps skipped): every step of the epoch
             return real_epoch(model, opt, w, cfg, epoch, *rest, **kw)
         return patched
 
@@ -209,6 +209,7 @@ def test_diverged_training_stops_and_never_ships_nan_weights(tiny_nbody, tmp_pat
     card = load_checkpoint(path).card
     assert card["stop_reason"] == "diverged: non-finite training loss in epoch 3"
     assert card["best_epoch"] == 2 and card["epochs_run"] == 3
+    assert card["history"][-1]["skipped_steps"] == 2
     assert all(torch.isfinite(p).all() for p in load_checkpoint(path).model.parameters())
     monkeypatch.setattr(training, "_train_epoch", nan_from(1))
     with pytest.raises(training.TrainingDiverged, match="no checkpoint written"):
