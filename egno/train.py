@@ -197,7 +197,7 @@ def fingerprint(w) -> str:
     return digest.hexdigest()
 
 
-def _save_state(path, model, opt, mc, tc, s, ema=None, data_id=None):
+def _save_state(path, model, opt, mc, tc, s, ema, data_id: str):
     blob = {"version": STATE_VERSION, "model_config": mc.to_dict(), "train_config": tc.to_dict(),
             "train_data": data_id,
             "model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -207,13 +207,13 @@ def _save_state(path, model, opt, mc, tc, s, ema=None, data_id=None):
     tmp.replace(path)
 
 
-def _resume(path, model, opt, mc, tc, dev, ema=None, data_id=None) -> dict:
+def _resume(path, model, opt, mc, tc, dev, ema, data_id: str) -> dict:
     blob = torch.load(path, map_location=dev, weights_only=True)
     # configs compare as dataclasses: a state written before a config key existed has its default
     if blob.get("version") != STATE_VERSION or ModelConfig.from_dict(blob["model_config"]) != mc:
         raise ValueError(f"{path} belongs to a different run (model config differs); "
                          f"use another --out directory or delete it")
-    if data_id is not None and blob.get("train_data") != data_id:
+    if blob.get("train_data") != data_id:
         why = ("written before states kept a fingerprint of their training data, so it cannot be "
                "checked" if blob.get("train_data") is None else
                "trained on other training data: regenerated, or another --max-train?")

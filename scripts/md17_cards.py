@@ -32,7 +32,7 @@ def main() -> None:
         temps = []
         for split in ("train", "val", "test"):
             t = splits.get(split, {}).get("mean_temperature_K")
-            flag = "" if t is None or temperature_ok({'mean_temperature_K': t}) else " (outside ±10%)"
+            flag = "" if t is None or temperature_ok(t) else " (outside ±10%)"
             rejected = card.get("rejected", {}).get(split, [])
             redrawn = (" (after seeds " + ", ".join(f"{r['seed']}: {r['mean_temperature_K']:.0f} K"
                                                      for r in rejected) + ")") if rejected else ""

@@ -225,12 +225,11 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
     card_path = data_dir / "card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     if card and (card.get("engine") != engine or card.get("spacing_steps") != spacing
-                 or card.get("train_spacing_steps", card.get("spacing_steps")) != train_spacing
+                 or split_spacing(card, "train") != train_spacing
                  or card.get("friction_per_fs") != FRICTION_PER_FS):
         raise ValueError(f"{data_dir} holds {card.get('engine')} data with spacing "
                          f"{card.get('spacing_steps')} (training split "
-                         f"{card.get('train_spacing_steps', card.get('spacing_steps'))}); "
-                         "use another --data-dir")
+                         f"{split_spacing(card, 'train')}); use another --data-dir")
     card.update(dataset=f"md17/{name}", smiles=smiles, engine=engine, temperature_K=TEMPERATURE_K,
                 timestep_fs=TIMESTEP_FS, friction_per_fs=FRICTION_PER_FS,
                 equilibration_friction_per_fs=EQUILIBRATION_FRICTION_PER_FS, stride_steps=STRIDE,
@@ -245,25 +244,25 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
         rejected = card.setdefault("rejected", {}).setdefault(split, [])
         done = card["splits"].get(split)
         if path.exists() and done:
-            if not checked or temperature_ok(done):
+            if not checked or temperature_ok(done["mean_temperature_K"]):
                 continue
             _reject(card, split, done, path)  # an older card's split outside the band
             card_path.write_text(json.dumps(card, indent=2))
-        while True:
+        card["splits"].pop(split, None)  # its data file is gone: simulate it (again)
+        while split not in card["splits"]:
             if len(rejected) > REDRAWS:
                 raise RuntimeError(f"{name} {split}: none of {len(rejected)} seeds gave a mean "
                                    f"temperature within {TEMPERATURE_TOLERANCE:.0%} of "
                                    f"{TEMPERATURE_K:.0f} K: {rejected}")
             seed = SEEDS[split] + offset + SEED_REDRAW_STEP * len(rejected)
-            frames = frames_needed(sizes[split], train_spacing if split == "train" else spacing)
+            frames = frames_needed(sizes[split], split_spacing(card, split))
             facts = simulate_split(path, smiles, engine, seed, frames, progress,
                                    f"{name} {split}") | {"seed": seed}
-            card["splits"][split] = facts
-            if checked and not temperature_ok(facts):
+            if checked and not temperature_ok(facts["mean_temperature_K"]):
                 _reject(card, split, facts, path)
+            else:
+                card["splits"][split] = facts
             card_path.write_text(json.dumps(card, indent=2))
-            if split in card["splits"]:
-                break
     if "nve_check" not in card:
         card["nve_check"] = nve_drift(smiles, engine, 99 + offset)
     card_path.write_text(json.dumps(card, indent=2))
@@ -273,13 +272,20 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
 def _reject(card: dict, split: str, facts: dict, path: Path) -> None:
     """Record a split's seed and temperature as rejected and delete its data."""
     card["rejected"][split].append({"seed": facts["seed"], "mean_temperature_K": facts["mean_temperature_K"]})
-    del card["splits"][split]
+    card["splits"].pop(split, None)
     path.unlink()
 
 
-def temperature_ok(facts: dict) -> bool:
-    """Whether a simulated split's mean temperature is within the protocol's band around 500 K."""
-    return abs(facts["mean_temperature_K"] - TEMPERATURE_K) <= TEMPERATURE_TOLERANCE * TEMPERATURE_K
+def temperature_ok(kelvin: float) -> bool:
+    """Whether a split's mean temperature is within the protocol's band around 500 K."""
+    return abs(kelvin - TEMPERATURE_K) <= TEMPERATURE_TOLERANCE * TEMPERATURE_K
+
+
+def split_spacing(card: dict, split: str) -> int:
+    """MD steps between window starts in ``split``, from its molecule's card (cards written before
+    the training split had its own spacing give one spacing for all)."""
+    spacing = card["spacing_steps"]
+    return card.get("train_spacing_steps", spacing) if split == "train" else spacing
 
 
 def generate_job(job: tuple) -> str:
@@ -410,9 +416,7 @@ class MD17(DatasetFamily):
             card = json.loads((folder / "card.json").read_text())
             with np.load(path, allow_pickle=False) as f:
                 pos, vel, z = f["positions"], f["velocities"], f["z"]
-            spacing = card.get("train_spacing_steps", card["spacing_steps"]) if split == "train" \
-                else card["spacing_steps"]
-            step = spacing // STRIDE
+            step = split_spacing(card, split) // STRIDE
             n = min(card["sizes"][split], (len(pos) - WINDOW_STEPS // STRIDE - 1) // step + 1)
             parts.append(molecule_windows(pos, vel, z, np.arange(n) * step, WINDOW_STEPS // STRIDE // p, p))
         w = Windows.concat(parts) if len(parts) > 1 else parts[0]
