@@ -30,7 +30,7 @@ class Linear(nn.Module):
 
 
 class EGNNStack(nn.Module):
-    """Embedding + L EGNN layers: one state (1, N, ·) -> positions (1, N, 3)."""
+    """Embedding + L EGNN layers: one state (N, ·) -> positions (N, 3)."""
 
     def __init__(self, config: ModelConfig, extra_features: int, layers: int):
         super().__init__()
@@ -71,14 +71,14 @@ class EGNNRollout(nn.Module):
         dt = t[0]
         emb = time_embedding(dt[None], self.config.time_emb_dim)  # 1, T
         h, up = up_inputs(batch, self.config)  # heights etc. of the input state, for every step
-        h = torch.cat([h, emb.expand(h.shape[0], -1)], dim=-1)[None]
-        x, step = batch.x[None], batch.v[None] * (dt * batch.window)
+        h = torch.cat([h, emb.expand(h.shape[0], -1)], dim=-1)
+        x, step = batch.x, batch.v * (dt * batch.window)
         frames = []
         for _ in range(t.shape[0]):
             x_next = self.step(h, x, step, batch.edge_index, batch.edge_attr, up) + step
             x, step = x_next, x_next - x
             frames.append(x)
-        return torch.cat(frames, dim=0)
+        return torch.stack(frames)
 
 
 class EGNNSequential(nn.Module):
@@ -100,12 +100,12 @@ class EGNNSequential(nn.Module):
             raise ValueError(f"egnn-s emits exactly {self.config.timesteps} frames (one per layer); "
                              f"it cannot run at P = {t.shape[0]}")
         h, up = up_inputs(batch, self.config)
-        h, x, v = self.embed(h)[None], batch.x[None], batch.v[None] * batch.window
+        h, x, v = self.embed(h), batch.x, batch.v * batch.window
         frames = []
         for layer in self.layers:
             h, x = layer(h, x, v, batch.edge_index, batch.edge_attr, up)
             frames.append(x)
-        return torch.cat(frames, dim=0)
+        return torch.stack(frames)
 
 
 class GNN(nn.Module):

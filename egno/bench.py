@@ -16,7 +16,7 @@ from .config import preset
 from .data import get_dataset
 from .data.base import uniform_times
 from .graph import collate
-from .train import pick_device
+from .train import make_optimizer, pick_device, train_step
 from .zoo import build_model
 
 LATENCY_GRID = [(b, p) for b in (1, 100) for p in (5, 8, 50)]
@@ -41,39 +41,57 @@ def median_time(fn, repeats: int, dev) -> float:
     return statistics.median(times)
 
 
+def paired_times(fns: dict, repeats: int, dev) -> dict[str, list[float]]:
+    """Seconds per call of each function, timed in turns (a, b, a, b, ...) after three warm-up
+    rounds, so that a slow spell of the machine falls on all of them alike: {name: times}."""
+    for _ in range(3):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            _sync(dev)
+            start = time.perf_counter()
+            fn()
+            _sync(dev)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
 def _batch(windows, size, dev):
     return collate(windows, torch.arange(size)).to(dev)
 
 
 def latency(dataset: str, windows, repeats: int, dev) -> list[dict]:
-    """Forward latency (ms) of EGNO (one pass for all P frames) and EGNN-R (P rolled-out steps)."""
+    """Forward latency (ms, medians) of EGNO (one pass for all P frames) and EGNN-R (P rolled-out
+    steps), timed in turns; the speed-up is the median of the per-turn ratios."""
     rows = []
     models = {m: build_model(preset(dataset, m)[0]).to(dev).eval() for m in ("egno", "egnn-r")}
     for size, p in LATENCY_GRID:
         batch = _batch(windows, size, dev)
         t = torch.tensor(uniform_times(p), dtype=torch.float32, device=dev)
+        with torch.inference_mode():
+            times = paired_times({name: (lambda m=m: m(batch, t)) for name, m in models.items()},
+                                 repeats, dev)
         row = {"batch": size, "timesteps": p}
-        for name, model in models.items():
-            with torch.inference_mode():
-                row[f"{name}_ms"] = 1000 * median_time(lambda: model(batch, t), repeats, dev)
-        row["speedup"] = row["egnn-r_ms"] / row["egno_ms"]
+        row.update({f"{name}_ms": 1000 * statistics.median(ts) for name, ts in times.items()})
+        row["speedup"] = statistics.median(r / e for e, r in zip(times["egno"], times["egnn-r"]))
         rows.append(row)
     return rows
 
 
 def training_throughput(dataset: str, windows, model_name: str, repeats: int, dev,
                         batch_size: int = 100) -> float:
-    """Samples per second of full training steps (forward, MSE over P frames, backward, Adam)."""
-    model = build_model(preset(dataset, model_name)[0]).to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    """Samples per second of training's own step (``train.train_step``: forward, MSE over P
+    frames, backward, gradient clipping, fused Adam) on random batches of the family's preset."""
+    model_cfg, train_cfg = preset(dataset, model_name)
+    model = build_model(model_cfg).to(dev).train()
+    opt = make_optimizer(model.parameters(), train_cfg)
     g = torch.Generator().manual_seed(0)
 
     def step():
         batch = collate(windows, torch.randperm(len(windows), generator=g)[:batch_size]).to(dev)
-        loss = ((model(batch) - batch.target) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, batch, train_cfg.grad_clip)
 
     return batch_size / median_time(step, repeats, dev)
 

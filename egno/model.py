@@ -156,12 +156,14 @@ def start_still(layers) -> None:
 
 
 class EGNNLayer(nn.Module):
-    """E(n)-equivariant layer with velocity (Satorras et al. 2021), time as a leading batch axis.
+    """E(n)-equivariant layer with velocity (Satorras et al. 2021) on one graph.
 
-    Inputs h (P, N, H), x (P, N, 3), v (P, N, 3), edge_index (2, E) with rows i (receivers) and
-    cols j, edge_attr (E, d). m_ij = φ_e(h_i, h_j, ‖x_i − x_j‖², a_ij);
+    Inputs h (N, H), x (N, 3), v (N, 3), edge_index (2, E) with rows i (receivers) and cols j,
+    edge_attr (E, d). m_ij = φ_e(h_i, h_j, ‖x_i − x_j‖², a_ij);
     x_i += φ_v(h_i) v_i + mean_j (x_i − x_j) φ_x(m_ij); h_i += φ_h(h_i, Σ_j m_ij).
     With ``up``, also x_i += φ_u(h_i) u for the up vector u (N, 3), starting at zero.
+    EGNO runs its P time copies through it as one graph of P·N nodes (``time_stacked``): gathers
+    and scatters along the first axis of 2-D tensors are the fast ones on a CPU.
     """
 
     def __init__(self, hidden: int, edge_features: int, norm_diff: bool = False, up: bool = False):
@@ -183,33 +185,43 @@ class EGNNLayer(nn.Module):
 
     def edge_model(self, h, diff, edge_index, edge_attr):
         row, col = edge_index
-        radial = (diff * diff).sum(-1, keepdim=True)  # P, E, 1
-        w = self.edge_rest.weight  # H, 1 + d: [radial | edge_attr] columns
-        static = edge_attr @ w[:, 1:].T  # E, H: the same for all P, computed once
-        # index_select, not h[:, row]: its backward is index_add_, several times faster on a CPU
-        # than the accumulating index_put_ that advanced indexing differentiates into
-        pre = (self.edge_src(h).index_select(1, row) + self.edge_dst(h).index_select(1, col)
-               + static + radial * w[:, 0])
+        radial = (diff * diff).sum(-1, keepdim=True)  # E, 1
+        # index_select, not h[row]: its backward is index_add_, several times faster on a CPU
+        # than the accumulating index_put_ that advanced indexing differentiates into. The sum
+        # is formed in place and the edge terms are multiplied into it in place: three passes
+        # over (E, H) tensors fewer than separate adds (none of them is saved for backward)
+        pre = self.edge_src(h).index_select(0, row)
+        pre.add_(self.edge_dst(h).index_select(0, col))
+        pre.addmm_(torch.cat([radial, edge_attr], dim=-1), self.edge_rest.weight.T)
         return self.edge_out(pre)
 
     def coord_model(self, x, h, v, diff, m, edge_index, up=None):
         if self.norm_diff:
             diff = diff / (diff.norm(dim=-1, keepdim=True) + 1.0)
-        trans = diff * self.coord_mlp(m)  # P, E, 3
-        x = x + segment_mean(trans, edge_index[0], x.shape[1], dim=1) + self.vel_mlp(h) * v
+        trans = diff * self.coord_mlp(m)  # E, 3
+        x = x + segment_mean(trans, edge_index[0], x.shape[0], dim=0) + self.vel_mlp(h) * v
         return x if up is None else x + self.up_mlp(h) * up
 
     def node_model(self, h, m, edge_index):
-        agg = segment_sum(m, edge_index[0], h.shape[1], dim=1)
+        agg = segment_sum(m, edge_index[0], h.shape[0], dim=0)
         return h + self.node_mlp(torch.cat([h, agg], dim=-1))
 
     def forward(self, h, x, v, edge_index, edge_attr, up=None):
         row, col = edge_index
-        diff = x.index_select(1, row) - x.index_select(1, col)
+        diff = x.index_select(0, row) - x.index_select(0, col)
         m = self.edge_model(h, diff, edge_index, edge_attr)
         x = self.coord_model(x, h, v, diff, m, edge_index, up)
         h = self.node_model(h, m, edge_index)
         return h, x
+
+
+def time_stacked(edge_index: torch.Tensor, edge_attr: torch.Tensor, p: int, n: int):
+    """P copies of an N-node graph as one graph of P·N nodes, copy q at rows qN … qN + N − 1:
+    edge_index (2, E) -> (2, P·E), edge_attr (E, d) -> (P·E, d)."""
+    if p == 1:
+        return edge_index, edge_attr
+    shift = torch.arange(p, device=edge_index.device)[:, None] * n  # P, 1
+    return (edge_index[:, None, :] + shift).reshape(2, -1), edge_attr.repeat(p, 1)
 
 
 def centre_of_mass(x: torch.Tensor, graph: torch.Tensor, num_graphs: int) -> torch.Tensor:
@@ -272,21 +284,35 @@ class EGNO(nn.Module):
         h = self.embed(h)  # P, N, H
         x = batch.x.expand(p, -1, -1)
         v = (batch.v * batch.window).expand(p, -1, -1)  # displacement per window: x(t) ≈ x + v t
+        stacks: dict = {}  # time points per EGNN call -> that many copies of the graph
         for i, layer in enumerate(self.layers):
             if self.config.time_conv:
                 h = self.h_convs[i](h)
                 X = self.x_convs[i](torch.stack([x - com, v], dim=-1))  # P, N, 3, 2
                 x, v = X[..., 0] + com, X[..., 1]
-            h, x = self._chunked(layer, h, x, v, batch, up)
+            h, x = self._egnn(layer, h, x, v, batch, up, stacks)
         return x
 
-    def _chunked(self, layer, h, x, v, batch, up=None):
-        """Run an EGNN layer over time chunks when no gradient is kept: the P copies are
-        independent graphs there, and chunks whose edge tensors stay cache-sized run faster."""
-        per_chunk = max(1, EDGE_ROWS_PER_CHUNK // max(1, batch.edge_index.shape[1]))
-        if torch.is_grad_enabled() or per_chunk >= h.shape[0]:
-            return layer(h, x, v, batch.edge_index, batch.edge_attr, up)
-        parts = [layer(h[i:i + per_chunk], x[i:i + per_chunk], v[i:i + per_chunk],
-                       batch.edge_index, batch.edge_attr, up)
-                 for i in range(0, h.shape[0], per_chunk)]
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    def _egnn(self, layer, h, x, v, batch, up, stacks):
+        """Run an EGNN layer on the P time copies (P, N, ·) as one graph of P·N nodes. Without
+        autograd it runs over chunks of time points (the copies are independent graphs there):
+        chunks whose edge tensors stay cache-sized run faster."""
+        p, n = h.shape[:2]
+        chunk = p
+        if not torch.is_grad_enabled():
+            chunk = max(1, min(p, EDGE_ROWS_PER_CHUNK // max(1, batch.edge_index.shape[1])))
+        hs, xs = [], []
+        for start in range(0, p, chunk):
+            c = min(chunk, p - start)
+            if c not in stacks:
+                stacks[c] = (*time_stacked(batch.edge_index, batch.edge_attr, c, n),
+                             None if up is None else up.repeat(c, 1))
+            index, attr, up_c = stacks[c]
+            part = slice(start, start + c)
+            h_c, x_c = layer(h[part].reshape(c * n, -1), x[part].reshape(c * n, 3),
+                             v[part].reshape(c * n, 3), index, attr, up_c)
+            hs.append(h_c.view(c, n, -1))
+            xs.append(x_c.view(c, n, 3))
+        if len(hs) == 1:
+            return hs[0], xs[0]
+        return torch.cat(hs), torch.cat(xs)

@@ -17,6 +17,17 @@ def test_latency_and_throughput_helpers_report_positive_numbers(tiny_nbody, monk
     assert training_throughput("nbody", windows, "egno", 1, torch.device("cpu"), batch_size=10) > 0
 
 
+def test_paired_times_alternate_the_contenders():
+    """Latency pairs are timed in turns, so a slow spell of the machine hits both models."""
+    from egno.bench import paired_times
+
+    calls = []
+    times = paired_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                         repeats=4, dev=torch.device("cpu"))
+    assert calls == ["a", "b"] * 7  # three warm-up turns, then four timed ones
+    assert [len(v) for v in times.values()] == [4, 4] and all(t >= 0 for t in times["a"] + times["b"])
+
+
 def test_shipped_inference_benchmark_times_each_p_and_measures_memory():
     import pytest
 
