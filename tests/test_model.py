@@ -209,6 +209,18 @@ def test_chunked_inference_equals_one_pass(monkeypatch):
     torch.testing.assert_close(chunked, whole, atol=1e-12, rtol=1e-12)
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_inference_path_equals_the_autograd_path(name):
+    """Without autograd the activations work in place and EGNO runs in time chunks; the
+    prediction must be the one the training-mode forward gives (nothing read after overwriting)."""
+    batch, model = make_batch(n_samples=3), make_model(name)
+    t = torch.tensor(uniform_times(5))
+    recorded = model(batch, t)
+    with torch.inference_mode():
+        fast = model(batch, t)
+    torch.testing.assert_close(fast, recorded.detach(), atol=1e-12, rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", ("egno", "egnn-r"))
 def test_gradients_match_finite_differences(name):
     """The EGNN layer forms its edge pre-activations in place (training speed): autograd's
