@@ -143,6 +143,27 @@ def test_vector_spectral_conv_mixes_whole_vectors():
     torch.testing.assert_close(conv(X) - X, ref, atol=1e-10, rtol=1e-10)
 
 
+@pytest.mark.parametrize("p", [1, 2, 5, 8, 12])
+def test_joint_temporal_convolution_equals_the_two_layers(p):
+    """EGNO runs each block's scalar and vector temporal convolutions as one mix over
+    [h | x − com | v]; it must equal SpectralConv on h and EquivariantSpectralConv on the stacked
+    vectors, with autograd and without (cached weights), in float64."""
+    model = make_model("egno")
+    for conv in model.x_convs:  # the vector weights start at zero: give them something to do
+        conv.mix.weight.data = 0.3 * torch.randn_like(conv.mix.weight)
+    g = torch.Generator().manual_seed(p)
+    h, x, v = (torch.randn(p, 7, c, generator=g, dtype=torch.float64) for c in (64, 3, 3))
+    com = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    for i in range(len(model.layers)):
+        X = model.x_convs[i](torch.stack([x - com, v], dim=-1))
+        expected = (model.h_convs[i](h), X[..., 0] + com, X[..., 1])
+        for grad in (True, False):
+            with torch.set_grad_enabled(grad):
+                got = model._temporal(i, h, x, v, com)
+            for a, b in zip(got, expected):
+                torch.testing.assert_close(a, b.detach(), atol=1e-12, rtol=1e-12)
+
+
 def test_dft_matrices_invert_kept_modes():
     fwd, inv = dft_matrices(8, 5, torch.float64)  # all 5 rfft modes of P = 8: exact inverse
     torch.testing.assert_close(inv @ fwd, torch.eye(8, dtype=torch.float64), atol=1e-12, rtol=0)
