@@ -120,9 +120,12 @@ class _TruncatedSpectralMix(nn.Module):
         with rows [Im, Re] (both orders come out of one matmul); G (P, 2K) the inverse."""
         key = (p, ref.dtype, ref.device)
         if key not in self._cache:
-            fwd, inv = dft_matrices(p, self.modes, ref.dtype, ref.device)
-            k = fwd.shape[0] // 2
-            self._cache[key] = torch.cat([fwd, fwd[k:], fwd[:k]]), inv
+            # normal tensors even when first asked for under inference mode: they are reused
+            # with autograd (a model that predicted and then trains at the same P)
+            with torch.inference_mode(False):
+                fwd, inv = dft_matrices(p, self.modes, ref.dtype, ref.device)
+                k = fwd.shape[0] // 2
+                self._cache[key] = torch.cat([fwd, fwd[k:], fwd[:k]]), inv
         return self._cache[key]
 
     def _mixers(self, k: int, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

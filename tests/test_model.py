@@ -164,6 +164,25 @@ def test_joint_temporal_convolution_equals_the_two_layers(p):
                 torch.testing.assert_close(a, b.detach(), atol=1e-12, rtol=1e-12)
 
 
+def test_inference_cache_follows_weight_updates():
+    """The spectral weights' real form is cached at inference; loading other weights or an
+    optimiser step must be seen by the next prediction (the cache is keyed on weight versions)."""
+    batch, model, other = make_batch(), make_model("egno"), make_model("egno", seed=1)
+    t = torch.tensor(uniform_times(8))
+    with torch.inference_mode():
+        before = model(batch, t)
+        model.load_state_dict(other.state_dict())
+        loaded, expected = model(batch, t), other(batch, t)
+    torch.testing.assert_close(loaded, expected, atol=1e-12, rtol=1e-12)
+    assert not torch.allclose(before, loaded)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(batch).pow(2).mean().backward()
+    opt.step()
+    recorded = model(batch, t).detach()  # with autograd: nothing cached
+    with torch.no_grad():
+        torch.testing.assert_close(model(batch, t), recorded, atol=1e-12, rtol=1e-12)
+
+
 def test_dft_matrices_invert_kept_modes():
     fwd, inv = dft_matrices(8, 5, torch.float64)  # all 5 rfft modes of P = 8: exact inverse
     torch.testing.assert_close(inv @ fwd, torch.eye(8, dtype=torch.float64), atol=1e-12, rtol=0)
