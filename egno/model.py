@@ -246,9 +246,9 @@ class EGNNLayer(nn.Module):
         row, col = edge_index
         radial = (diff * diff).sum(-1, keepdim=True)  # E, 1
         # index_select, not h[row]: its backward is index_add_, several times faster on a CPU
-        # than the accumulating index_put_ that advanced indexing differentiates into. The sum
-        # is formed in place and the edge terms are multiplied into it in place: three passes
-        # over (E, H) tensors fewer than separate adds (none of them is saved for backward)
+        # than the accumulating index_put_ that advanced indexing differentiates into. The two
+        # gathers are summed in place and the edge terms' matmul accumulates into that sum:
+        # three passes over (E, H) tensors fewer than separate adds (autograd saves none of them)
         pre = self.edge_src(h).index_select(0, row)
         pre.add_(self.edge_dst(h).index_select(0, col))
         pre.addmm_(torch.cat([radial, edge_attr], dim=-1), self.edge_rest.weight.T)
