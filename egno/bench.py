@@ -29,21 +29,13 @@ def _sync(dev):
 
 def median_time(fn, repeats: int, dev) -> float:
     """Median seconds of `repeats` calls of fn after three warm-up calls (CUDA synchronised)."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(dev)
-        start = time.perf_counter()
-        fn()
-        _sync(dev)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(paired_times({"fn": fn}, repeats, dev)["fn"])
 
 
 def paired_times(fns: dict, repeats: int, dev) -> dict[str, list[float]]:
     """Seconds per call of each function, timed in turns (a, b, a, b, ...) after three warm-up
-    rounds, so that a slow spell of the machine falls on all of them alike: {name: times}."""
+    rounds, so that a slow spell of the machine falls on all of them alike: {name: times}.
+    CUDA is synchronised around every call."""
     for _ in range(3):
         for fn in fns.values():
             fn()
