@@ -195,11 +195,16 @@ def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
     if len(files) > 2:
         raise ValueError(f"give one file or a pair of files, not {len(files)}")
     paths, shown = [], {}
-    for i, (name, data) in enumerate(files):
+    for name, data in files:
         suffix = Path(name).suffix.lower()
         if suffix.lstrip(".") not in family.file_formats:
             raise ValueError(f"{name}: {dataset} reads {', '.join(family.file_formats)} files, "
                              f"not '{suffix or 'no extension'}'")
+        if not data:
+            raise ValueError(f"{name} is empty")
+    family.check_upload([name for name, _ in files])
+    for i, (name, data) in enumerate(files):
+        suffix = Path(name).suffix.lower()
         path = Path(tmp_dir) / f"upload{i}{suffix}"
         path.write_bytes(data)
         paths.append(path)

@@ -80,11 +80,14 @@ def test_real_md17_npz_schema_is_read_with_the_protocol(tmp_path, ethanol):
     np.testing.assert_allclose(w.select([1]).target[-1].numpy(), R[3030, :3], atol=1e-5)
     np.testing.assert_allclose(w.select([1]).v.numpy(), (R[31, :3] - R[29, :3]) / 1.0, atol=1e-5)
     np.savez(tmp_path / "bad.npz", positions=R)
-    with pytest.raises(ValueError, match="needs keys 'R' and 'z'"):
+    with pytest.raises(ValueError, match="an MD17 npz needs the arrays 'R', 'z'"):
         ethanol.read_file(tmp_path / "bad.npz")
     (tmp_path / "pickled.npz").write_bytes(b"PK not really a zip")
     with pytest.raises(ValueError, match="not a readable npz"):
         ethanol.read_file(tmp_path / "pickled.npz")
+    np.savez(tmp_path / "z_float.npz", R=R, z=z + 0.5)
+    with pytest.raises(ValueError, match="z must hold atomic numbers"):
+        ethanol.read_file(tmp_path / "z_float.npz")
 
 
 def test_xyz_and_extended_xyz_files(tmp_path, ethanol):

@@ -196,3 +196,18 @@ def test_read_uploads_orders_an_asf_amc_pair(tmp_path):
     assert len(w) == 1 and w.target.shape == (5, 31, 3) and w.meta["source"] == "35_02.amc"
     with pytest.raises(ValueError, match="35.asf: no :bonedata"):
         read_uploads("mocap/walk", [("35.asf", b"junk"), files[0]], tmp_path)
+
+
+@pytest.mark.parametrize("names, message", [
+    (["35_02.amc"], "35_02.amc: an .amc file holds the motion only; select its subject's .asf"),
+    (["35.asf"], "35.asf: an .asf file holds the skeleton only; select an .amc"),
+    (["a.amc", "b.amc"], "a.amc, b.amc: give one .bvh file, or one .asf skeleton with one .amc"),
+    (["35.asf", "walk.bvh"], "35.asf, walk.bvh: give one .bvh file, or one .asf"),
+])
+def test_uploads_that_are_not_one_motion_say_what_to_select(tmp_path, names, message):
+    """Upload names the user's files only (the reader's temporary names never show)."""
+    from egno.explore import read_uploads
+
+    with pytest.raises(ValueError) as e:
+        read_uploads("mocap/walk", [(n, b"some bytes") for n in names], tmp_path)
+    assert str(e.value).startswith(message) and "upload" not in str(e.value)

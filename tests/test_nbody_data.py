@@ -115,13 +115,21 @@ def test_broken_csv_files_give_clear_errors(tmp_path, content, message):
 def test_broken_npz_files_give_clear_errors(tmp_path):
     family = NBody(tmp_path)
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
-    with pytest.raises(ValueError, match="not a readable .npz"):
+    with pytest.raises(ValueError, match="junk.npz: not a readable npz archive") as e:
         family.read_file(tmp_path / "junk.npz")
+    assert "pickle" not in str(e.value)  # numpy's own message would send users to allow_pickle
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.npz is empty"):
+        family.read_file(tmp_path / "empty.npz")
+    np.savez(tmp_path / "whole.npz", loc=np.zeros((3, 5, 3)), charges=np.ones(5))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "whole.npz").read_bytes()[:200])
+    with pytest.raises(ValueError, match="cut.npz: not a readable npz archive, it is damaged"):
+        family.read_file(tmp_path / "cut.npz")
     np.savez(tmp_path / "nokeys.npz", positions=np.zeros((3, 5, 3)))
-    with pytest.raises(ValueError, match="missing arrays"):
+    with pytest.raises(ValueError, match="missing 'loc', 'charges' \\(it has 'positions'\\)"):
         family.read_file(tmp_path / "nokeys.npz")
     np.savez(tmp_path / "pickled.npz", loc=np.array([object()], dtype=object), charges=np.ones(5))
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="array 'loc' holds Python objects.*never unpickled"):
         family.read_file(tmp_path / "pickled.npz")
     np.savez(tmp_path / "shape.npz", loc=np.zeros((3, 5, 2)), charges=np.ones(5))
     with pytest.raises(ValueError, match="must be"):

@@ -132,6 +132,10 @@ def test_upload_limits_and_p(tmp_path, adk):
         adk.read_file(f"{datafiles.PSF},{datafiles.DCD2}", timesteps=5)
     with pytest.raises(ValueError, match="reads pdb, psf"):
         read_uploads("protein/adk", [("model.cif", b"data_")], tmp_path)
+    with pytest.raises(ValueError, match="^empty.pdb is empty$"):
+        read_uploads("protein/adk", [("empty.pdb", b"")], tmp_path)
+    with pytest.raises(ValueError, match="^notes.pdb: no ATOM or HETATM records"):
+        read_uploads("protein/adk", [("notes.pdb", b"hello\nthis is text\n")], tmp_path)
     from pathlib import Path
 
     w = read_uploads("protein/adk", [("adk.dcd", Path(datafiles.DCD2).read_bytes()),

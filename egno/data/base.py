@@ -191,6 +191,12 @@ class DatasetFamily(ABC):
         """Read a user's file (formats in ``file_formats``) into windows; raise ValueError with a
         clear message for anything malformed. Never unpickles."""
 
+    def check_upload(self, names: list[str]) -> None:
+        """Whether these uploaded file names (one file, or a pair) make one input for
+        ``read_file``; ValueError saying what to select otherwise. Any one file by default."""
+        if len(names) != 1:
+            raise ValueError(f"{', '.join(names)}: {self.name} reads one file at a time")
+
     def _split_file(self, split: str, timesteps: int | None) -> tuple[int, Path]:
         """The P to load (default: the protocol's) and the split's file, after checking that
         the data has ground truth at that P and that the split was generated."""
@@ -231,3 +237,41 @@ def copy_committed(committed: Path, dest: Path, names: tuple[str, ...]) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in names:
         (dest / name).write_bytes((committed / name).read_bytes())
+
+
+def read_user_npz(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                  what: str = "an npz") -> dict[str, np.ndarray]:
+    """The named numeric arrays of a user's .npz (``required`` must be there, ``optional`` may
+    be), as float64; ValueError with a message that names the file and says what is wrong.
+    Never unpickles: an array of Python objects is refused, not loaded."""
+    path = Path(path)
+    name = path.name
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        raise ValueError(f"{name} is empty")
+    if head != b"PK\x03\x04":  # every .npz is a zip archive of .npy files (numpy.savez)
+        raise ValueError(f"{name}: not a readable npz archive (an .npz is a zip of .npy arrays, "
+                         "as numpy.savez writes it)")
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in required if k not in f.files]
+            if missing:
+                quoted = lambda keys: ", ".join(f"'{k}'" for k in keys)  # noqa: E731
+                raise ValueError(f"{name}: {what} needs the arrays {quoted(required)}; missing "
+                                 f"{quoted(missing)} (it has {quoted(sorted(f.files)) or 'none'})")
+            for key in (*required, *(k for k in optional if k in f.files)):
+                try:
+                    out[key] = np.asarray(f[key], dtype=np.float64)
+                except ValueError as e:
+                    if "allow_pickle" in str(e):
+                        raise ValueError(f"{name}: array '{key}' holds Python objects; only "
+                                         "numeric arrays are read (uploads are never unpickled)") from None
+                    raise ValueError(f"{name}: array '{key}' is not numeric ({e})") from None
+    except ValueError:
+        raise
+    except Exception as e:  # zipfile.BadZipFile, a truncated member, a damaged .npy header
+        raise ValueError(f"{name}: not a readable npz archive, it is damaged "
+                         f"({type(e).__name__}: {e})") from None
+    return out

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetFamily, Windows, copy_committed, uniform_times
+from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
 from .mocap import two_hop
 
 MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
@@ -432,9 +432,7 @@ class MD17(DatasetFamily):
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            pos, z, dt = _read_md17_npz(path), None, TIMESTEP_FS
-            with np.load(path, allow_pickle=False) as f:
-                z = np.asarray(f["z"]).astype(int).ravel()
+            pos, z, dt = *_read_md17_npz(path), TIMESTEP_FS
         elif suffix in (".xyz", ".extxyz"):
             pos, z, dt = _read_xyz(path)
         else:
@@ -469,23 +467,18 @@ def _symbol(z: int) -> str:
     return chemical_symbols[int(z)]
 
 
-def _read_md17_npz(path: Path) -> np.ndarray:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "R" not in f.files or "z" not in f.files:
-                raise ValueError(f"{path.name}: an MD17 npz needs keys 'R' and 'z' (has {sorted(f.files)})")
-            pos = np.asarray(f["R"], dtype=np.float64)
-    except ValueError as e:
-        if "MD17" in str(e):
-            raise
-        raise ValueError(f"{path.name}: not a readable npz without pickles ({e})") from None
-    except (OSError, EOFError) as e:
-        raise ValueError(f"{path.name}: not a readable npz ({e})") from None
+def _read_md17_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """R (T, N, 3) Å and z (N,) of an MD17/sGDML npz."""
+    arrays = read_user_npz(path, ("R", "z"), what="an MD17 npz")
+    pos, z = arrays["R"], arrays["z"].ravel()
+    if not (np.isfinite(z).all() and (z == np.round(z)).all() and (z >= 1).all() and (z <= 118).all()):
+        raise ValueError(f"{path.name}: z must hold atomic numbers (whole numbers 1-118)")
+    z = z.astype(int)
     if pos.ndim != 3 or pos.shape[-1] != 3:
         raise ValueError(f"{path.name}: R must be (frames, atoms, 3), got {pos.shape}")
     if not np.isfinite(pos).all():
         raise ValueError(f"{path.name}: R has NaN or inf")
-    return pos
+    return pos, z
 
 
 def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float]:

@@ -176,6 +176,20 @@ class Mocap(DatasetFamily):
         w.meta.update(dataset=self.name, split=split)
         return w
 
+    def check_upload(self, names: list[str]) -> None:
+        """One .bvh, or an .asf skeleton with an .amc motion."""
+        kinds = sorted(Path(n).suffix.lower().lstrip(".") for n in names)
+        if kinds in (["bvh"], ["amc", "asf"]):
+            return
+        shown = ", ".join(names)
+        if kinds == ["amc"]:
+            raise ValueError(f"{shown}: an .amc file holds the motion only; select its subject's "
+                             ".asf skeleton together with it")
+        if kinds == ["asf"]:
+            raise ValueError(f"{shown}: an .asf file holds the skeleton only; select an .amc "
+                             "motion of that subject together with it")
+        raise ValueError(f"{shown}: give one .bvh file, or one .asf skeleton with one .amc motion")
+
     def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
         """A user's motion, in the ASF length unit at 120 frames/s:
         - a directory of ASF/AMC trials (one subject): windows every 5 frames of every trial

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetFamily, Windows, uniform_times
+from .base import DatasetFamily, Windows, read_user_npz, uniform_times
 
 DT = 0.001
 STEPS = 5000
@@ -263,18 +263,8 @@ def _check_trajectory(loc: np.ndarray, charges: np.ndarray, source: str) -> None
 
 
 def _read_npz(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = {"loc", "charges"} - set(f.files)
-            if missing:
-                raise ValueError(f"{path.name}: missing arrays {sorted(missing)} (has {f.files})")
-            loc = f["loc"].astype(np.float64)
-            charges = f["charges"].astype(np.float64)
-            vel = f["vel"].astype(np.float64) if "vel" in f.files else None
-    except (OSError, EOFError, ValueError) as e:
-        if isinstance(e, ValueError) and str(e).startswith(path.name):
-            raise
-        raise ValueError(f"{path.name}: not a readable .npz file ({e})") from None
+    arrays = read_user_npz(path, ("loc", "charges"), ("vel",), what="an N-body npz")
+    loc, charges, vel = arrays["loc"], arrays["charges"], arrays.get("vel")
     if charges.ndim == 2:  # (T, N): charges are constant, take the first frame
         charges = charges[0]
     if vel is not None and vel.shape != loc.shape:

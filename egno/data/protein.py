@@ -194,6 +194,12 @@ class Protein(DatasetFamily):
                       resids=resids.tolist())
         return w
 
+    def check_upload(self, names: list[str]) -> None:
+        """One multi-model PDB, or a topology with a trajectory (``read_backbone`` says which
+        pairs it takes)."""
+        if len(names) > 2:
+            raise ValueError(f"{', '.join(names)}: give one topology and one trajectory file")
+
     def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
         """'TOPOLOGY,TRAJECTORY' (PSF/PDB/GRO + DCD/XTC/TRR) or one multi-model PDB. The backbone
         (N CA C O) is kept; frame 0 is the input. Frames are taken as ``dt`` apart from the
@@ -215,6 +221,11 @@ class Protein(DatasetFamily):
         return w
 
 
+def _has_atom_records(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return any(line.startswith((b"ATOM  ", b"HETATM")) for line in f)
+
+
 def read_backbone(path) -> tuple:
     """Backbone positions (T, N, 3) Å, static features, residue ids, frame spacing (ps), a
     display name, atom names and residue names from 'TOPOLOGY,TRAJECTORY' or one PDB;
@@ -232,6 +243,9 @@ def read_backbone(path) -> tuple:
     if len(parts) == 1 and suffixes[0] != "pdb":
         raise ValueError(f"{source}: a {suffixes[0].upper()} topology needs a trajectory file "
                          "(DCD, XTC or TRR) with it")
+    for q in parts:
+        if q.suffix.lower() == ".pdb" and not _has_atom_records(q):
+            raise ValueError(f"{q.name}: no ATOM or HETATM records, so no PDB structure to read")
     try:
         u = mda.Universe(*[str(q) for q in parts], format=None if len(parts) == 2 else "PDB")
     except Exception as e:  # MDAnalysis raises many exception types for malformed files
