@@ -41,17 +41,26 @@ def load_test(dataset: str, timesteps: int | None = None):
 
 
 def query_choice(key: str, options: list, default):
-    """A default taken from the URL (?key=value) when it is a valid option."""
-    value = st.query_params.get(key)
-    if value is not None:
-        for o in options:
-            if str(o) == value:
-                return o
+    """The value for a picker: the URL's (?key=value) when it is a valid option, else the one
+    chosen earlier in this session (kept across pages, whose switch clears the URL and the
+    widgets' own state), else ``default``."""
+    for value in (st.query_params.get(key), st.session_state.get(f"kept_{key}")):
+        if value is not None:
+            for o in options:
+                if str(o) == str(value):
+                    return o
     return default
 
 
+def keep(key: str, value) -> None:
+    """Remember a choice for the other pages (``query_choice``) and put it in the URL."""
+    st.session_state[f"kept_{key}"] = value
+    st.query_params[key] = str(value)
+
+
 def dataset_and_model(default_model: str = "egno", models_key: str = "model") -> tuple[str, str]:
-    """Sidebar: dataset and model pickers (state in the URL), device and checkpoint card."""
+    """Sidebar: dataset and model pickers (state in the URL and carried across pages), device
+    and checkpoint card."""
     names = [d for d in dataset_names() if shipped_models(d)]
     if not names:
         st.error("No shipped checkpoints in assets/checkpoints. Train them with scripts/train_nbody.sh.")
@@ -62,7 +71,8 @@ def dataset_and_model(default_model: str = "egno", models_key: str = "model") ->
         models = shipped_models(dataset)
         default = query_choice(models_key, models, default_model if default_model in models else models[0])
         model = st.selectbox("model", models, index=models.index(default), key=models_key)
-        st.query_params["dataset"], st.query_params[models_key] = dataset, model
+        keep("dataset", dataset)
+        keep(models_key, model)
         show_card(dataset, model)
     return dataset, model
 
@@ -113,14 +123,22 @@ def _scene_ranges(lo, hi) -> dict:
                            zaxis=dict(range=[lo[2], hi[2]])))
 
 
-def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str) -> go.Figure:
-    """Per-frame MSE of several models against time (log scale)."""
+def mse_title(length_unit: str) -> str:
+    return f"MSE ({length_unit}²)" if length_unit else "MSE"
+
+
+def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str,
+                length_unit: str = "") -> go.Figure:
+    """Per-frame MSE of several models against time (log scale). Margins leave room for the
+    tick labels and axis titles (with none, plotly draws them outside the element, unseen)."""
     fig = go.Figure()
     for name, err in errors.items():
         fig.add_scatter(x=times, y=err, mode="lines+markers", name=name,
                         line=dict(width=4 if name == "egno" else 2, color=MODEL_COLOURS.get(name)))
-    fig.update_layout(title=title, height=360, margin=dict(l=0, r=0, t=40, b=0),
-                      xaxis_title=f"time after the input ({unit})", yaxis_title="MSE", yaxis_type="log")
+    fig.update_layout(title=title, height=380, margin=dict(l=70, r=10, t=40, b=55),
+                      xaxis_title=f"time after the input ({unit})", yaxis_title=mse_title(length_unit),
+                      yaxis_type="log", yaxis_exponentformat="power",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return fig
 
 
@@ -129,7 +147,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     errors: dict[str, np.ndarray] | None = None, edges: np.ndarray | None = None,
                     trails: bool = True, title: str = "", start_frame: int = 0,
                     trail_nodes: list[int] | None = None, follow: bool = False, up: str = "z",
-                    node_names: list[str] | None = None) -> go.Figure:
+                    node_names: list[str] | None = None, length_unit: str = "") -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
@@ -195,7 +213,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
             fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
                             line=dict(width=4 if name == "egno" else 2,
                                       color=MODEL_COLOURS.get(name)), row=1, col=2)
-        fig.update_yaxes(type="log", title_text="MSE", row=1, col=2)
+        fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power",
+                         row=1, col=2)
         fig.update_xaxes(title_text=f"time after the input ({unit})", row=1, col=2)
     lo, hi = _bounds(pred_path, truth_path)
     boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None
@@ -203,9 +222,9 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                            layout=_scene_ranges(*boxes[k]) if follow else None) for k in range(p + 1)]
     if follow:
         lo, hi = boxes[start_frame]
-    labels = ["input"] + [f"t={t:.3g}" for t in times]
+    labels = ["input"] + [f"t={t:.4g}" for t in times]
     fig.update_layout(
-        title=dict(text=title, y=0.99, yanchor="top"), height=660, margin=dict(l=0, r=0, t=130, b=70),
+        title=dict(text=title, y=0.99, yanchor="top"), height=680, margin=dict(l=0, r=0, t=130, b=110),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
@@ -220,7 +239,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
                           ])],
         sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top", pad=dict(t=45),
-                      currentvalue=dict(prefix="frame: "),
+                      currentvalue=dict(prefix=f"frame (t in {unit}): "),
                       steps=[dict(label=labels[k], method="animate",
                                   args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
                              for k in range(p + 1)])],
@@ -233,6 +252,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     """Draw one prediction the way its family is best seen: proteins in 3Dmol (backbone trace,
     residues coloured by error) next to an error chart; skeletons and particles in plotly."""
     times, unit = out["t"] * out["window"], family.time_unit.split(" (")[0]
+    length = family.length_unit.split(" (")[0]
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
     if family.view in ("protein", "molecule"):
         from mol3d import molecule_view, protein_view, show
@@ -256,7 +276,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                            "scroll to zoom.")
         with right:
             if errors:
-                plotly_view(error_chart(errors, times, unit, "error versus time (this sample)"),
+                plotly_view(error_chart(errors, times, unit, "error versus time (this sample)", length),
                             key=f"{key}_errors", config=config)
         return
     edges = meta.get("bones", getattr(family, "bones", None))
@@ -267,5 +287,5 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         names = meta.get("joints") or family.joints
         options = dict(trail_nodes=trail_joints(names, edges), follow=True, up="y", node_names=names)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
-                          errors=errors, edges=edges, title=title, **options)
+                          errors=errors, edges=edges, title=title, length_unit=length, **options)
     plotly_view(fig, key=key, config=config)

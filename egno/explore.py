@@ -40,18 +40,57 @@ def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: 
 def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
                 timesteps: int | None = None, device="cpu") -> dict:
     """Prediction for sample ``index`` of ``w``: input x (N, 3), pred and truth (P, N, 3), times,
-    per-frame MSE and per-node error of every frame (P, N)."""
+    per-frame MSE, the per-frame MSE of predicting no motion (the input at every time), and the
+    per-node error of every frame (P, N)."""
     one = w.select([index])
     if timesteps and timesteps != one.timesteps:
         one = replace(one, t=torch.tensor(uniform_times(timesteps), dtype=torch.float32), target=None)
     pred = predict(loaded.model, one, device=device)
     out = {"x": one.x.numpy(), "v": one.v.numpy(), "pred": pred.numpy(), "t": one.t.numpy(),
-           "window": one.window, "truth": None, "frame_mse": None, "node_error": None}
+           "window": one.window, "truth": None, "frame_mse": None, "still_mse": None,
+           "node_error": None}
     if one.target is not None:
         out["truth"] = one.target.numpy()
         out["frame_mse"] = frame_mse(pred, one.target).numpy()
+        out["still_mse"] = frame_mse(one.x.expand_as(one.target), one.target).numpy()
         out["node_error"] = ((pred - one.target) ** 2).mean(-1).numpy()
     return out
+
+
+# a prediction is called diverged when its error is not finite or over this many times the error
+# of predicting no motion at all. On the test sets the shipped models' F-MSE is at most 72× it
+# (linear extrapolation on md17, the README's tables)
+DIVERGED_FACTOR = 100.0
+
+
+def diverged(mse: float, still_mse: float) -> bool:
+    """Whether an error ``mse`` is a diverged prediction, next to the no-motion error."""
+    return not math.isfinite(mse) or mse > DIVERGED_FACTOR * max(still_mse, 1e-12)
+
+
+def prediction_warning(out: dict) -> str | None:
+    """A sentence for the user when a prediction (``predict_one``'s output) cannot be trusted:
+    not finite; with ground truth, its final-frame error over DIVERGED_FACTOR × that of no
+    motion; without, its nodes moving over ten times the size of the input system plus the
+    input velocity's reach. None when nothing is off."""
+    pred, x0 = out["pred"], out["x"]
+    if not np.isfinite(pred).all():
+        return "The prediction is not finite (NaN or inf): the model diverged on this input."
+    if out["frame_mse"] is not None:
+        f_mse, still = float(out["frame_mse"][-1]), float(out["still_mse"][-1])
+        if diverged(f_mse, still):
+            return (f"The final-frame error ({f_mse:.4g}) is over {DIVERGED_FACTOR:g}× that of "
+                    f"predicting no motion at all ({still:.4g}): this prediction is far off; the "
+                    "model probably diverged on an input unlike its training data.")
+        return None
+    size = float(np.linalg.norm(x0 - x0.mean(0), axis=-1).max())
+    reach = float(np.linalg.norm(out["v"], axis=-1).max() * out["window"] * float(out["t"][-1]))
+    moved = float(np.linalg.norm(pred - x0[None], axis=-1).max())
+    if moved > 10 * (size + reach) + 1e-9:
+        return (f"The prediction moves a node by {moved:.4g}, over ten times the size of the input "
+                f"system ({size:.4g}) plus the distance its velocity covers ({reach:.4g}): the "
+                "model probably diverged on this input, which is unlike its training data.")
+    return None
 
 
 # ---------------------------------------------------------------- symmetry checks
@@ -124,10 +163,13 @@ def resolution_sweep(models: dict[str, LoadedModel], family: DatasetFamily, time
     rows, total, done = [], len(timesteps) * len(models), 0
     for p in timesteps:
         w = windows_at(p)
+        still = metrics(w.x.expand_as(w.target), w.target)
         for name, loaded in models.items():
             try:
                 m = metrics(predict(loaded.model, w, 500, device), w.target)
                 rows.append({"model": name, "P": p, "f_mse": m["f_mse"], "a_mse": m["a_mse"],
+                             "no_motion_f_mse": still["f_mse"],
+                             "diverged": diverged(m["f_mse"], still["f_mse"]),
                              "trained_P": loaded.config.timesteps, "n_samples": len(w)})
             except ValueError:
                 pass
@@ -143,25 +185,42 @@ def trajectory_frames(x0: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return np.concatenate([x0[None], pred], axis=0)
 
 
-def export_csv(x0, pred, times, window) -> bytes:
+def element_symbols(meta: dict) -> list[str] | None:
+    """Element symbols of a sample's nodes where its family has them: molecules' ``symbols``,
+    a protein backbone's from its atom names (N, CA, C, O -> N, C, C, O); None otherwise."""
+    if meta.get("symbols"):
+        return list(meta["symbols"])
+    if meta.get("atom_names"):
+        return [str(name)[0] for name in meta["atom_names"]]
+    return None
+
+
+def export_csv(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
+    """One row per node and frame (the input is frame 0): frame, time, node, [element,] x, y, z."""
     frames = trajectory_frames(x0, pred)
     t = np.concatenate([[0.0], np.asarray(times) * window])
     f, n = np.meshgrid(np.arange(len(frames)), np.arange(frames.shape[1]), indexing="ij")
-    df = pd.DataFrame({"frame": f.ravel(), "time": t[f.ravel()], "node": n.ravel(),
-                       "x": frames[..., 0].ravel(), "y": frames[..., 1].ravel(),
+    columns = {"frame": f.ravel(), "time": t[f.ravel()], "node": n.ravel()}
+    if symbols:
+        columns["element"] = np.asarray(symbols)[n.ravel()]
+    df = pd.DataFrame({**columns, "x": frames[..., 0].ravel(), "y": frames[..., 1].ravel(),
                        "z": frames[..., 2].ravel()})
     return df.to_csv(index=False, float_format="%.7g").encode()
 
 
-def export_npz(x0, pred, times, window) -> bytes:
+def export_npz(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
+    """positions (P + 1, N, 3) with the input first, time (P + 1,), and elements (N,) where known
+    (a string array: it loads with allow_pickle=False)."""
     buf = io.BytesIO()
+    extra = {"elements": np.asarray(symbols, dtype=str)} if symbols else {}
     np.savez(buf, positions=trajectory_frames(x0, pred),
-             time=np.concatenate([[0.0], np.asarray(times) * window]))
+             time=np.concatenate([[0.0], np.asarray(times) * window]), **extra)
     return buf.getvalue()
 
 
 def export_extxyz(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
-    """Extended XYZ written with ASE: one frame per time, the time in each frame's info."""
+    """Extended XYZ written with ASE: one frame per time, the time in each frame's info; atoms
+    without known elements (particles, joints) are written as 'X'."""
     from ase import Atoms
     from ase.io import write
 

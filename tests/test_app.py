@@ -82,6 +82,19 @@ def test_explore_switches_models_and_reads_state_from_the_url():
         assert not at.exception, model
 
 
+def test_choices_carry_across_pages():
+    """Another page keeps the dataset and model chosen here, and Explore its sample on return
+    (a page switch clears the URL and the widgets' own state)."""
+    at = start()
+    at.selectbox(key="model").select("gnn").run()
+    at.number_input(key="sample").set_value(9).run()
+    at.switch_page("views/equivariance.py").run()
+    assert not at.exception and at.selectbox(key="model").value == "gnn"
+    assert at.selectbox(key="dataset").value == "nbody"
+    at.switch_page("views/explore.py").run()
+    assert at.selectbox(key="model").value == "gnn" and at.number_input(key="sample").value == 9
+
+
 def test_equivariance_egno_tiny_gnn_large():
     at = start("views/equivariance.py")
     at.slider(key="alpha").set_value(40.0).run()
@@ -100,28 +113,36 @@ def test_equivariance_egno_tiny_gnn_large():
 def test_resolution_sweep_plots_table_and_marks_trained_p():
     at = start("views/resolution.py")
     assert not app_figures(at)  # nothing computed before the button
-    at.multiselect(key="sweep_p").set_value([2, 5, 20]).run()
-    at.selectbox(key="sweep_n").select(200).run()
+    at.multiselect(key="sweep_p_nbody").set_value([2, 5, 20]).run()
+    at.selectbox(key="sweep_n_nbody").select(200).run()
     at.button(key="run_sweep").click().run()
     assert not at.exception
     df = at.dataframe[0].value
     assert set(df["P"]) == {2, 5, 20} and {"egno", "linear"} <= set(df["model"])
     assert np.isfinite(df[df["model"].isin(["egno", "linear"])]["f_mse"]).all()
+    assert (df["status"] == "").all() and (df["no_motion_f_mse"] > df["f_mse"]).any()
     fig = figure(at, 0)
     egno = next(t for t in fig["data"] if t["name"] == "egno")
     np.testing.assert_allclose(values(egno["x"]), [2, 5, 20])
     marker = next(t for t in fig["data"] if t["name"] == "trained P = 5")
     np.testing.assert_allclose(values(marker["x"]), [5, 5])  # a vertical line at the trained P
     assert fig["layout"]["xaxis"]["type"] == "log" and not fig["layout"].get("shapes")
+    assert fig["layout"]["yaxis"]["title"]["text"].endswith("(simulation length unit²)")
     assert at.get("download_button")[0].label == "download CSV"
+    # other settings do not start a sweep by themselves; the swept ones come back from the cache
+    at.multiselect(key="sweep_p_nbody").set_value([2, 10]).run()
+    assert not app_figures(at) and "differ from the last sweep" in at.info[0].value
+    at.multiselect(key="sweep_p_nbody").set_value([2, 5, 20]).run()
+    assert len(app_figures(at)) >= 2
 
 
 def test_upload_valid_file_predicts_and_broken_file_explains():
     at = start("views/upload.py")
     at.get("file_uploader")[0].upload("mine.csv", (SAMPLES / "test_1.csv").read_bytes(), "text/csv").run()
     assert not at.exception
-    assert "mine.csv" in at.success[0].value
-    assert at.metric[0].label.startswith("F-MSE against the file's frames")
+    assert "mine.csv" in at.success[0].value and "nbody/egno" in at.success[0].value
+    assert at.metric[0].label.startswith("F-MSE against the file's frames") and not at.warning
+    assert float(at.metric[0].value) < float(at.metric[2].value)  # below the no-motion error
     at.get("file_uploader")[0].upload("broken.csv", b"frame,particle,x\n0,0,1\n", "text/csv").run()
     assert not at.exception
     assert "missing columns" in at.error[0].value

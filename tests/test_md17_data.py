@@ -116,6 +116,33 @@ def test_xyz_and_extended_xyz_files(tmp_path, ethanol):
         ethanol.read_file(tmp_path / "changing.xyz")
 
 
+def test_downloaded_prediction_keeps_its_elements_and_reads_back(tmp_path, ethanol):
+    """The app's downloads of a molecule (extended XYZ, CSV, npz) carry element symbols, and the
+    extended XYZ is an upload the molecule family reads back: same atoms, times and frames."""
+    import io
+
+    import pandas as pd
+
+    from egno.data.md17 import MD17
+    from egno.explore import element_symbols, export_csv, export_extxyz, export_npz, read_uploads
+
+    w = ethanol.load("test")
+    one = w.select([0])
+    symbols = element_symbols({"symbols": MD17.symbols(w, 0)})
+    assert symbols == ["C", "C", "O"]
+    args = (one.x.numpy(), one.target.numpy(), one.t.numpy(), one.window, symbols)
+    back = read_uploads("md17/ethanol", [("pred.extxyz", export_extxyz(*args))], tmp_path)
+    assert back.meta["symbols"] == symbols and ethanol.matches(back)
+    np.testing.assert_allclose(back.x.numpy(), one.x.numpy(), atol=1e-6)
+    np.testing.assert_allclose(back.target.numpy(), one.target.numpy(), atol=1e-6)
+    table = pd.read_csv(io.BytesIO(export_csv(*args)))
+    assert table.loc[table.frame == 0, "element"].tolist() == symbols
+    with np.load(io.BytesIO(export_npz(*args)), allow_pickle=False) as f:
+        assert f["elements"].tolist() == symbols and f["positions"].shape == (9, 3, 3)
+    assert element_symbols({"atom_names": ["N", "CA", "C", "O"]}) == ["N", "C", "C", "O"]
+    assert element_symbols({}) is None and b"\nX " in export_extxyz(*args[:4])
+
+
 def test_every_molecule_embeds_from_smiles():
     from egno.data.md17 import build_molecule
 

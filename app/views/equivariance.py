@@ -50,7 +50,7 @@ with st.sidebar:
     st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
-        st.slider(f"shift {axis} ({get_dataset(dataset).length_unit})", -10.0, 10.0, key=f"t{axis}", step=0.5)
+        st.slider(f"shift {axis} ({get_dataset(dataset).length_unit.split(' (')[0]})", -10.0, 10.0, key=f"t{axis}", step=0.5)
     permute = st.checkbox("permute the nodes (random order)", key="permute")
 
 for key in STATE:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from common import DEVICE, dataset_and_model, draw_sample, load_model, load_test
+from common import DEVICE, dataset_and_model, draw_sample, keep, load_model, load_test, query_choice
 from egno import get_dataset
 from egno.checkpoint import shipped_models
-from egno.explore import export_csv, export_extxyz, export_npz, predict_one
+from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
+                          prediction_warning)
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -27,7 +28,11 @@ st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} tar
               else f"Orange: {model}; green: ground truth."))
 n = len(windows)
 if "sample" not in st.session_state or st.session_state.get("sample_of") != dataset:
-    st.session_state.sample = min(max(int(st.query_params.get("sample", 0)), 0), n - 1)
+    # another dataset chosen here: its first sample; else the URL's, or the one this session
+    # had before it visited another page
+    start = 0 if st.session_state.get("sample_of") not in (None, dataset) else query_choice(
+        "sample", range(n), 0)
+    st.session_state.sample = start
     st.session_state.sample_of = dataset
 left, right = st.columns([3, 1])
 with right:
@@ -35,7 +40,7 @@ with right:
         st.session_state.sample = int(np.random.default_rng().integers(n))
 with left:
     sample = st.number_input("test sample", 0, n - 1, key="sample", step=1)
-st.query_params["sample"] = str(sample)
+keep("sample", int(sample))
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
@@ -44,15 +49,21 @@ if family.view == "molecule":
     meta["symbols"] = family.symbols(windows, int(sample))
 draw_sample(family, out, meta, errors, f"{dataset} test sample {sample} · {model}",
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}")
+warning = prediction_warning(out)
+if warning:
+    st.warning(f"{model}: {warning}")
 if out["frame_mse"] is not None:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"F-MSE (final frame, {unit}²)", f"{out['frame_mse'][-1]:.5g}")
     c2.metric(f"A-MSE (all frames, {unit}²)", f"{out['frame_mse'].mean():.5g}")
-    best = min(errors, key=lambda m: errors[m][-1])
-    c3.metric("lowest F-MSE on this sample", best)
+    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
+              help="The error of a prediction that leaves every node where it is in the input: "
+                   "a model that has learned the dynamics should be below it.")
+    best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
+    c4.metric("lowest F-MSE on this sample", best)
 
 st.subheader("Download the prediction")
-args = (out["x"], out["pred"], out["t"], out["window"])
+args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
 d1, d2, d3 = st.columns(3)
 stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
 d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")

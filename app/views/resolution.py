@@ -7,11 +7,12 @@ import streamlit as st
 from common import DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, load_model, load_test
 from egno import get_dataset
 from egno.checkpoint import shipped_models
-from egno.explore import predict_one, resolution_sweep
+from egno.explore import DIVERGED_FACTOR, predict_one, resolution_sweep
 from plotview import plotly_view
 
 dataset, _ = dataset_and_model()
 family = get_dataset(dataset)
+unit = family.length_unit.split(" (")[0]
 n_test = len(load_test(dataset))  # also makes sure the test split (fine ground truth) exists
 available = [p for p in family.available_timesteps("test") if p >= 2]
 trained = load_model(dataset, "egno").config.timesteps
@@ -20,12 +21,14 @@ st.caption(f"EGNO was trained at P = {trained}. Its time embedding reads the phy
            "so the same weights predict any number of frames. Linear and EGNN-R step at ΔT/P.")
 
 default = [p for p in available if p <= 50]
+# widget keys per dataset: each dataset keeps its own choices (its own P values) when another is picked
+tag = dataset.replace("/", "_")
 c1, c2, c3 = st.columns([3, 2, 1])
-chosen = c1.multiselect("P values", available, default=default, key="sweep_p")
+chosen = c1.multiselect("P values", available, default=default, key=f"sweep_p_{tag}")
 candidates = [m for m in ("egno", "linear", "egnn-r", "egnn") if m in shipped_models(dataset)]
-models = c2.multiselect("models", candidates, default=candidates[:3], key="sweep_models")
+models = c2.multiselect("models", candidates, default=candidates[:3], key=f"sweep_models_{tag}")
 sizes = sorted({min(k, n_test) for k in (20, 200, 500, 2000)})
-n_samples = c3.selectbox("test samples", sizes, index=min(1, len(sizes) - 1), key="sweep_n")
+n_samples = c3.selectbox("test samples", sizes, index=min(1, len(sizes) - 1), key=f"sweep_n_{tag}")
 
 
 @st.cache_data(show_spinner=False)
@@ -40,26 +43,41 @@ def sweep(dataset: str, models: tuple, ps: tuple, n_samples: int):
     return df
 
 
+# a sweep runs for the settings it was asked for: changing them (or the dataset) never starts one
+request = (dataset, tuple(models), tuple(sorted(chosen)), int(n_samples))
 if st.button("run sweep", type="primary", key="run_sweep"):
-    st.session_state.sweep_requested = True
-if chosen and models and st.session_state.get("sweep_requested"):
-    df = sweep(dataset, tuple(models), tuple(sorted(chosen)), int(n_samples))
+    st.session_state.sweep_request = request
+if chosen and models and st.session_state.get("sweep_request") == request:
+    df = sweep(*request)
+    bad = df[df["diverged"]]
+    shown = df[~df["diverged"]]
     for metric, label in (("f_mse", "F-MSE (final frame)"), ("a_mse", "A-MSE (all frames)")):
+        if shown.empty:
+            break
         fig = go.Figure()
-        for m, part in df.groupby("model", sort=False):
+        for m, part in shown.groupby("model", sort=False):
             fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
                             line=dict(width=4 if m == "egno" else 2, color=MODEL_COLOURS.get(m)))
         # the trained P as a trace, not a shape: shapes on log axes take log10 coordinates
-        lo, hi = float(df[metric].min()), float(df[metric].max())
+        lo, hi = float(shown[metric].min()), float(shown[metric].max())
         fig.add_scatter(x=[trained, trained], y=[lo, hi], mode="lines+text", name=f"trained P = {trained}",
                         line=dict(color="black", dash="dot"), text=["", f"trained P = {trained}"],
                         textposition="top right", showlegend=False)
         fig.update_layout(title=f"{label} versus P ({int(df['n_samples'].iloc[0])} test samples)",
-                          xaxis_title="P (output frames per window)", yaxis_title=label,
+                          xaxis_title="P (output frames per window)", yaxis_title=f"{label} ({unit}²)",
                           xaxis_type="log", yaxis_type="log", height=380,
+                          xaxis=dict(tickvals=sorted(chosen)), yaxis_exponentformat="power",
                           margin=dict(l=70, r=10, t=40, b=50))
         plotly_view(fig, key=f"sweep_{metric}")
-    st.dataframe(df, hide_index=True)
+    if len(bad):
+        st.warning("Diverged, not plotted (error not finite, or over "
+                   f"{DIVERGED_FACTOR:g}× that of predicting no motion): "
+                   + ", ".join(f"{r.model} at P = {r.P}" for r in bad.itertuples()) + ".")
+    table = df.assign(status=df["diverged"].map({True: "diverged", False: ""})).drop(columns="diverged")
+    st.dataframe(table, hide_index=True, column_config={
+        "f_mse": st.column_config.NumberColumn(f"F-MSE ({unit}²)", format="%.4g"),
+        "a_mse": st.column_config.NumberColumn(f"A-MSE ({unit}²)", format="%.4g"),
+        "no_motion_f_mse": st.column_config.NumberColumn(f"no-motion F-MSE ({unit}²)", format="%.4g")})
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
                        "text/csv", key="sweep_csv")
 
@@ -83,5 +101,8 @@ if chosen and models and st.session_state.get("sweep_requested"):
                         key=f"traj_{p}")
 elif not (chosen and models):
     st.info("Pick at least one P and one model.")
+elif st.session_state.get("sweep_request"):
+    st.info("The settings differ from the last sweep's: **run sweep** to evaluate these (results "
+            "are cached, so settings swept before come back at once).")
 else:
     st.info("Choose P values and models, then **run sweep** (results are cached).")

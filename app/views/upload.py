@@ -7,7 +7,8 @@ import streamlit as st
 
 from common import DEVICE, dataset_and_model, draw_sample, load_model
 from egno import get_dataset
-from egno.explore import export_csv, export_extxyz, export_npz, predict_one, read_uploads
+from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
+                          prediction_warning, read_uploads)
 
 MAX_BYTES = 50 * 1024 * 1024
 HELP = {
@@ -62,23 +63,30 @@ if family.view == "molecule":
             st.error(f"{names} ({', '.join(meta['symbols'])}) is not {dataset.split('/')[1]}, and "
                      f"no md17/all {model} model (trained on all eight molecules) is shipped yet.")
             st.stop()
-        st.info(f"{names} is not {dataset.split('/')[1]}: predicting with md17/all/{model}.")
+        st.info(f"{names} is not {dataset.split('/')[1]}: predicting with md17/all/{model} (the "
+                "sidebar's card is the one of the model you picked, not of this one).")
         dataset = "md17/all"
 with st.spinner("predicting…"):
     out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
 note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
 st.success(f"{names}: {meta.get('nodes')} nodes, {meta.get('frames')} frames read{note}; "
-           f"predicted P = {windows.timesteps} frames with {model}.")
+           f"predicted P = {windows.timesteps} frames with {dataset}/{model}.")
+warning = prediction_warning(out)
+if warning:
+    st.warning(warning)
 errors = {model: out["frame_mse"]} if out["frame_mse"] is not None else None
 draw_sample(family, out, meta, errors, f"{names} · {model}", key="upload_traj",
             filename=f"egno_upload_{model}")
 if out["frame_mse"] is not None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.metric(f"F-MSE against the file's frames ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
     c2.metric(f"A-MSE against the file's frames ({unit}²)", f"{out['frame_mse'].mean():.5g}")
+    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
+              help="The error of a prediction that leaves every node where it is in the input: "
+                   "a model that has learned the dynamics should be below it.")
 else:
     st.info("The file has no frames at the window's target times, so there is nothing to score against.")
-args = (out["x"], out["pred"], out["t"], out["window"])
+args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
 stem = files[-1].name.rsplit(".", 1)[0] + f"_{model}_prediction"
 d1, d2, d3 = st.columns(3)
 d1.download_button("prediction as CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="up_csv")

@@ -34,7 +34,7 @@ def test_explore_pick_a_sample_and_play_it(page, server, shot):
     wait_ready(page)
     plot = page.locator("div.egno-plotly").first
     expect(plot.locator(".slider-group > text.slider-label").first).to_be_visible(timeout=TIMEOUT)
-    assert "frame: input" in current_frame(plot)
+    assert current_frame(plot) == "frame (t in simulation time unit): input"
     before = metric_value(page, "F-MSE (final frame")
     page.get_by_text("▶ play").first.click()
     page.wait_for_function(
