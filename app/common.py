@@ -147,12 +147,15 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     errors: dict[str, np.ndarray] | None = None, edges: np.ndarray | None = None,
                     trails: bool = True, title: str = "", start_frame: int = 0,
                     trail_nodes: list[int] | None = None, follow: bool = False, up: str = "z",
-                    node_names: list[str] | None = None, length_unit: str = "") -> go.Figure:
+                    node_names: list[str] | None = None, length_unit: str = "",
+                    error_max: float | None = None) -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
     Frame 0 is the input state, frame p the p-th target time. ``trail_nodes``: only these nodes
-    get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis."""
+    get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis;
+    ``error_max``: the top of the error colour scale (default: this window's largest error), so
+    figures side by side can share one scale."""
     from plotly.subplots import make_subplots
 
     with_errors = bool(errors)
@@ -175,7 +178,9 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
             seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
             fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
                               line=dict(color=colour, width=3, dash=dash), row=1, col=1)
-    cmax = float(max(node_error.max(), 1e-12)) if node_error is not None else None
+    cmax = None
+    if node_error is not None:
+        cmax = float(max(error_max if error_max is not None else node_error.max(), 1e-12))
 
     def dynamic(k: int) -> list:
         traces = []

@@ -13,6 +13,7 @@ from egno.explore import equivariance_check, euler_from_rotation, random_rotatio
 from plotview import plotly_view
 
 dataset, model = dataset_and_model()
+family = get_dataset(dataset)
 windows = load_test(dataset)
 st.title("Equivariance, live")
 st.caption("Rotate, translate or permute the input. An equivariant model's prediction on the "
@@ -50,7 +51,7 @@ with st.sidebar:
     st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
-        st.slider(f"shift {axis} ({get_dataset(dataset).length_unit.split(' (')[0]})", -10.0, 10.0, key=f"t{axis}", step=0.5)
+        st.slider(f"shift {axis} ({family.length_unit.split(' (')[0]})", -10.0, 10.0, key=f"t{axis}", step=0.5)
     permute = st.checkbox("permute the nodes (random order)", key="permute")
 
 for key in STATE:
@@ -71,13 +72,14 @@ for name in compare:
 table = pd.DataFrame(rows)
 cols = st.columns(len(compare))
 for col, row in zip(cols, rows):
-    col.metric(f"{row['model']}: max deviation", f"{row['max deviation']:.2e}",
+    col.metric(f"{row['model']}: max deviation ({family.length_unit.split(' (')[0]})",
+               f"{row['max deviation']:.2e}",
                help="max over frames, nodes and x/y/z of |f(g·input) − g·f(input)|")
 st.dataframe(table.style.format({"max deviation": "{:.2e}", "RMS deviation": "{:.2e}",
                                  "RMS / mean displacement": "{:.2e}"}), hide_index=True)
 
 
-def overlay(c: dict, name: str) -> go.Figure:
+def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
     """One line trace (NaN-separated paths of every node) and one marker trace: fast for 855 atoms."""
     fig = go.Figure()
     a, b = c["transformed_pred"], c["pred_on_transformed"]
@@ -92,7 +94,10 @@ def overlay(c: dict, name: str) -> go.Figure:
     fig.add_scatter3d(x=x[:, 0], y=x[:, 1], z=x[:, 2], mode="markers", name="transformed input",
                       marker=dict(color="#495057", size=3 if n < 100 else 1))
     fig.update_layout(title=f"{name}: max deviation {c['max_dev']:.1e}", height=460,
-                      margin=dict(l=0, r=0, t=40, b=0), scene=dict(aspectmode="data"),
+                      margin=dict(l=0, r=0, t=40, b=0),
+                      scene=dict(aspectmode="data", camera=dict(
+                          up={a: float(a == up) for a in "xyz"},
+                          eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
                       legend=dict(orientation="h"))
     return fig
 
@@ -100,4 +105,6 @@ def overlay(c: dict, name: str) -> go.Figure:
 cols = st.columns(len(compare))
 for col, name in zip(cols, compare):
     with col:
-        plotly_view(overlay(checks[name], name), key=f"overlay_{name}")
+        # bodies stand on y as on Explore (the ASF/BVH vertical); other systems keep z up
+        plotly_view(overlay(checks[name], name, "y" if family.view == "skeleton" else "z"),
+                    key=f"overlay_{name}")

@@ -69,4 +69,5 @@ stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
 d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
 d2.download_button("CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="dl_csv")
 d3.download_button("npz", export_npz(*args), f"{stem}.npz", "application/octet-stream", key="dl_npz")
-st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")
+if family.view not in ("protein", "molecule"):  # 3Dmol views have no toolbar
+    st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")

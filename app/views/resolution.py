@@ -89,15 +89,18 @@ if chosen and models and st.session_state.get("sweep_request") == request:
 
         extra = dict(edges=family.bones, trail_nodes=trail_joints(family.joints, family.bones),
                      follow=True, up="y")
-    fine = max(chosen)
-    cols = st.columns(2)
-    for col, p in zip(cols, (min(chosen), fine)):
+    outs = {}
+    for p in (min(chosen), max(chosen)):
         w = load_test(dataset, p)
-        out = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
+        outs[p] = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
+    # one error colour scale for both, so the same colour means the same error
+    top = max(float(o["node_error"].max()) for o in outs.values())
+    for col, (p, out) in zip(st.columns(2), outs.items()):
         with col:
             plotly_view(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
                                         out["t"] * out["window"], family.time_unit.split(" (")[0],
-                                        title=f"EGNO at P = {p}", start_frame=p, **extra),
+                                        title=f"EGNO at P = {p}", start_frame=p, error_max=top,
+                                        **extra),
                         key=f"traj_{p}")
 elif not (chosen and models):
     st.info("Pick at least one P and one model.")

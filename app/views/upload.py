@@ -69,7 +69,8 @@ if family.view == "molecule":
 with st.spinner("predicting…"):
     out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
 note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
-st.success(f"{names}: {meta.get('nodes')} nodes, {meta.get('frames')} frames read{note}; "
+frames = meta.get("frames")
+st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{note}; "
            f"predicted P = {windows.timesteps} frames with {dataset}/{model}.")
 warning = prediction_warning(out)
 if warning:

@@ -60,7 +60,8 @@ def test_upload_an_asf_amc_pair(page, server, shot):
     wait_ready(page)
     uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
     uploader.set_input_files([str(CMU / "35_03.amc")])  # the motion without its skeleton
-    expect(page.get_by_text(re.compile("Could not use this file.*no skeleton file"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile("Could not use this file: 35_03.amc: an .amc file holds the "
+                                      "motion only"))).to_be_visible(timeout=TIMEOUT)
 
 
 @needs_adk
