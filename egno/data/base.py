@@ -267,7 +267,7 @@ def read_user_npz(path: Path, required: tuple[str, ...], optional: tuple[str, ..
                 except ValueError as e:
                     if "allow_pickle" in str(e):
                         raise ValueError(f"{name}: array '{key}' holds Python objects; only "
-                                         "numeric arrays are read (uploads are never unpickled)") from None
+                                         "numeric arrays are read (user files are never unpickled)") from None
                     raise ValueError(f"{name}: array '{key}' is not numeric ({e})") from None
     except ValueError:
         raise
