@@ -137,8 +137,7 @@ def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, tit
                         line=dict(width=4 if name == "egno" else 2, color=MODEL_COLOURS.get(name)))
     fig.update_layout(title=title, height=380, margin=dict(l=70, r=10, t=40, b=55),
                       xaxis_title=f"time after the input ({unit})", yaxis_title=mse_title(length_unit),
-                      yaxis_type="log", yaxis_exponentformat="power",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+                      yaxis_type="log", yaxis_exponentformat="power")
     return fig
 
 
@@ -229,13 +228,13 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         lo, hi = boxes[start_frame]
     labels = ["input"] + [f"t={t:.4g}" for t in times]
     fig.update_layout(
-        title=dict(text=title, y=0.99, yanchor="top"), height=680, margin=dict(l=0, r=0, t=130, b=110),
+        title=dict(text=title, y=0.99, yanchor="top"), height=715, margin=dict(l=0, r=0, t=130, b=165),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},
                                eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", pad=dict(t=55),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", pad=dict(t=70),
                           yanchor="top", buttons=[
                               dict(label="▶ play", method="animate",
                                    args=[None, dict(frame=dict(duration=400, redraw=True),
@@ -243,8 +242,10 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
                           ])],
-        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top", pad=dict(t=45),
-                      currentvalue=dict(prefix=f"frame (t in {unit}): "),
+        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top", pad=dict(t=62),
+                      # the current value at the right end: in a narrow figure the play and pause
+                      # buttons cover the left one
+                      currentvalue=dict(prefix=f"frame (t in {unit}): ", xanchor="right"),
                       steps=[dict(label=labels[k], method="animate",
                                   args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
                              for k in range(p + 1)])],

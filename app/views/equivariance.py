@@ -77,6 +77,8 @@ for col, row in zip(cols, rows):
                help="max over frames, nodes and x/y/z of |f(g·input) − g·f(input)|")
 st.dataframe(table.style.format({"max deviation": "{:.2e}", "RMS deviation": "{:.2e}",
                                  "RMS / mean displacement": "{:.2e}"}), hide_index=True)
+st.caption(f"Deviations in {family.length_unit}; the last column divides the RMS deviation by "
+           "the mean distance the prediction moves a node from the input.")
 
 
 def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
@@ -94,10 +96,10 @@ def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
     fig.add_scatter3d(x=x[:, 0], y=x[:, 1], z=x[:, 2], mode="markers", name="transformed input",
                       marker=dict(color="#495057", size=3 if n < 100 else 1))
     fig.update_layout(title=f"{name}: max deviation {c['max_dev']:.1e}", height=460,
-                      margin=dict(l=0, r=0, t=40, b=0),
+                      margin=dict(l=0, r=0, t=40, b=20),
                       scene=dict(aspectmode="data", camera=dict(
                           up={a: float(a == up) for a in "xyz"},
-                          eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
+                          eye=dict(x=2.0, y=0.9, z=1.6) if up == "y" else None)),
                       legend=dict(orientation="h"))
     return fig
 

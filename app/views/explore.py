@@ -54,10 +54,12 @@ if warning:
     st.warning(f"{model}: {warning}")
 if out["frame_mse"] is not None:
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"F-MSE (final frame, {unit}²)", f"{out['frame_mse'][-1]:.5g}")
-    c2.metric(f"A-MSE (all frames, {unit}²)", f"{out['frame_mse'].mean():.5g}")
-    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
-              help="The error of a prediction that leaves every node where it is in the input: "
+    c1.metric(f"F-MSE ({unit}²)", f"{out['frame_mse'][-1]:.5g}",
+              help="MSE of the final frame, over nodes and x, y, z")
+    c2.metric(f"A-MSE ({unit}²)", f"{out['frame_mse'].mean():.5g}",
+              help="MSE averaged over the P frames")
+    c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}",
+              help="The F-MSE of a prediction that leaves every node where it is in the input: "
                    "a model that has learned the dynamics should be below it.")
     best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
     c4.metric("lowest F-MSE on this sample", best)

@@ -74,10 +74,11 @@ if chosen and models and st.session_state.get("sweep_request") == request:
                    f"{DIVERGED_FACTOR:g}× that of predicting no motion): "
                    + ", ".join(f"{r.model} at P = {r.P}" for r in bad.itertuples()) + ".")
     table = df.assign(status=df["diverged"].map({True: "diverged", False: ""})).drop(columns="diverged")
-    st.dataframe(table, hide_index=True, column_config={
-        "f_mse": st.column_config.NumberColumn(f"F-MSE ({unit}²)", format="%.4g"),
-        "a_mse": st.column_config.NumberColumn(f"A-MSE ({unit}²)", format="%.4g"),
-        "no_motion_f_mse": st.column_config.NumberColumn(f"no-motion F-MSE ({unit}²)", format="%.4g")})
+    errors = {"f_mse": f"F-MSE ({unit}²)", "a_mse": f"A-MSE ({unit}²)",
+              "no_motion_f_mse": f"no-motion F-MSE ({unit}²)"}
+    # a styler, so that a NaN error reads "not finite" (a plain table shows it as None)
+    st.dataframe(table.rename(columns=errors).style.format("{:.4g}", subset=list(errors.values()),
+                                                           na_rep="not finite"), hide_index=True)
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
                        "text/csv", key="sweep_csv")
 
