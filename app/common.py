@@ -242,7 +242,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
                           ])],
-        sliders=[dict(active=start_frame, x=0.15, len=0.85, y=0.0, yanchor="top", pad=dict(t=62),
+        sliders=[dict(active=start_frame, x=0.15, len=0.82, y=0.0, yanchor="top", pad=dict(t=62),
                       # the current value at the right end: in a narrow figure the play and pause
                       # buttons cover the left one
                       currentvalue=dict(prefix=f"frame (t in {unit}): ", xanchor="right"),
