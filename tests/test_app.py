@@ -120,8 +120,8 @@ def test_resolution_sweep_plots_table_and_marks_trained_p():
     df = at.dataframe[0].value
     f_mse, still = "F-MSE (simulation length unit²)", "no-motion F-MSE (simulation length unit²)"
     assert set(df["P"]) == {2, 5, 20} and {"egno", "linear"} <= set(df["model"])
-    assert np.isfinite(df[df["model"].isin(["egno", "linear"])][f_mse]).all()
-    assert (df["status"] == "").all() and (df[still] > df[f_mse]).any()
+    assert np.isfinite(df[df["model"].isin(["egno", "linear"])][f_mse].astype(float)).all()
+    assert (df["status"] == "").all() and (df[still].astype(float) > df[f_mse].astype(float)).any()
     fig = figure(at, 0)
     egno = next(t for t in fig["data"] if t["name"] == "egno")
     np.testing.assert_allclose(values(egno["x"]), [2, 5, 20])

@@ -1,6 +1,7 @@
 """Resolution: one trained EGNO evaluated zero-shot at other numbers of output times P."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -76,9 +77,11 @@ if chosen and models and st.session_state.get("sweep_request") == request:
     table = df.assign(status=df["diverged"].map({True: "diverged", False: ""})).drop(columns="diverged")
     errors = {"f_mse": f"F-MSE ({unit}²)", "a_mse": f"A-MSE ({unit}²)",
               "no_motion_f_mse": f"no-motion F-MSE ({unit}²)"}
-    # a styler, so that a NaN error reads "not finite" (a plain table shows it as None)
-    st.dataframe(table.rename(columns=errors).style.format("{:.4g}", subset=list(errors.values()),
-                                                           na_rep="not finite"), hide_index=True)
+    # errors as text, so that a NaN reads "not finite" (st.dataframe shows it as None, even
+    # through a styler's na_rep); the CSV below keeps the numbers
+    for col in errors:
+        table[col] = [f"{v:.4g}" if np.isfinite(v) else "not finite" for v in table[col]]
+    st.dataframe(table.rename(columns=errors), hide_index=True)
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
                        "text/csv", key="sweep_csv")
 
