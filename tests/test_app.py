@@ -82,19 +82,6 @@ def test_explore_switches_models_and_reads_state_from_the_url():
         assert not at.exception, model
 
 
-def test_choices_carry_across_pages():
-    """Another page keeps the dataset and model chosen here, and Explore its sample on return
-    (a page switch clears the URL and the widgets' own state)."""
-    at = start()
-    at.selectbox(key="model").select("gnn").run()
-    at.number_input(key="sample").set_value(9).run()
-    at.switch_page("views/equivariance.py").run()
-    assert not at.exception and at.selectbox(key="model").value == "gnn"
-    assert at.selectbox(key="dataset").value == "nbody"
-    at.switch_page("views/explore.py").run()
-    assert at.selectbox(key="model").value == "gnn" and at.number_input(key="sample").value == 9
-
-
 def test_equivariance_egno_tiny_gnn_large():
     at = start("views/equivariance.py")
     at.slider(key="alpha").set_value(40.0).run()

@@ -112,3 +112,21 @@ def test_upload_valid_then_broken_file_then_use_another_page(page, server, shot)
     wait_ready(page)
     expect(page.locator("div.egno-plotly").first).to_be_visible(timeout=TIMEOUT)
     assert metric_value(page, "F-MSE (")
+
+
+def test_choices_carry_across_pages(page, server):
+    """A page switch clears the URL and the widgets' state in the browser: the dataset, model and
+    Explore's sample must still carry over (kept in the session)."""
+    page.goto(f"{server}/?model=gnn&sample=9", timeout=TIMEOUT)
+    wait_ready(page)
+    model_box = page.get_by_role("combobox", name="model")
+    expect(model_box).to_have_value("gnn", timeout=TIMEOUT)
+    page.locator("[data-testid=stSidebarNavLink]", has_text="Equivariance").click()
+    expect(page.get_by_text("Equivariance, live")).to_be_visible(timeout=TIMEOUT)
+    wait_ready(page)
+    expect(model_box).to_have_value("gnn", timeout=TIMEOUT)
+    page.locator("[data-testid=stSidebarNavLink]", has_text="Explore").click()
+    expect(page.get_by_text("Explore predictions")).to_be_visible(timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.locator("[data-testid=stNumberInput] input").first).to_have_value("9", timeout=TIMEOUT)
+    expect(model_box).to_have_value("gnn", timeout=TIMEOUT)
