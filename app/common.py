@@ -40,6 +40,15 @@ def load_test(dataset: str, timesteps: int | None = None):
     return test_windows(get_dataset(dataset), timesteps, generate=True)
 
 
+NO_MOTION_HELP = ("The F-MSE of a prediction that leaves every node where it is in the input: a "
+                  "model that has learned the dynamics should be below it.")
+
+
+def short_unit(unit: str) -> str:
+    """A family's unit without its explanation, for labels: 'ASF unit (CMU: …)' -> 'ASF unit'."""
+    return unit.split(" (")[0]
+
+
 def query_choice(key: str, options: list, default):
     """The value for a picker: the URL's (?key=value) when it is a valid option, else the one
     chosen earlier in this session (kept across pages, whose switch clears the URL and the
@@ -257,8 +266,8 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                 filename: str) -> None:
     """Draw one prediction the way its family is best seen: proteins in 3Dmol (backbone trace,
     residues coloured by error) next to an error chart; skeletons and particles in plotly."""
-    times, unit = out["t"] * out["window"], family.time_unit.split(" (")[0]
-    length = family.length_unit.split(" (")[0]
+    times, unit = out["t"] * out["window"], short_unit(family.time_unit)
+    length = short_unit(family.length_unit)
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
     if family.view in ("protein", "molecule"):
         from mol3d import molecule_view, protein_view, show

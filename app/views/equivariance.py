@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import DEVICE, PRED_COLOUR, TRUTH_COLOUR, dataset_and_model, load_model, load_test
+from common import DEVICE, PRED_COLOUR, TRUTH_COLOUR, dataset_and_model, load_model, load_test, short_unit
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
@@ -14,6 +14,7 @@ from plotview import plotly_view
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
+length = short_unit(family.length_unit)
 windows = load_test(dataset)
 st.title("Equivariance, live")
 st.caption("Rotate, translate or permute the input. An equivariant model's prediction on the "
@@ -51,7 +52,7 @@ with st.sidebar:
     st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
-        st.slider(f"shift {axis} ({family.length_unit.split(' (')[0]})", -10.0, 10.0, key=f"t{axis}", step=0.5)
+        st.slider(f"shift {axis} ({length})", -10.0, 10.0, key=f"t{axis}", step=0.5)
     permute = st.checkbox("permute the nodes (random order)", key="permute")
 
 for key in STATE:
@@ -72,7 +73,7 @@ for name in compare:
 table = pd.DataFrame(rows)
 cols = st.columns(len(compare))
 for col, row in zip(cols, rows):
-    col.metric(f"{row['model']}: max deviation ({family.length_unit.split(' (')[0]})",
+    col.metric(f"{row['model']}: max deviation ({length})",
                f"{row['max deviation']:.2e}",
                help="max over frames, nodes and x/y/z of |f(g·input) − g·f(input)|")
 st.dataframe(table.style.format({"max deviation": "{:.2e}", "RMS deviation": "{:.2e}",

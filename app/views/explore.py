@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from common import DEVICE, dataset_and_model, draw_sample, keep, load_model, load_test, query_choice
+from common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model, load_test,
+                    query_choice, short_unit)
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
@@ -12,7 +13,7 @@ from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
-unit = family.length_unit.split(" (")[0]  # short form for labels
+unit = short_unit(family.length_unit)
 windows = load_test(dataset)
 
 
@@ -58,9 +59,7 @@ if out["frame_mse"] is not None:
               help="MSE of the final frame, over nodes and x, y, z")
     c2.metric(f"A-MSE ({unit}²)", f"{out['frame_mse'].mean():.5g}",
               help="MSE averaged over the P frames")
-    c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}",
-              help="The F-MSE of a prediction that leaves every node where it is in the input: "
-                   "a model that has learned the dynamics should be below it.")
+    c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}", help=NO_MOTION_HELP)
     best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
     c4.metric("lowest F-MSE on this sample", best)
 

@@ -5,7 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, load_model, load_test
+from common import (DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, load_model, load_test,
+                    short_unit)
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import DIVERGED_FACTOR, predict_one, resolution_sweep
@@ -13,7 +14,7 @@ from plotview import plotly_view
 
 dataset, _ = dataset_and_model()
 family = get_dataset(dataset)
-unit = family.length_unit.split(" (")[0]
+unit = short_unit(family.length_unit)
 n_test = len(load_test(dataset))  # also makes sure the test split (fine ground truth) exists
 available = [p for p in family.available_timesteps("test") if p >= 2]
 trained = load_model(dataset, "egno").config.timesteps
@@ -102,7 +103,7 @@ if chosen and models and st.session_state.get("sweep_request") == request:
     for col, (p, out) in zip(st.columns(2), outs.items()):
         with col:
             plotly_view(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
-                                        out["t"] * out["window"], family.time_unit.split(" (")[0],
+                                        out["t"] * out["window"], short_unit(family.time_unit),
                                         title=f"EGNO at P = {p}", start_frame=p, error_max=top,
                                         **extra),
                         key=f"traj_{p}")

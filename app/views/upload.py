@@ -5,7 +5,7 @@ import tempfile
 
 import streamlit as st
 
-from common import DEVICE, dataset_and_model, draw_sample, load_model
+from common import DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, load_model, short_unit
 from egno import get_dataset
 from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
                           prediction_warning, read_uploads)
@@ -30,7 +30,7 @@ HELP = {
 }
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
-unit = family.length_unit.split(" (")[0]  # short form for labels
+unit = short_unit(family.length_unit)
 st.title("Predict your own trajectory")
 st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
             + HELP.get(family.view, ""))
@@ -83,8 +83,7 @@ if out["frame_mse"] is not None:
     c1.metric(f"F-MSE against the file's frames ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
     c2.metric(f"A-MSE against the file's frames ({unit}²)", f"{out['frame_mse'].mean():.5g}")
     c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
-              help="The error of a prediction that leaves every node where it is in the input: "
-                   "a model that has learned the dynamics should be below it.")
+              help=NO_MOTION_HELP)
 else:
     st.info("The file has no frames at the window's target times, so there is nothing to score against.")
 args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))

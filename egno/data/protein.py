@@ -195,10 +195,8 @@ class Protein(DatasetFamily):
         return w
 
     def check_upload(self, names: list[str]) -> None:
-        """One multi-model PDB, or a topology with a trajectory (``read_backbone`` says which
-        pairs it takes)."""
-        if len(names) > 2:
-            raise ValueError(f"{', '.join(names)}: give one topology and one trajectory file")
+        """One multi-model PDB, or a topology with a trajectory: ``read_backbone`` says which
+        pairs it takes (``read_uploads`` refuses more than two files before asking)."""
 
     def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
         """'TOPOLOGY,TRAJECTORY' (PSF/PDB/GRO + DCD/XTC/TRR) or one multi-model PDB. The backbone
