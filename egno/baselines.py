@@ -1,4 +1,4 @@
-"""Baselines trained and evaluated through the same commands as EGNO (DESIGN §1).
+"""Baselines trained and evaluated through the same commands as EGNO (docs/design.md §1).
 
 All take a GraphBatch and times t (P,) and return positions (P, N, 3):
   linear  constant-velocity extrapolation x + v t ΔT (no parameters);
@@ -14,7 +14,8 @@ from torch import nn
 
 from .config import ModelConfig
 from .graph import GraphBatch, segment_sum
-from .model import UP_FEATURES, start_still, up_inputs, EGNNLayer, time_embedding
+from .egnn import egnn_layers
+from .model import node_inputs, time_embedding, up_inputs
 
 
 class Linear(nn.Module):
@@ -32,13 +33,10 @@ class Linear(nn.Module):
 class EGNNStack(nn.Module):
     """Embedding + L EGNN layers: one state (N, ·) -> positions (N, 3)."""
 
-    def __init__(self, config: ModelConfig, extra_features: int, layers: int):
+    def __init__(self, config: ModelConfig, extra_features: int, layers: int, still: bool = False):
         super().__init__()
-        c = config
-        node_in = c.node_features + UP_FEATURES * c.up_vector
-        self.embed = nn.Linear(node_in + extra_features, c.hidden)
-        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
-                                    for _ in range(layers))
+        self.embed = nn.Linear(node_inputs(config) + extra_features, config.hidden)
+        self.layers = egnn_layers(config, layers, still)
 
     def forward(self, h, x, v, edge_index, edge_attr, up=None):
         h = self.embed(h)
@@ -61,10 +59,7 @@ class EGNNRollout(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.step = EGNNStack(config, config.time_emb_dim, config.layers)
-        for layer in self.step.layers:
-            nn.init.zeros_(layer.vel_mlp[-1].weight)
-            nn.init.zeros_(layer.vel_mlp[-1].bias)
+        self.step = EGNNStack(config, config.time_emb_dim, config.layers, still=True)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
         t = (batch.t if t is None else t).to(batch.x)
@@ -87,12 +82,8 @@ class EGNNSequential(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        c = config
-        self.embed = nn.Linear(c.node_features + UP_FEATURES * c.up_vector, c.hidden)
-        self.layers = nn.ModuleList(EGNNLayer(c.hidden, c.edge_features, c.norm_diff, c.up_vector)
-                                    for _ in range(c.timesteps))
-        if config.still_start:
-            start_still(self.layers)
+        self.embed = nn.Linear(node_inputs(config), config.hidden)
+        self.layers = egnn_layers(config, config.timesteps, config.still_start)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
         t = batch.t if t is None else t

@@ -11,7 +11,8 @@ from egno.config import preset
 from egno.data.nbody import build_windows, simulate
 from egno.data.base import uniform_times
 from egno.graph import collate
-from egno.model import EquivariantSpectralConv, SpectralConv, dft_matrices, time_embedding
+from egno.model import time_embedding
+from egno.spectral import EquivariantSpectralConv, SpectralConv, dft_matrices
 from egno.zoo import EQUIVARIANT, build_model
 from helpers import random_orthogonal
 
