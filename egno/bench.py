@@ -13,9 +13,7 @@ import time
 import torch
 
 from .config import preset
-from .data import get_dataset
-from .data.base import uniform_times
-from .graph import collate
+from .data import collate, get_dataset, uniform_times
 from .train import make_optimizer, pick_device, train_step
 from .zoo import build_model
 

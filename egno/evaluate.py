@@ -9,8 +9,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data.base import Windows
-from .graph import collate
+from .data import Windows, collate
 
 
 @torch.no_grad()

@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .data.base import Windows, ranges
-
 
 @dataclass
 class GraphBatch:
@@ -45,27 +43,6 @@ class GraphBatch:
 
     def with_times(self, t: torch.Tensor, target: torch.Tensor | None = None) -> "GraphBatch":
         return replace(self, t=t.to(self.x), target=target)
-
-
-def collate(w: Windows, index: torch.Tensor | list[int] | None = None) -> GraphBatch:
-    """Gather samples ``index`` (default: all) of ``w`` into one GraphBatch."""
-    if index is None:
-        index = torch.arange(len(w))
-    index = torch.as_tensor(index, dtype=torch.long)
-    n_start, n_count = w.node_ptr[index], w.node_ptr[index + 1] - w.node_ptr[index]
-    e_start, e_count = w.edge_ptr[index], w.edge_ptr[index + 1] - w.edge_ptr[index]
-    nodes, edges = ranges(n_start, n_count), ranges(e_start, e_count)
-    # edge indices are local to each sample: shift them by the sample's first row in the batch
-    new_start = torch.cumsum(n_count, 0) - n_count
-    shift = torch.repeat_interleave(new_start, e_count)
-    edge_index = w.edge_index[:, edges] + shift
-    graph = torch.repeat_interleave(torch.arange(len(index)), n_count)
-    return GraphBatch(
-        h=w.h[nodes], x=w.x[nodes], v=w.v[nodes], edge_index=edge_index,
-        edge_attr=w.edge_attr[edges], graph=graph, num_graphs=len(index), t=w.t,
-        window=w.window, target=None if w.target is None else w.target[:, nodes],
-        up=None if w.up is None else w.up[index][graph],
-    )
 
 
 def segment_sum(src: torch.Tensor, index: torch.Tensor, size: int, dim: int) -> torch.Tensor:

@@ -24,9 +24,8 @@ from tqdm.auto import tqdm
 
 from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import get_dataset
+from .data import collate, get_dataset
 from .evaluate import evaluate
-from .graph import collate
 from .zoo import build_model
 
 STATE_VERSION = 1

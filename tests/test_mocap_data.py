@@ -118,7 +118,7 @@ def test_every_motion_sample_carries_the_up_vector_and_it_turns_with_the_body(wa
     """Gravity points along −y in the CMU frame; Windows.up travels through select, concat and
     collate to the models, and turning a sample turns its up vector."""
     from egno.data.base import Windows
-    from egno.graph import collate
+    from egno.data import collate
     from helpers import random_orthogonal
 
     w = walk.load("test")

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from egno.config import preset
+from egno.data import collate, uniform_times
 from egno.data.nbody import build_windows, simulate
-from egno.data.base import uniform_times
-from egno.graph import collate
 from egno.model import time_embedding
 from egno.spectral import EquivariantSpectralConv, SpectralConv, dft_matrices
 from egno.zoo import EQUIVARIANT, build_model

@@ -9,8 +9,8 @@ import torch
 from conftest import ROOT
 from egno import get_dataset, load_checkpoint
 from egno.checkpoint import shipped_models, shipped_path
+from egno.data import collate
 from egno.evaluate import evaluate
-from egno.graph import collate
 from egno.zoo import EQUIVARIANT
 from helpers import random_orthogonal
 

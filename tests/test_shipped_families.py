@@ -10,9 +10,8 @@ import torch
 
 from egno import get_dataset, load_checkpoint
 from egno.checkpoint import shipped_models, shipped_path
-from egno.data import dataset_names
+from egno.data import collate, dataset_names
 from egno.evaluate import evaluate
-from egno.graph import collate
 from egno.zoo import EQUIVARIANT
 from helpers import random_orthogonal
 

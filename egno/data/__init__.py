@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetFamily, Windows, default_data_dir, uniform_times
+from .base import DatasetFamily, Windows, collate, default_data_dir, uniform_times
 from .md17 import MOLECULES, MD17
 from .mocap import Mocap
 from .nbody import NBody
@@ -32,5 +32,5 @@ def dataset_names() -> list[str]:
             "protein/adk"]
 
 
-__all__ = ["DatasetFamily", "Windows", "default_data_dir", "uniform_times", "get_dataset",
+__all__ = ["DatasetFamily", "Windows", "collate", "default_data_dir", "uniform_times", "get_dataset",
            "dataset_names", "REGISTRY"]
