@@ -19,9 +19,9 @@ def _threads(n: int | None) -> None:
 
 
 def cmd_md17(a, sizes: dict) -> None:
-    """One process per molecule (OMP_NUM_THREADS=1 each), ``--workers`` at a time."""
+    """Molecules one after another, each one's segments on ``--workers`` processes
+    (OMP_NUM_THREADS=1 each)."""
     import os
-    from multiprocessing import get_context
 
     from .data import MOLECULES
     from .data.md17 import generate_job
@@ -31,19 +31,10 @@ def cmd_md17(a, sizes: dict) -> None:
         sys.exit(f"--molecule must be one of {list(MOLECULES)} or all, not {molecule}")
     os.environ["OMP_NUM_THREADS"] = "1"
     names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
-    jobs = [(n, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet, a.train_spacing)
-            for n in names]
-    if min(a.workers, len(jobs)) == 1:
-        for name, job in zip(names, jobs):
-            print(f"wrote {name} to {generate_job(job)}")
-        return
-    import signal
-
-    # a terminated parent must take its workers with it (the pool's context exit terminates them)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with get_context("spawn").Pool(min(a.workers, len(jobs))) as pool:
-        for name, out in zip(names, pool.imap(generate_job, jobs)):
-            print(f"wrote {name} to {out}")
+    for name in names:
+        job = (name, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet, a.production,
+               a.workers, a.segments)
+        print(f"wrote {name} to {generate_job(job)}")
 
 
 def cmd_data(a) -> None:
@@ -172,10 +163,13 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--molecule", help="md17: one of the eight molecules, or all (default)")
     d.add_argument("--engine", choices=("xtb", "mmff"), default="xtb",
                    help="md17 forces: GFN2-xTB (tblite; default) or RDKit MMFF94 (fast, tests)")
-    d.add_argument("--train-spacing", type=int, help="md17: MD steps between training windows "
-                   "(default 30, as validation and test; more: a longer training trajectory)")
+    d.add_argument("--production", choices=("nve", "langevin"), default="nve",
+                   help="md17 production run after the Langevin equilibration: velocity Verlet "
+                   "(default; deterministic) or the older weak Langevin thermostat")
+    d.add_argument("--segments", type=int, default=10,
+                   help="md17: independent segments per split, each with its own seed (default 10)")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="md17: molecules simulated at once, one process per core (default: all cores)")
+                   help="md17: segments simulated at once, one process per core (default: all cores)")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_data)
 

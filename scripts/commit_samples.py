@@ -51,8 +51,8 @@ for folder in sorted((ROOT / "data" / "md17").glob("*/test.npz")) if "md17" in W
     with np.load(folder, allow_pickle=False) as f:
         heavy = f["z"] > 1
         np.savez_compressed(dest / "test.npz", z=f["z"][heavy],
-                            positions=f["positions"][:, heavy].astype(np.float32),
-                            velocities=f["velocities"][:, heavy].astype(np.float32))
+                            positions=f["positions"][..., heavy, :].astype(np.float32),
+                            velocities=f["velocities"][..., heavy, :].astype(np.float32))
     card = json.loads((folder.parent / "card.json").read_text())
     card["note"] = ("test split only, heavy atoms, float32; produced by scripts/commit_samples.py")
     (dest / "card.json").write_text(json.dumps(card, indent=2))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Simulate the eight MD17-protocol molecules with GFN2-xTB (tblite), one process per molecule,
-# smallest first, at low CPU priority so it can run beside training. Resumable: rerun after an
-# interruption (finished splits are kept; an unfinished split continues from its partial file).
+# Simulate the eight MD17-protocol molecules with GFN2-xTB (tblite), smallest first, each one's
+# segments on all cores at low CPU priority so it can run beside other work. Resumable: rerun
+# after an interruption (finished segments and splits are kept).
 #   scripts/generate_md17.sh            # all eight, one after another
 #   scripts/generate_md17.sh ethanol    # one molecule
 set -euo pipefail
@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=1
 for m in ${@:-ethanol malonaldehyde benzene uracil toluene salicylic naphthalene aspirin}; do
-  nice -n 19 $PY -W ignore::FutureWarning -m egno data md17 --molecule "$m" --engine xtb --workers 1 --quiet
+  nice -n 19 $PY -W ignore::FutureWarning -m egno data md17 --molecule "$m" --engine xtb --quiet
 done

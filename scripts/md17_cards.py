@@ -1,51 +1,62 @@
-"""Print the README's table of the md17 dataset cards (data/md17/<molecule>/card.json).
+"""Print the md17 data cards (data/md17/<molecule>/card.json) as the README's tables.
 
-    .venv/bin/python scripts/md17_cards.py
+    python scripts/md17_cards.py [--data-dir data/md17]
 
-Mean temperature of each split (the target is 500 K ± 10%; a split simulated again with another
-seed after missing it shows the rejected seed and temperature), steps, wall time of the kept runs
-(one core, shared with other jobs) and the NVE drift.
+Per molecule and split: mean temperature (target 500 K ± 10%), energy drift of the production
+runs, the spread of angular momentum over segments, the no-motion F-MSE; the two floors measured
+on test windows rerun from their stored state; and what the generation cost.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from egno.data.md17_sim import MOLECULES, temperature_ok
 
-from egno.data.md17 import MOLECULES, temperature_ok  # noqa: E402
+SPLITS = ("train", "val", "test")
+
+
+def split_cell(facts: dict | None) -> str:
+    if not facts:
+        return "–"
+    t = facts["mean_temperature_K"]
+    return f"{t:.0f} K{'' if temperature_ok(t) else ' (outside ±10%)'}"
 
 
 def main() -> None:
-    print("| molecule | engine | train | validation | test | steps (train / val / test) | "
-          "wall time | NVE drift (eV/ps/atom) |")
-    print("|---|---|---|---|---|---|---|---|")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "md17")
+    a = ap.parse_args()
+    cards = {m: json.loads((a.data_dir / m / "card.json").read_text())
+             for m in MOLECULES if (a.data_dir / m / "card.json").exists()}
+    print("| molecule | production | T train / val / test | energy drift (eV/ps/atom, max) | "
+          "angular momentum (amu Å²/fs, mean ± sd) | steps | wall time (core-min) |")
+    print("|---|---|---|---|---|---|---|")
     for name in MOLECULES:
-        path = ROOT / "data" / "md17" / name / "card.json"
-        if not path.exists():
-            print(f"| {name} | not generated | | | | | | |")
+        card = cards.get(name)
+        if card is None or "segments" not in card:
+            print(f"| {name} | {'older data' if card else 'not generated'} | | | | | |")
             continue
-        card = json.loads(path.read_text())
         splits = card["splits"]
-        temps = []
-        for split in ("train", "val", "test"):
-            t = splits.get(split, {}).get("mean_temperature_K")
-            flag = "" if t is None or temperature_ok(t) else " (outside ±10%)"
-            rejected = card.get("rejected", {}).get(split, [])
-            redrawn = (" (after seeds " + ", ".join(f"{r['seed']}: {r['mean_temperature_K']:.0f} K"
-                                                     for r in rejected) + ")") if rejected else ""
-            temps.append("–" if t is None else f"{t:.0f} K{flag}{redrawn}")
-        steps = " / ".join(f"{splits[s]['steps']:,}" for s in ("train", "val", "test") if s in splits)
-        walls = [splits[s].get("wall_time_s") for s in splits]
-        # older cards timed only the last run of a split resumed after an interruption: "≥"
-        exact = all("resumed" in splits[s] for s in splits) and None not in walls
-        wall = (f"{sum(walls) / 60:.0f} min" if exact
-                else f"≥ {sum(w for w in walls if w) / 60:.0f} min")
-        drift = card.get("nve_check", {}).get("drift_eV_per_ps_per_atom")
-        print(f"| {name} | {card['engine']} | {' | '.join(temps)} | {steps} | {wall} | "
-              f"{'–' if drift is None else f'{drift:.1e}'} |")
+        drift = max(splits[s]["energy_drift_eV_per_ps_per_atom"]["max_abs"] for s in splits)
+        ang = splits.get("test", next(iter(splits.values())))["angular_momentum"]
+        steps = sum(splits[s]["steps"] for s in splits) + card.get("floors", {}).get("steps", 0)
+        wall = sum(splits[s]["wall_time_s"] for s in splits) + card.get("floors", {}).get("wall_time_s", 0)
+        print(f"| {name} | {card['production']}, {card['segments']} segments/split | "
+              f"{' / '.join(split_cell(splits.get(s)) for s in SPLITS)} | {drift:.1e} | "
+              f"{ang['mean']:.2f} ± {ang['std']:.2f} | {steps:,} | {wall / 60:.0f} |")
+    print()
+    print("| molecule | no-motion F-MSE test (Å²) | full-state floor (Å²) | heavy-atom floor (Å²) | "
+          "heavy-atom floor / no motion | floor windows |")
+    print("|---|---|---|---|---|---|")
+    for name, card in cards.items():
+        floors = card.get("floors")
+        if not floors:
+            continue
+        print(f"| {name} | {card['splits']['test']['no_motion_f_mse']:.3f} | {floors['full_state_f_mse']:.1e} | "
+              f"{floors['heavy_atom_f_mse']:.3f} | {floors['heavy_atom_fraction_of_no_motion']:.2f} | "
+              f"{floors['windows']} |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Molecules: a tiny MMFF94 generation run, the heavy-atom graph, and user files (MD17 npz, XYZ)."""
+"""Molecules: a tiny MMFF94 generation run (deterministic segments, floors), the heavy-atom graph,
+and user files (MD17 npz, XYZ)."""
 from __future__ import annotations
 
 import json
@@ -11,34 +12,73 @@ import pytest
 
 from conftest import ROOT
 from egno.data import get_dataset
-from egno.data.md17 import BOND, MOLECULES, REDRAWS, STRIDE, WINDOW_STEPS, frames_needed, molecule_graph
+from egno.data.md17 import BOND, MOLECULES, STRIDE, WINDOW_STEPS, molecule_graph
+from egno.data.md17_sim import REDRAWS, frames_needed
 
 pytest.importorskip("rdkit")
 
 
 @pytest.fixture(scope="module")
 def ethanol(tmp_path_factory):
-    """md17/ethanol on MMFF94 with 12 windows per split, through the command line."""
+    """md17/ethanol on MMFF94: 12 windows per split from 2 segments each, through the command line."""
     out = tmp_path_factory.mktemp("md17") / "ethanol"
     cmd = [sys.executable, "-W", "ignore", "-m", "egno", "data", "md17", "--molecule", "ethanol",
            "--engine", "mmff", "--data-dir", str(out), "--train", "12", "--val", "12", "--test", "12",
-           "--quiet"]
+           "--segments", "2", "--workers", "1", "--quiet"]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0, run.stderr
     return get_dataset("md17/ethanol", out)
 
 
-def test_generation_card_and_independent_splits(ethanol):
+def test_generation_card_segments_and_floors(ethanol):
     card = json.loads((ethanol.data_dir / "card.json").read_text())
-    assert card["engine"] == "mmff" and card["timestep_fs"] == 0.5 and card["temperature_K"] == 500
-    seeds = [card["splits"][s]["seed"] for s in ("train", "val", "test")]
-    assert len(set(seeds)) == 3  # independent trajectories
-    assert card["splits"]["test"]["frames"] == frames_needed(12, 30) == 11 * 2 + 200 + 1
-    assert abs(card["nve_check"]["drift_eV_per_ps_per_atom"]) < 0.01
+    assert card["engine"] == "mmff" and card["production"] == "nve" and card["temperature_K"] == 500
+    seeds = [s for split in ("train", "val", "test") for s in card["splits"][split]["seeds"]]
+    assert len(seeds) == 6 and len(set(seeds)) == 6  # every segment of every split its own seed
+    test = card["splits"]["test"]
+    assert test["segments"] == 2 and test["frames_per_segment"] == frames_needed(6, 30) == 5 * 2 + 200 + 1
+    assert test["energy_drift_eV_per_ps_per_atom"]["max_abs"] < 0.01  # velocity Verlet conserves energy
+    assert test["angular_momentum"]["mean"] > 0 and 0 < test["no_motion_f_mse"]
+    floors = card["floors"]
+    assert floors["windows"] == 20
+    # hiding the hydrogens' velocities costs far more than a 1e-6 nudge of the full state
+    assert floors["full_state_f_mse"] < 0.1 * floors["heavy_atom_f_mse"] < 0.1 * floors["no_motion_f_mse"]
     with np.load(ethanol.data_dir / "train.npz") as a, np.load(ethanol.data_dir / "test.npz") as b:
         assert a["z"].tolist() == [6, 6, 8, 1, 1, 1, 1, 1, 1]
-        assert not np.allclose(a["positions"][0], b["positions"][0])
+        assert b["positions"].shape == b["velocities"].shape == (2, 211, 9, 3)  # all atoms stored
+        assert b["energy"].shape == (2, 211)
+        assert not np.allclose(a["positions"][0, 0], b["positions"][0, 0])
+
+
+def test_production_is_deterministic_from_a_stored_state(ethanol):
+    """Rerunning velocity Verlet from a stored frame's full state gives the stored future."""
+    from egno.data.md17_sim import rerun
+
+    with np.load(ethanol.data_dir / "test.npz") as f:
+        pos, vel, z = f["positions"][1], f["velocities"][1], f["z"]
+    end = rerun(MOLECULES["ethanol"], "mmff", z, pos[4], vel[4], WINDOW_STEPS)
+    np.testing.assert_allclose(end, pos[4 + WINDOW_STEPS // STRIDE], atol=1e-6)
+
+
+def test_hydrogen_redraw_keeps_heavy_atoms_and_zero_momentum():
+    from ase.data import atomic_masses
+
+    from egno.data.md17_sim import redraw_hydrogens
+
+    z = np.array([6, 6, 8, 1, 1, 1, 1, 1, 1])
+    m = atomic_masses[z]
+    rng = np.random.default_rng(0)
+    v = rng.normal(0, 0.01, (9, 3))
+    v -= (m[:, None] * v).sum(0) / m.sum()
+    out = redraw_hydrogens(v, z, m, rng)
+    np.testing.assert_array_equal(out[:3], v[:3])
+    assert not np.allclose(out[3:], v[3:])
+    np.testing.assert_allclose((m[:, None] * out).sum(0), 0, atol=1e-12)
+    many = np.concatenate([redraw_hydrogens(v, z, m, rng)[3:] for _ in range(400)])
+    # thermal at 500 K for a proton, sqrt(kT/m) = 0.0203 Å/fs, less the removed mean momentum
+    # of six equal masses: × sqrt(5/6) = 0.0185 Å/fs
+    assert 0.0175 < many.std() < 0.0195
 
 
 def test_windows_heavy_atoms_graph_and_resolutions(ethanol):
@@ -50,9 +90,11 @@ def test_windows_heavy_atoms_graph_and_resolutions(ethanol):
     # C-C and C-O bonds, C…O two bonds apart: 6 directed edges
     assert one.edge_index.shape[1] == 6 and one.edge_attr[:, 2].sum() == 4 and one.edge_attr[:, 3].sum() == 2
     with np.load(ethanol.data_dir / "test.npz") as f:
-        pos = f["positions"][:, :3]
+        pos = f["positions"][:, :, :3]
     per = WINDOW_STEPS // STRIDE // 8
-    np.testing.assert_allclose(w.target[:, 3:6].numpy(), pos[[2 + per * p for p in range(1, 9)]], atol=1e-5)
+    # window 2 of segment 0 starts at frame 4; window 7 is the second segment's second
+    np.testing.assert_allclose(w.target[:, 6:9].numpy(), pos[0, [4 + per * p for p in range(1, 9)]], atol=1e-5)
+    np.testing.assert_allclose(w.select([7]).x.numpy(), pos[1, 2], atol=1e-5)
     assert ethanol.load("test", 50).timesteps == 50 and 8 in ethanol.available_timesteps("test")
     with pytest.raises(ValueError, match="ground truth for P in"):
         ethanol.load("test", 7)
@@ -144,7 +186,7 @@ def test_downloaded_prediction_keeps_its_elements_and_reads_back(tmp_path, ethan
 
 
 def test_every_molecule_embeds_from_smiles():
-    from egno.data.md17 import build_molecule
+    from egno.data.md17_sim import build_molecule
 
     heavy = {"aspirin": 13, "benzene": 6, "ethanol": 3, "malonaldehyde": 5, "naphthalene": 10,
              "salicylic": 10, "toluene": 7, "uracil": 8}
@@ -160,114 +202,89 @@ def test_symbols_and_which_model_an_upload_goes_to(ethanol):
     assert get_dataset("md17/all").matches(w)
 
 
-def test_an_interrupted_split_resumes_to_the_same_trajectory(tmp_path, monkeypatch):
-    """Kill the MD after the first partial save; the rerun continues from the partial file and
-    ends with the frames an uninterrupted run gives, and its card counts both runs' time."""
-    import egno.data.md17 as md17
+def test_an_interrupted_split_keeps_its_finished_segments(tmp_path, monkeypatch):
+    """Kill the generation after the first segment; the rerun simulates only the rest and ends
+    with the data an uninterrupted run gives."""
+    import egno.data.md17_sim as sim
 
-    smiles, frames = MOLECULES["ethanol"], md17.CHUNK_FRAMES + 50
-    whole = md17.simulate_split(tmp_path / "whole.npz", smiles, "mmff", 7, frames, progress=False)
-    assert whole["resumed"] is False and whole["wall_time_s"] > 0
+    kw = dict(engine="mmff", sizes={"train": 4}, splits=("train",), segments=2, progress=False, floor_windows=0)
+    sim.generate_molecule(tmp_path / "whole", "ethanol", **kw)
+    calls = []
+    real = sim.simulate_segment
 
-    class Killed(Exception):
-        pass
+    def killed_after_one(*args):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(args[2])
+        return real(*args)
 
-    class StopAfterSave(md17.tqdm):  # a progress bar that kills the run 10 frames after a save
-        def update(self, n=1):
-            super().update(n)
-            self.frames = getattr(self, "frames", 0) + n
-            if self.frames == md17.CHUNK_FRAMES + 10:
-                raise Killed
-
-    monkeypatch.setattr(md17, "tqdm", StopAfterSave)
-    with pytest.raises(Killed):
-        md17.simulate_split(tmp_path / "cut.npz", smiles, "mmff", 7, frames, progress=False)
-    assert (tmp_path / "cut.partial.npz").exists() and not (tmp_path / "cut.npz").exists()
-    monkeypatch.undo()
-    again = md17.simulate_split(tmp_path / "cut.npz", smiles, "mmff", 7, frames, progress=False)
-    assert again["resumed"] is True and again["wall_time_s"] > 0
-    assert not (tmp_path / "cut.partial.npz").exists()
-    with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "cut.npz") as b:
-        assert a["positions"].shape == b["positions"].shape == (frames, 9, 3)
+    monkeypatch.setattr(sim, "simulate_segment", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        sim.generate_molecule(tmp_path / "cut", "ethanol", **kw)
+    assert len(list((tmp_path / "cut" / "segments").glob("train-*.npz"))) == 1
+    assert not (tmp_path / "cut" / "train.npz").exists()
+    monkeypatch.setattr(sim, "simulate_segment", lambda *a: calls.append(a[2]) or real(*a))
+    sim.generate_molecule(tmp_path / "cut", "ethanol", **kw)
+    assert len(calls) == 2 and calls[0] != calls[1]  # the second run did only the missing segment
+    with np.load(tmp_path / "whole" / "train.npz") as a, np.load(tmp_path / "cut" / "train.npz") as b:
         np.testing.assert_allclose(a["positions"], b["positions"], atol=1e-8)
+    assert not (tmp_path / "cut" / "segments").exists()
 
 
 def _fake_md(monkeypatch, temperatures):
-    """simulate_split replaced by one that writes a file and reports the next temperature."""
-    import egno.data.md17 as md17
+    """Segments replaced by tiny fakes and each split's temperature taken from ``temperatures``."""
+    import egno.data.md17_sim as sim
 
     seeds = []
 
-    def fake(path, smiles, engine, seed, n_frames, progress=True, desc=""):
+    def fake(smiles, engine, seed, n_frames, production="nve"):
         seeds.append(seed)
-        np.savez(path, z=np.array([6]), positions=np.zeros((2, 1, 3)), velocities=np.zeros((2, 1, 3)))
-        return {"frames": 2, "steps": 15, "mean_temperature_K": temperatures.pop(0),
-                "wall_time_s": 0.0, "resumed": False}
+        return {"z": np.array([6]), "masses": np.array([12.0]), "positions": np.zeros((2, 1, 3)),
+                "velocities": np.zeros((2, 1, 3)), "energy": np.zeros(2), "wall_time_s": 0.0}
 
-    monkeypatch.setattr(md17, "simulate_split", fake)
-    monkeypatch.setattr(md17, "nve_drift", lambda *a, **k: {"drift_eV_per_ps_per_atom": 0.0})
-    return md17, seeds
+    def facts(data, seeds, spacing, size):
+        return {"seeds": seeds, "mean_temperature_K": temperatures.pop(0)}
+
+    monkeypatch.setattr(sim, "simulate_segment", fake)
+    monkeypatch.setattr(sim, "split_facts", facts)
+    return sim, seeds
 
 
-def test_a_split_outside_the_temperature_band_is_redrawn_with_the_next_seed(tmp_path, monkeypatch):
-    md17, seeds = _fake_md(monkeypatch, [575.0, 449.0, 520.0])
-    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train",), progress=False)
-    base = md17.SEEDS["train"] + 200  # ethanol is the third molecule
-    assert seeds == [base, base + 10, base + 20]
+def test_a_split_outside_the_temperature_band_is_redrawn_with_new_seeds(tmp_path, monkeypatch):
+    sim, seeds = _fake_md(monkeypatch, [575.0, 449.0, 520.0])
+    sim.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train",), progress=False)
+    assert len(seeds) == 3 * sim.SEGMENTS and len(set(seeds)) == len(seeds)
     card = json.loads((tmp_path / "card.json").read_text())
-    assert card["splits"]["train"]["seed"] == base + 20
     assert card["splits"]["train"]["mean_temperature_K"] == 520.0
-    assert card["rejected"]["train"] == [{"seed": base, "mean_temperature_K": 575.0},
-                                         {"seed": base + 10, "mean_temperature_K": 449.0}]
-    assert (tmp_path / "train.npz").exists()
-
-
-def test_an_older_card_outside_the_band_is_redrawn_and_a_good_one_kept(tmp_path, monkeypatch):
-    md17, seeds = _fake_md(monkeypatch, [575.0, 505.0, 490.0, 495.0])
-    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train", "val"), progress=False)
-    card = json.loads((tmp_path / "card.json").read_text())
-    assert card["rejected"] == {"train": [{"seed": seeds[0], "mean_temperature_K": 575.0}], "val": []}
-    card["splits"]["val"]["mean_temperature_K"] = 560.0  # as a card written before the rule
-    (tmp_path / "card.json").write_text(json.dumps(card))
-    md17.generate_molecule(tmp_path, "ethanol", "mmff", splits=("train", "val"), progress=False)
-    card = json.loads((tmp_path / "card.json").read_text())
-    assert card["splits"]["train"]["mean_temperature_K"] == 505.0  # kept, not simulated again
-    assert card["splits"]["val"]["mean_temperature_K"] == 495.0
-    assert card["rejected"]["val"] == [{"seed": seeds[2], "mean_temperature_K": 560.0}]
-    assert seeds[3] == seeds[2] + 10
+    assert card["splits"]["train"]["seeds"] == seeds[-sim.SEGMENTS:]
+    assert card["rejected"]["train"] == [{"seeds": seeds[:10], "mean_temperature_K": 575.0},
+                                         {"seeds": seeds[10:20], "mean_temperature_K": 449.0}]
+    assert (tmp_path / "train.npz").exists() and not (tmp_path / "segments").exists()
 
 
 def test_redraws_end_with_a_clear_error_and_tiny_runs_are_not_redrawn(tmp_path, monkeypatch):
-    md17, seeds = _fake_md(monkeypatch, [600.0] * (REDRAWS + 1) + [700.0])
+    sim, seeds = _fake_md(monkeypatch, [600.0] * (REDRAWS + 1) + [700.0])
     with pytest.raises(RuntimeError, match="mean temperature within 10% of 500 K"):
-        md17.generate_molecule(tmp_path / "full", "ethanol", "mmff", splits=("train",), progress=False)
+        sim.generate_molecule(tmp_path / "full", "ethanol", "mmff", splits=("train",), progress=False)
     assert not (tmp_path / "full" / "train.npz").exists()
-    md17.generate_molecule(tmp_path / "tiny", "ethanol", "mmff", sizes={"train": 12},
-                           splits=("train",), progress=False)
+    sim.generate_molecule(tmp_path / "tiny", "ethanol", "mmff", sizes={"train": 12},
+                          splits=("train",), progress=False)
     card = json.loads((tmp_path / "tiny" / "card.json").read_text())
     assert card["splits"]["train"]["mean_temperature_K"] == 700.0 and card["rejected"]["train"] == []
 
 
-def test_training_windows_can_be_further_apart(tmp_path):
-    """--train-spacing 60: the training split is simulated longer and its windows start 60 steps
-    (4 stored frames) apart, validation keeps 30; a folder of another spacing is refused."""
-    out = tmp_path / "ethanol"
-    base = [sys.executable, "-W", "ignore", "-m", "egno", "data", "md17", "--molecule", "ethanol",
-            "--engine", "mmff", "--data-dir", str(out), "--train", "12", "--val", "12", "--test", "12",
-            "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(base + ["--train-spacing", "60"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env=env)
-    assert run.returncode == 0, run.stderr
-    card = json.loads((out / "card.json").read_text())
-    assert card["train_spacing_steps"] == 60 and card["spacing_steps"] == 30
-    assert card["splits"]["train"]["frames"] == frames_needed(12, 60) == 11 * 4 + 200 + 1
-    assert card["splits"]["val"]["frames"] == frames_needed(12, 30)
-    family = get_dataset("md17/ethanol", out)
-    train, val = family.load("train"), family.load("val")
-    assert len(train) == len(val) == 12
-    with np.load(out / "train.npz") as f:
-        heavy = f["positions"][:, :3]
-    np.testing.assert_allclose(train.select([5]).x.numpy(), heavy[5 * 4], atol=1e-5)
-    again = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert again.returncode != 0 and "training split 60" in again.stderr
+def test_langevin_production_and_settings_guard(tmp_path):
+    """The older thermostatted production still runs (no floors: its future is not determined),
+    and a folder of other settings is refused."""
+    from egno.data.md17_sim import generate_molecule
+
+    kw = dict(sizes={"train": 2, "test": 2}, segments=2, progress=False)
+    generate_molecule(tmp_path, "ethanol", "mmff", splits=("train", "test"), production="langevin", **kw)
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["production"] == "langevin" and card["production_friction_per_fs"] == 0.001
+    assert "floors" not in card and card["splits"]["test"]["segments"] == 2
+    with pytest.raises(ValueError, match="other settings"):
+        generate_molecule(tmp_path, "ethanol", "mmff", splits=("train",), production="nve", **kw)
+    with pytest.raises(ValueError, match="one window per segment"):
+        generate_molecule(tmp_path / "few", "ethanol", "mmff", sizes={"train": 1}, segments=2,
+                          splits=("train",), progress=False)

@@ -1,301 +1,33 @@
-"""Molecules: MD17-protocol trajectories simulated here (DESIGN §2), addressed as md17/<molecule>.
+"""Molecules: MD17-protocol trajectories simulated here (docs/design.md §2), addressed as
+md17/<molecule>. The simulation lives in ``md17_sim``; this module turns its stored segments
+(or a user's MD17 npz / XYZ file) into heavy-atom windows.
 
-MD17 itself (DFT MD at 500 K, 0.5 fs) cannot be downloaded here, so each molecule is built from
-SMILES with RDKit (ETKDG embedding, MMFF94 relaxation) and run with ASE's Langevin integrator
-(500 K, 0.5 fs; friction 0.01 / fs while equilibrating, then a gentle 0.001 / fs so the
-trajectory stays close to Newtonian over a 1.5 ps window, as MD17's thermostatted DFT MD) on
-GFN2-xTB forces from tblite (``engine="xtb"``), or on
-RDKit MMFF94 forces (``engine="mmff"``: thousands of steps a second, for tests and quick runs).
-Train, validation and test are independent trajectories with their own seeds (the reference
-split draws every split's windows from one trajectory, which leaks).
-
-Stored: positions and velocities of all atoms every ``STRIDE`` = 15 MD steps (7.5 fs), after
-1000 equilibration steps. A window starts every ``spacing`` steps (default 30); ΔT = 3000 steps
-(1500 fs); targets every 3000 / P steps, so P may be any divisor of 200 (8 and 50 included).
-Generation is resumable: each split writes a partial file with the integrator state every chunk.
+A window starts every ``spacing`` steps inside a segment; ΔT = 3000 steps (1500 fs); targets
+every 3000 / P steps, so P may be any divisor of 200 (8 and 50 included).
 """
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
+from .md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
+                       segment_windows)
 from .mocap import two_hop
 
-MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
-    "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
-    "benzene": "c1ccccc1",
-    "ethanol": "CCO",
-    "malonaldehyde": "O=CCC=O",
-    "naphthalene": "c1ccc2ccccc2c1",
-    "salicylic": "O=C(O)c1ccccc1O",
-    "toluene": "Cc1ccccc1",
-    "uracil": "O=c1cc[nH]c(=O)[nH]1",
-}
-TIMESTEP_FS = 0.5
-TEMPERATURE_K = 500.0
-FRICTION_PER_FS = 0.001            # production: velocity memory ~1 ps, longer than ΔT = 1.5 ps
-EQUILIBRATION_FRICTION_PER_FS = 0.01
-STRIDE = 15            # MD steps between stored frames
-WINDOW_STEPS = 3000    # ΔT
-EQUILIBRATION = 2000   # steps (1 ps, strong friction) dropped before the first stored frame
-SIZES = {"train": 500, "val": 2000, "test": 2000}  # windows per split
-SEEDS = {"train": 1, "val": 2, "test": 3}
-# A full-size split whose mean temperature misses 500 K by more than this is simulated again with
-# the next seed (+10, up to REDRAWS times; the card lists each rejected seed and its temperature).
-# Under the weak production friction a short split of a small molecule can stay warm or cool for
-# picoseconds: ethanol's first training run (seed 201, 9 atoms, 10 ps) averaged 575 K.
-TEMPERATURE_TOLERANCE = 0.10
-REDRAWS = 5
-SEED_REDRAW_STEP = 10
-CHUNK_FRAMES = 200     # frames between resumable partial saves
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
-class MMFFCalculator:
-    """An ASE calculator on RDKit's MMFF94 force field (energies in eV, forces in eV/Å)."""
-
-    implemented_properties = ("energy", "forces")
-    KCAL_TO_EV = 0.0433641
-
-    def __init__(self, mol):
-        from ase.calculators.calculator import Calculator
-        from rdkit.Chem import AllChem
-
-        props = AllChem.MMFFGetMoleculeProperties(mol)
-        self.ff = AllChem.MMFFGetMoleculeForceField(mol, props)
-        self._calc = Calculator()
-        self.results = {}
-
-    def get_potential_energy(self, atoms=None, force_consistent=False):
-        return self.ff.CalcEnergy(atoms.positions.ravel().tolist()) * self.KCAL_TO_EV
-
-    def get_forces(self, atoms=None):
-        pos = atoms.positions.ravel().tolist()
-        self.ff.CalcEnergy(pos)  # RDKit 2026.09: CalcGrad is only right after CalcEnergy(pos)
-        grad = np.array(self.ff.CalcGrad(pos)).reshape(-1, 3)
-        return -grad * self.KCAL_TO_EV
-
-    def get_stress(self, atoms=None):
-        raise NotImplementedError
-
-    def calculation_required(self, atoms, properties):
-        return True
-
-    def check_state(self, atoms):
-        return []
-
-
-def build_molecule(smiles: str, seed: int):
-    """RDKit molecule with hydrogens and one MMFF-relaxed 3D conformer (seeded)."""
-    from rdkit import Chem
-    from rdkit.Chem import AllChem
-
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        raise ValueError(f"RDKit cannot parse SMILES '{smiles}'")
-    mol = Chem.AddHs(mol)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = seed
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        raise ValueError(f"RDKit could not embed '{smiles}' in 3D")
-    AllChem.MMFFOptimizeMolecule(mol)
-    return mol
-
-
-def _calculator(engine: str, mol):
-    if engine == "mmff":
-        return MMFFCalculator(mol)
-    if engine == "xtb":
-        if os.environ.get("OMP_NUM_THREADS") != "1":
-            raise RuntimeError("run GFN2-xTB with OMP_NUM_THREADS=1 (2 threads were ~30x slower here)")
-        from tblite.ase import TBLite
-
-        return TBLite(method="GFN2-xTB", verbosity=0)
-    raise ValueError(f"engine must be 'xtb' or 'mmff', not '{engine}'")
-
-
-def frames_needed(windows: int, spacing: int) -> int:
-    """Stored frames for ``windows`` windows starting every ``spacing`` steps."""
-    return (windows - 1) * spacing // STRIDE + WINDOW_STEPS // STRIDE + 1
-
-
-def simulate_split(path: Path, smiles: str, engine: str, seed: int, n_frames: int,
-                   progress: bool = True, desc: str = "") -> dict:
-    """Langevin MD into ``path`` (npz: z, positions, velocities in Å and Å/fs), resuming from
-    ``path``.partial.npz when a previous run was interrupted. Returns timing facts."""
-    from ase import Atoms, units
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
-
-    mol = build_molecule(smiles, seed)
-    atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
-    atoms.calc = _calculator(engine, mol)
-    rng = np.random.default_rng(seed)
-    partial = path.with_suffix(".partial.npz")
-    pos, vel, done, before = [], [], 0, None
-    if partial.exists():
-        with np.load(partial, allow_pickle=False) as f:
-            pos, vel = list(f["positions"]), list(f["velocities"])
-            before = float(f["elapsed_s"]) if "elapsed_s" in f.files else None  # older partials lack it
-            atoms.positions = f["state_x"]
-            atoms.set_velocities(f["state_v"])
-            rng.bit_generator.state = json.loads(str(f["rng"]))
-        done = len(pos)
-    from ase.constraints import FixCom
-
-    atoms.set_constraint(FixCom())  # ASE's recommended way to keep the centre of mass still
-    start = time.time()
-    if done == 0:
-        thermalize_momenta(atoms, temperature_K=TEMPERATURE_K, rng=rng)
-        Stationary(atoms)
-        ZeroRotation(atoms)
-        Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
-                 friction=EQUILIBRATION_FRICTION_PER_FS / units.fs, fixcm=False, rng=rng).run(EQUILIBRATION)
-    dyn = Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
-                   friction=FRICTION_PER_FS / units.fs, fixcm=False, rng=rng)
-    to_fs = units.fs  # ASE velocity unit is Å / (ASE time); × units.fs gives Å/fs
-    with tqdm(total=n_frames, initial=done, desc=desc, disable=not progress) as bar:
-        while len(pos) < n_frames:
-            if pos:
-                dyn.run(STRIDE)
-            pos.append(atoms.positions.copy())
-            vel.append(atoms.get_velocities() * to_fs)
-            bar.update(1)
-            if len(pos) % CHUNK_FRAMES == 0 and len(pos) < n_frames:
-                np.savez(partial, positions=np.array(pos), velocities=np.array(vel),
-                         state_x=atoms.positions, state_v=atoms.get_velocities(),
-                         rng=json.dumps(rng.bit_generator.state),
-                         elapsed_s=(before or 0.0) + time.time() - start)
-    pos, vel = np.array(pos), np.array(vel)
-    np.savez(path, z=atoms.numbers, positions=pos, velocities=vel)
-    partial.unlink(missing_ok=True)
-    masses = atoms.get_masses()
-    kinetic = 0.5 * (masses[None, :, None] * (vel / to_fs) ** 2).sum((1, 2))  # eV per frame
-    temperature = 2 * kinetic / ((3 * len(atoms) - 3) * units.kB)  # centre of mass fixed
-    return {"frames": len(pos), "steps": (len(pos) - 1) * STRIDE + EQUILIBRATION,
-            "mean_temperature_K": float(temperature.mean()),
-            # over every run of this split; None when it resumed a partial file that had no clock
-            "wall_time_s": None if done and before is None else round((before or 0.0) + time.time() - start, 1),
-            "resumed": bool(done)}
-
-
-def nve_drift(smiles: str, engine: str, seed: int, steps: int = 2000) -> dict:
-    """Energy drift of a short velocity-Verlet (NVE) run from a 500 K start: a check that the
-    forces are conservative and 0.5 fs is small enough."""
-    from ase import Atoms, units
-    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
-    from ase.md.verlet import VelocityVerlet
-
-    mol = build_molecule(smiles, seed)
-    atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
-    atoms.calc = _calculator(engine, mol)
-    thermalize_momenta(atoms, temperature_K=TEMPERATURE_K, rng=np.random.default_rng(seed))
-    Stationary(atoms)
-    ZeroRotation(atoms)
-    dyn = VelocityVerlet(atoms, TIMESTEP_FS * units.fs)
-    energies = []
-    for _ in range(steps // 100 + 1):
-        energies.append(atoms.get_potential_energy() + atoms.get_kinetic_energy())
-        dyn.run(100)
-    e = np.array(energies)
-    return {"steps": steps, "drift_eV_per_ps_per_atom": float((e[-1] - e[0]) / (steps * TIMESTEP_FS / 1000) / len(atoms)),
-            "max_deviation_eV": float(np.abs(e - e[0]).max())}
-
-
-def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: int = 30,
-                      sizes: dict | None = None, progress: bool = True,
-                      splits: tuple[str, ...] = ("train", "val", "test"),
-                      train_spacing: int | None = None) -> Path:
-    """All splits of one molecule plus its card (resumable: finished splits are kept).
-    ``spacing``: MD steps between window starts; ``train_spacing``: the same for the training
-    split when it differs (a longer training trajectory, windows further apart)."""
-    smiles = MOLECULES[name]
-    train_spacing = train_spacing or spacing
-    if spacing % STRIDE or train_spacing % STRIDE:
-        raise ValueError(f"window spacings must be multiples of the {STRIDE}-step frame stride, "
-                         f"not {spacing} / {train_spacing}")
-    sizes = {**SIZES, **(sizes or {})}
-    data_dir.mkdir(parents=True, exist_ok=True)
-    card_path = data_dir / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    if card and (card.get("engine") != engine or card.get("spacing_steps") != spacing
-                 or split_spacing(card, "train") != train_spacing
-                 or card.get("friction_per_fs") != FRICTION_PER_FS):
-        raise ValueError(f"{data_dir} holds {card.get('engine')} data with spacing "
-                         f"{card.get('spacing_steps')} (training split "
-                         f"{split_spacing(card, 'train')}); use another --data-dir")
-    card.update(dataset=f"md17/{name}", smiles=smiles, engine=engine, temperature_K=TEMPERATURE_K,
-                timestep_fs=TIMESTEP_FS, friction_per_fs=FRICTION_PER_FS,
-                equilibration_friction_per_fs=EQUILIBRATION_FRICTION_PER_FS, stride_steps=STRIDE,
-                window_steps=WINDOW_STEPS, spacing_steps=spacing,
-                train_spacing_steps=train_spacing, equilibration_steps=EQUILIBRATION,
-                sizes=sizes, seeds=SEEDS)
-    card.setdefault("splits", {})
-    offset = list(MOLECULES).index(name) * 100
-    checked = sizes == SIZES  # tiny custom runs fluctuate far more: no temperature redraws there
-    for split in splits:
-        path = data_dir / f"{split}.npz"
-        rejected = card.setdefault("rejected", {}).setdefault(split, [])
-        done = card["splits"].get(split)
-        if path.exists() and done:
-            if not checked or temperature_ok(done["mean_temperature_K"]):
-                continue
-            _reject(card, split, done, path)  # an older card's split outside the band
-            card_path.write_text(json.dumps(card, indent=2))
-        card["splits"].pop(split, None)  # its data file is gone: simulate it (again)
-        while split not in card["splits"]:
-            if len(rejected) > REDRAWS:
-                raise RuntimeError(f"{name} {split}: none of {len(rejected)} seeds gave a mean "
-                                   f"temperature within {TEMPERATURE_TOLERANCE:.0%} of "
-                                   f"{TEMPERATURE_K:.0f} K: {rejected}")
-            seed = SEEDS[split] + offset + SEED_REDRAW_STEP * len(rejected)
-            frames = frames_needed(sizes[split], split_spacing(card, split))
-            facts = simulate_split(path, smiles, engine, seed, frames, progress,
-                                   f"{name} {split}") | {"seed": seed}
-            if checked and not temperature_ok(facts["mean_temperature_K"]):
-                _reject(card, split, facts, path)
-            else:
-                card["splits"][split] = facts
-            card_path.write_text(json.dumps(card, indent=2))
-    if "nve_check" not in card:
-        card["nve_check"] = nve_drift(smiles, engine, 99 + offset)
-    card_path.write_text(json.dumps(card, indent=2))
-    return data_dir
-
-
-def _reject(card: dict, split: str, facts: dict, path: Path) -> None:
-    """Record a split's seed and temperature as rejected and delete its data."""
-    card["rejected"][split].append({"seed": facts["seed"], "mean_temperature_K": facts["mean_temperature_K"]})
-    card["splits"].pop(split, None)
-    path.unlink()
-
-
-def temperature_ok(kelvin: float) -> bool:
-    """Whether a split's mean temperature is within the protocol's band around 500 K."""
-    return abs(kelvin - TEMPERATURE_K) <= TEMPERATURE_TOLERANCE * TEMPERATURE_K
-
-
-def split_spacing(card: dict, split: str) -> int:
-    """MD steps between window starts in ``split``, from its molecule's card (cards written before
-    the training split had its own spacing give one spacing for all)."""
-    spacing = card["spacing_steps"]
-    return card.get("train_spacing_steps", spacing) if split == "train" else spacing
-
-
 def generate_job(job: tuple) -> str:
-    """(dataset name, engine, sizes, data_dir, quiet, train spacing) -> output folder; a picklable
-    entry point for the one-process-per-molecule pool of ``python -m egno data md17``."""
+    """(dataset name, engine, sizes, data_dir, quiet, production, workers, segments) -> output folder."""
     from . import get_dataset
 
-    name, engine, sizes, data_dir, quiet, train_spacing = job
+    name, engine, sizes, data_dir, quiet, production, workers, segments = job
     return str(get_dataset(name, data_dir).generate(progress=not quiet, engine=engine, sizes=sizes,
-                                                    train_spacing=train_spacing))
+                                                    production=production, workers=workers,
+                                                    segments=segments))
 
 
 # ---------------------------------------------------------------- windows and the family
@@ -382,7 +114,7 @@ class MD17(DatasetFamily):
 
     def generate(self, progress: bool = True, engine: str = "xtb", sizes: dict | None = None,
                  splits: tuple[str, ...] = ("train", "val", "test"), spacing: int = 30,
-                 train_spacing: int | None = None, **_) -> Path:
+                 segments: int = SEGMENTS, production: str = "nve", workers: int = 1, **_) -> Path:
         """Simulate the molecule's splits (md17/all: every molecule's). A request for the test
         split alone is served from the committed sample (assets/samples/md17) when there is one:
         the app then needs no minutes of GFN2-xTB MD."""
@@ -391,7 +123,8 @@ class MD17(DatasetFamily):
             if set(splits) == {"test"} and (committed / "test.npz").exists():
                 copy_committed(committed, folder, ("test.npz", "card.json"))
                 continue
-            generate_molecule(folder, name, engine, spacing, sizes, progress, splits, train_spacing)
+            generate_molecule(folder, name, engine, spacing, sizes, progress, splits, segments,
+                              production, workers)
         return self.data_dir
 
     def ensure(self, progress: bool = True) -> None:
@@ -416,9 +149,13 @@ class MD17(DatasetFamily):
             card = json.loads((folder / "card.json").read_text())
             with np.load(path, allow_pickle=False) as f:
                 pos, vel, z = f["positions"], f["velocities"], f["z"]
+            if pos.ndim == 3:  # data made before segments: one long trajectory per split
+                pos, vel = pos[None], vel[None]
             step = split_spacing(card, split) // STRIDE
-            n = min(card["sizes"][split], (len(pos) - WINDOW_STEPS // STRIDE - 1) // step + 1)
-            parts.append(molecule_windows(pos, vel, z, np.arange(n) * step, WINDOW_STEPS // STRIDE // p, p))
+            room = (pos.shape[1] - WINDOW_STEPS // STRIDE - 1) // step + 1
+            per = segment_windows(card["sizes"][split], len(pos))
+            parts += [molecule_windows(pos[s], vel[s], z, np.arange(min(n, room)) * step,
+                                       WINDOW_STEPS // STRIDE // p, p) for s, n in enumerate(per)]
         w = Windows.concat(parts) if len(parts) > 1 else parts[0]
         w.meta.update(dataset=self.name, split=split)
         return w
@@ -459,6 +196,12 @@ class MD17(DatasetFamily):
         w.meta.update(source=path.name, frames=len(pos), nodes=int((z > 1).sum()),
                       symbols=[_symbol(e) for e in z[z > 1]])
         return w
+
+
+def split_spacing(card: dict, split: str) -> int:
+    """MD steps between window starts in ``split`` (older cards could give training its own)."""
+    spacing = card["spacing_steps"]
+    return card.get("train_spacing_steps", spacing) if split == "train" else spacing
 
 
 def _symbol(z: int) -> str:

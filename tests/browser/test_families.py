@@ -99,7 +99,7 @@ def _glycine_xyz(path: Path, frames: int = 40) -> Path:
     from ase.md.velocitydistribution import thermalize_momenta
     from ase import units
 
-    from egno.data.md17 import MMFFCalculator, build_molecule
+    from egno.data.md17_sim import MMFFCalculator, build_molecule
 
     mol = build_molecule("NCC(=O)O", seed=0)
     atoms = Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
