@@ -4,15 +4,16 @@ Used by the families drawn with py3Dmol (molecules, proteins)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import py3Dmol
 import streamlit as st
 
+from egno.paths import VENDOR
+
 TRUTH_COLOUR = "#2b8a3e"
 
-VENDORED = Path(__file__).resolve().parents[1] / "assets" / "vendor" / "3Dmol-min.js"
+VENDORED = VENDOR / "3Dmol-min.js"
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,6 @@ file cannot run code when loaded. Its card is also written beside it as JSON.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +13,11 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
+from .paths import CHECKPOINTS
 from .zoo import build_model
 
 FORMAT = "egno-checkpoint"
 VERSION = 1
-# The shipped checkpoints; EGNO_CHECKPOINTS points the resolver (and the app) at another folder.
-ASSETS = Path(os.environ.get("EGNO_CHECKPOINTS") or
-              Path(__file__).resolve().parents[1] / "assets" / "checkpoints")
 
 
 class CheckpointError(ValueError):
@@ -87,7 +84,7 @@ def load_checkpoint(path: Path | str, device: str | torch.device = "cpu") -> Loa
 
 def shipped_path(dataset: str, model: str) -> Path:
     """Where the shipped checkpoint for (dataset, model) lives: assets/checkpoints/<dataset>/<model>.pt."""
-    return ASSETS / dataset / f"{model}.pt"
+    return CHECKPOINTS / dataset / f"{model}.pt"
 
 
 def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "cpu") -> LoadedModel:
@@ -101,5 +98,5 @@ def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "c
 
 
 def shipped_models(dataset: str) -> list[str]:
-    folder = ASSETS / dataset
+    folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []

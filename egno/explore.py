@@ -19,8 +19,7 @@ from .checkpoint import LoadedModel
 from .data import get_dataset
 from .data.base import DatasetFamily, Windows, uniform_times
 from .evaluate import frame_mse, metrics, predict
-
-SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+from .paths import SAMPLES
 
 
 def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: bool = True,

@@ -26,6 +26,7 @@ from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import collate, get_dataset
 from .evaluate import evaluate
+from .paths import ROOT
 from .zoo import build_model
 
 STATE_VERSION = 1
@@ -33,7 +34,7 @@ STATE_VERSION = 1
 
 def git_commit() -> str:
     try:
-        root = Path(__file__).resolve().parents[1]
+        root = ROOT
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from egno.__main__ import parser, train_configs
-from egno.checkpoint import ASSETS
+from egno.paths import CHECKPOINTS as ASSETS
 from egno.config import ModelConfig, TrainConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -7,7 +7,6 @@ stored as fractions t_p/ΔT in (0, 1]; ``Windows.window`` gives ΔT in the famil
 """
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,12 +15,7 @@ import numpy as np
 import torch
 
 from ..graph import GraphBatch
-
-
-def default_data_dir() -> Path:
-    """Where generated datasets live: $EGNO_DATA, else ``data/`` at the repository root (git-ignored)."""
-    env = os.environ.get("EGNO_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+from ..paths import default_data_dir
 
 
 def uniform_times(timesteps: int) -> np.ndarray:

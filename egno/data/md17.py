@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import SAMPLES
 from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
 from .md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
                        segment_windows)
 from .mocap import two_hop
-
-SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
 def generate_job(job: tuple) -> str:

@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..paths import MOCAP_SOURCE as SOURCE
+from ..paths import SAMPLES
 from .asf_amc import MocapFormatError, Skeleton, forward_kinematics, read_amc, read_asf
 from .base import DatasetFamily, Windows, copy_committed, uniform_times
 from .bvh import read_bvh
 
 FPS = 120
 WINDOW_FRAMES = 30
-SOURCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmu_mocap"
 # trial numbers per split; mocap/run follows the paper's 0-based split of the 11 subject-9 trials
 SPLITS = {
     "walk": {"subject": "35", "train": [1, 2, 3, 4, 5], "val": [6], "test": [7, 8]},
@@ -39,8 +40,6 @@ STRIDE = {"train": 1, "val": 5, "test": 5}  # frames between window starts
 # Largest joint-to-joint distance in a frame (≈ body height) of the CMU subjects, ASF units:
 # median 28.9 (subject 35 walking) and 28.5 (subject 9 running); BVH uploads are scaled to it.
 BODY_SIZE = 28.7
-# Committed test splits (derived joint positions) for machines without ../shared/data/cmu_mocap
-SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
 def two_hop(edges: np.ndarray, n: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..paths import SAMPLES
 from .base import DatasetFamily, Windows, copy_committed, uniform_times
 
 WINDOW_FRAMES = 12
@@ -42,7 +43,6 @@ CHARMM_CHARGES = {"N": -0.47, "CA": 0.07, "C": 0.51, "O": -0.51}  # CHARMM36 bac
 # split -> (trajectory, first frame, last frame) in the mdanalysistests files
 SPLITS = {"train": ("DCD", 0, 97), "val": ("DCD2", 0, 50), "test": ("DCD2", 51, 101)}
 BACKBONE = "protein and backbone and name N CA C O"
-SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
 def _mda():
