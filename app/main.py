@@ -1,12 +1,7 @@
 """EGNO Explorer: entry point (`streamlit run app/main.py`). One file per page in app/views."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 st.set_page_config(page_title="EGNO Explorer", page_icon="⚛️", layout="wide")
 pages = [

@@ -9,9 +9,8 @@ import numpy as np
 import py3Dmol
 import streamlit as st
 
+from app.figures import TRUTH_COLOUR
 from egno.paths import VENDOR
-
-TRUTH_COLOUR = "#2b8a3e"
 
 VENDORED = VENDOR / "3Dmol-min.js"
 

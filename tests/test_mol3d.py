@@ -1,14 +1,9 @@
 """The py3Dmol helper inlines the vendored 3Dmol.js so views render without a CDN."""
 from __future__ import annotations
 
-import sys
-
 import py3Dmol
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "app"))
-from mol3d import VENDORED, offline_html  # noqa: E402
+from app.mol3d import VENDORED, offline_html
 
 
 def test_vendored_library_is_inlined_before_py3dmol_loader():
@@ -28,7 +23,7 @@ def test_vendored_library_is_inlined_before_py3dmol_loader():
 def test_molecule_view_animates_truth_and_prediction_with_error_colours():
     import numpy as np
 
-    from mol3d import molecule_view, offline_html
+    from app.mol3d import molecule_view, offline_html
 
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (3, 3))
@@ -44,7 +39,7 @@ def test_molecule_view_animates_truth_and_prediction_with_error_colours():
 def test_molecule_view_without_ground_truth_colours_atoms_by_element():
     import numpy as np
 
-    from mol3d import molecule_view
+    from app.mol3d import molecule_view
 
     x = np.random.default_rng(1).normal(0, 1, (3, 3))
     out = {"x": x, "pred": np.repeat(x[None], 8, axis=0), "truth": None, "node_error": None}

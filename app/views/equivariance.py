@@ -1,16 +1,18 @@
 """Equivariance: transform the input live and compare f(g·x) with g·f(x), EGNO against the gnn."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from common import DEVICE, PRED_COLOUR, TRUTH_COLOUR, dataset_and_model, load_model, load_test, short_unit
+from app.common import DEVICE, dataset_and_model, load_model, load_test, short_unit
+from app.figures import overlay
+from app.plotview import plotly_view
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
-from plotview import plotly_view
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -27,12 +29,24 @@ if windows.up is not None:
                "together.")
 
 STATE = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0, "tx": 0.0, "ty": 0.0, "tz": 0.0, "eq_sample": 0}
+RANGES = {"alpha": (-180, 180), "beta": (-90, 90), "gamma": (-180, 180), "tx": (-10, 10),
+          "ty": (-10, 10), "tz": (-10, 10), "eq_sample": (0, len(windows) - 1)}
+unusable = []
 for key, value in STATE.items():  # first visit: take the view from the URL when it has one
     if key not in st.session_state:
-        try:
-            st.session_state[key] = type(value)(float(st.query_params.get(key, value)))
-        except ValueError:
-            st.session_state[key] = value
+        st.session_state[key] = value
+        if key in st.query_params:
+            try:
+                number = float(st.query_params[key])
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number):  # a number out of range is clamped into it
+                st.session_state[key] = type(value)(min(max(number, RANGES[key][0]), RANGES[key][1]))
+            if not RANGES[key][0] <= number <= RANGES[key][1]:
+                unusable.append(key)
+if unusable:  # the user's text is not echoed back
+    st.caption(f"The link's {', '.join(f'`{k}`' for k in unusable)}: not a number in the "
+               "sliders' range; clamped into it, or the default where it was not a number.")
 
 
 def randomise() -> None:
@@ -80,29 +94,6 @@ st.dataframe(table.style.format({"max deviation": "{:.2e}", "RMS deviation": "{:
                                  "RMS / mean displacement": "{:.2e}"}), hide_index=True)
 st.caption(f"Deviations in {family.length_unit}; the last column divides the RMS deviation by "
            "the mean distance the prediction moves a node from the input.")
-
-
-def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
-    """One line trace (NaN-separated paths of every node) and one marker trace: fast for 855 atoms."""
-    fig = go.Figure()
-    a, b = c["transformed_pred"], c["pred_on_transformed"]
-    n = a.shape[1]
-    paths = np.concatenate([a.transpose(1, 0, 2), np.full((n, 1, 3), np.nan)], axis=1).reshape(-1, 3)
-    fig.add_scatter3d(x=paths[:, 0], y=paths[:, 1], z=paths[:, 2], mode="lines",
-                      line=dict(color=TRUTH_COLOUR, width=6 if n < 100 else 2), name="g·f(input)")
-    pts = b.reshape(-1, 3)
-    fig.add_scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers",
-                      marker=dict(color=PRED_COLOUR, size=4 if n < 100 else 1.5), name="f(g·input)")
-    x = c["input"]
-    fig.add_scatter3d(x=x[:, 0], y=x[:, 1], z=x[:, 2], mode="markers", name="transformed input",
-                      marker=dict(color="#495057", size=3 if n < 100 else 1))
-    fig.update_layout(title=f"{name}: max deviation {c['max_dev']:.1e}", height=460,
-                      margin=dict(l=0, r=0, t=40, b=20),
-                      scene=dict(aspectmode="data", camera=dict(
-                          up={a: float(a == up) for a in "xyz"},
-                          eye=dict(x=2.0, y=0.9, z=1.6) if up == "y" else None)),
-                      legend=dict(orientation="h"))
-    return fig
 
 
 cols = st.columns(len(compare))

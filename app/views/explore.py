@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model, load_test,
-                    query_choice, short_unit)
+from app.common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model,
+                        load_test, query_choice, short_unit)
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from common import (DEVICE, MODEL_COLOURS, animated_figure, dataset_and_model, load_model, load_test,
-                    short_unit)
+from app.common import DEVICE, dataset_and_model, load_model, load_test, short_unit
+from app.figures import animated_figure, sweep_chart
+from app.plotview import plotly_view
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import DIVERGED_FACTOR, predict_one, resolution_sweep
-from plotview import plotly_view
 
 dataset, _ = dataset_and_model()
 family = get_dataset(dataset)
@@ -56,20 +55,7 @@ if chosen and models and st.session_state.get("sweep_request") == request:
     for metric, label in (("f_mse", "F-MSE (final frame)"), ("a_mse", "A-MSE (all frames)")):
         if shown.empty:
             break
-        fig = go.Figure()
-        for m, part in shown.groupby("model", sort=False):
-            fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
-                            line=dict(width=4 if m == "egno" else 2, color=MODEL_COLOURS.get(m)))
-        # the trained P as a trace, not a shape: shapes on log axes take log10 coordinates
-        lo, hi = float(shown[metric].min()), float(shown[metric].max())
-        fig.add_scatter(x=[trained, trained], y=[lo, hi], mode="lines+text", name=f"trained P = {trained}",
-                        line=dict(color="black", dash="dot"), text=["", f"trained P = {trained}"],
-                        textposition="top right", showlegend=False)
-        fig.update_layout(title=f"{label} versus P ({int(df['n_samples'].iloc[0])} test samples)",
-                          xaxis_title="P (output frames per window)", yaxis_title=f"{label} ({unit}²)",
-                          xaxis_type="log", yaxis_type="log", height=380,
-                          xaxis=dict(tickvals=sorted(chosen)), yaxis_exponentformat="power",
-                          margin=dict(l=70, r=10, t=40, b=50))
+        fig = sweep_chart(shown, metric, label, unit, trained, chosen, int(df["n_samples"].iloc[0]))
         plotly_view(fig, key=f"sweep_{metric}")
     if len(bad):
         st.warning("Diverged, not plotted (error not finite, or over "

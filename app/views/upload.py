@@ -5,12 +5,12 @@ import tempfile
 
 import streamlit as st
 
-from common import DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, load_model, short_unit
+from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
+                        load_model, short_unit)
 from egno import get_dataset
 from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
                           prediction_warning, read_uploads)
 
-MAX_BYTES = 50 * 1024 * 1024
 HELP = {
     "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `vx, vy, vz`), or "
               "an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`. Frame 0 "
@@ -40,10 +40,10 @@ upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else ""),
 files = (upload or []) if pairs else ([upload] if upload is not None else [])
 if not files:
     st.stop()
-too_big = [f for f in files if f.size > MAX_BYTES]
+too_big = [f for f in files if f.size > MAX_UPLOAD_BYTES]
 if too_big:
     st.error(f"{too_big[0].name}: {too_big[0].size / 2**20:.1f} MB is over the "
-             f"{MAX_BYTES // 2**20} MB limit.")
+             f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
     st.stop()
 names = ", ".join(f.name for f in files)
 try:
