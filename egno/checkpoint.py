@@ -6,6 +6,8 @@ file cannot run code when loaded. Its card is also written beside it as JSON.
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +102,25 @@ def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "c
 def shipped_models(dataset: str) -> list[str]:
     folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []
+
+
+# flags of a card's command that rerun_command sets itself (value-taking unless listed in _FLAGS)
+_REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--quiet"}
+_FLAGS = {"--ship", "--quiet"}
+
+
+def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[str]:
+    """The card's training command (``card['command']``) with seed, output folder and device
+    replaced: how a shipped model is retrained with another seed or on another device."""
+    words = shlex.split(card["command"])
+    assert words[:3] == ["python", "-m", "egno"], f"not a training command: {card['command']}"
+    args, i = [], 3
+    while i < len(words):
+        if words[i] in _REPLACED:
+            i += 1 if words[i] in _FLAGS else 2
+            continue
+        args.append(words[i])
+        i += 1
+    args += ["--seed", str(seed), "--out", str(out), "--quiet"]
+    args += ["--device", device] if device else ["--threads", "1"]
+    return [sys.executable, "-m", "egno", *args]

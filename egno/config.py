@@ -1,7 +1,7 @@
 """Typed configs for models and training, with a named preset per dataset family."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 MODELS = ("egno", "egnn", "egnn-r", "egnn-s", "gnn", "linear")
 

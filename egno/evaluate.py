@@ -36,9 +36,23 @@ def metrics(pred: torch.Tensor, target: torch.Tensor) -> dict:
             "frame_mse": [float(v) for v in per_frame]}
 
 
+def radius_of_gyration(x: torch.Tensor) -> torch.Tensor:
+    """Radius of gyration (...,) of point sets (..., N, 3), every node weighted alike."""
+    return ((x - x.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()
+
+
+def gyration_ratio(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Tensor) -> float:
+    """Mean over samples of predicted / true radius of gyration at the final frame: below 1, the
+    predictions are shrunk toward their centre (an average over uncertain orientations)."""
+    ratios = [radius_of_gyration(pred[-1, a:b].double()) / radius_of_gyration(target[-1, a:b].double())
+              for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())]
+    return float(torch.stack(ratios).mean())
+
+
 def evaluate(model: nn.Module, windows: Windows, batch_size: int = 100,
              device: str | torch.device = "cpu", progress: bool = False) -> dict:
     """F-MSE, A-MSE and per-frame MSE of ``model`` on ``windows`` (which must have targets)."""
     assert windows.target is not None, "these windows have no ground truth to evaluate against"
     pred = predict(model, windows, batch_size, device, progress)
-    return {"n_samples": len(windows), "timesteps": windows.timesteps, **metrics(pred, windows.target)}
+    return {"n_samples": len(windows), "timesteps": windows.timesteps, **metrics(pred, windows.target),
+            "gyration_ratio": gyration_ratio(pred, windows.target, windows.node_ptr)}

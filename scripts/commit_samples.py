@@ -6,19 +6,17 @@ Run after `python -m egno data mocap`, `python -m egno data protein` and the md1
 """
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from egno import get_dataset  # noqa: E402
+from egno import get_dataset
+from egno.paths import SAMPLES, default_data_dir
 
 WANT = set(sys.argv[1:]) or {"mocap", "protein", "md17"}
 
 for variant in ("walk", "run") if "mocap" in WANT else ():
     family = get_dataset(f"mocap/{variant}")
-    dest = ROOT / "assets" / "samples" / "mocap" / variant
+    dest = SAMPLES / "mocap" / variant
     dest.mkdir(parents=True, exist_ok=True)
     with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
         np.savez_compressed(dest / "test.npz", positions=f["positions"].astype(np.float32),
@@ -32,7 +30,7 @@ for variant in ("walk", "run") if "mocap" in WANT else ():
 
 if "protein" in WANT:
     family = get_dataset("protein/adk")
-    dest = ROOT / "assets" / "samples" / "protein" / "adk"
+    dest = SAMPLES / "protein" / "adk"
     dest.mkdir(parents=True, exist_ok=True)
     with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
@@ -44,9 +42,9 @@ if "protein" in WANT:
     (dest / "card.json").write_text(json.dumps(card, indent=2))
     print(dest, sorted(p.name for p in dest.iterdir()))
 
-for folder in sorted((ROOT / "data" / "md17").glob("*/test.npz")) if "md17" in WANT else ():
+for folder in sorted((default_data_dir() / "md17").glob("*/test.npz")) if "md17" in WANT else ():
     name = folder.parent.name
-    dest = ROOT / "assets" / "samples" / "md17" / name
+    dest = SAMPLES / "md17" / name
     dest.mkdir(parents=True, exist_ok=True)
     with np.load(folder, allow_pickle=False) as f:
         heavy = f["z"] > 1

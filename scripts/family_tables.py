@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from egno.paths import CHECKPOINTS, ROOT
+
 MODELS = ["linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"]
 PAPER = {  # DESIGN §3, F-MSE; measured on other data (the paper's trials / AdK equilibrium MD)
     "mocap/walk": {"egnn": "28.7", "egnn-r": "90.7", "egnn-s": "26.4", "egno": "8.1"},
@@ -29,7 +30,7 @@ for i, mol in enumerate(["aspirin", "benzene", "ethanol", "malonaldehyde", "naph
     PAPER[f"md17/{mol}"] = {m: v.split()[i] for m, v in _MD17.items()}
 
 
-ALL = ROOT / "assets" / "checkpoints" / "md17" / "all" / "egno.pt"
+ALL = CHECKPOINTS / "md17" / "all" / "egno.pt"
 
 
 def evaluate(dataset: str, model: str, checkpoint: Path | None = None, rotate: str | None = None) -> dict:
@@ -41,12 +42,11 @@ def evaluate(dataset: str, model: str, checkpoint: Path | None = None, rotate: s
 
 
 def card(dataset: str, model: str) -> dict:
-    return json.loads((ROOT / "assets" / "checkpoints" / dataset / f"{model}.json").read_text())
+    return json.loads((CHECKPOINTS / dataset / f"{model}.json").read_text())
 
 
 def no_motion(dataset: str) -> dict:
     """Reference row: every node stays where it is at the input (no model)."""
-    sys.path.insert(0, str(ROOT))
     from egno import get_dataset
     from egno.evaluate import metrics
     from egno.explore import test_windows

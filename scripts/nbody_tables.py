@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from egno.paths import CHECKPOINTS, ROOT
+
 MODELS = ["linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"]
 PAPER = {"linear": (".0819", "–"), "egnn": (".0071", "–"), "egnn-r": (".0720", ".0215"),
          "egnn-s": (".0070", ".0045"), "gnn": ("–", "–"), "egno": (".0054", ".0022")}
@@ -29,7 +29,7 @@ def evaluate(model: str, timesteps: int | None = None) -> dict:
 
 
 def card(model: str) -> dict:
-    return json.loads((ROOT / "assets" / "checkpoints" / "nbody" / f"{model}.json").read_text())
+    return json.loads((CHECKPOINTS / "nbody" / f"{model}.json").read_text())
 
 
 def main() -> None:

@@ -1,7 +1,20 @@
 """Small helpers for tests: random orthogonal matrices and a float64 test batch."""
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: str):
+    """The script at ``path`` (relative to the repository) as a module, for testing its functions."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def random_orthogonal(seed: int, reflect: bool = False) -> torch.Tensor:

@@ -2,7 +2,6 @@
 the committed test splits are used when ../shared or mdanalysistests are absent)."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest

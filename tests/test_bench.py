@@ -43,13 +43,11 @@ def test_shipped_inference_benchmark_times_each_p_and_measures_memory():
 
 
 def test_gpu_check_script_compares_devices_and_catches_the_non_equivariant_model():
-    """scripts/gpu_check.py run with the CPU on both sides: identical predictions, the card's
+    """scripts/experiments/gpu_check.py run with the CPU on both sides: identical predictions, the card's
     models equivariant on the device, gnn not."""
-    import sys
-    from pathlib import Path
+    from helpers import load_script
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    from gpu_check import check
+    check = load_script("scripts/experiments/gpu_check.py").check
 
     rows = {r["model"]: r for r in check("mocap/walk", torch.device("cpu"), max_windows=2, repeats=1)}
     assert set(rows) == {"linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"}

@@ -288,3 +288,23 @@ def test_langevin_production_and_settings_guard(tmp_path):
     with pytest.raises(ValueError, match="one window per segment"):
         generate_molecule(tmp_path / "few", "ethanol", "mmff", sizes={"train": 1}, segments=2,
                           splits=("train",), progress=False)
+
+
+def test_floor_on_the_card_and_the_shrinkage_ratio(ethanol):
+    """The Explore page's heavy-atom floor comes from the card; the radius-of-gyration ratio is
+    1 for the truth and reads a prediction shrunk toward its centre as below 1."""
+    import torch
+
+    from egno.evaluate import gyration_ratio
+
+    card = json.loads((ethanol.data_dir / "card.json").read_text())
+    assert ethanol.floor() == card["floors"]["heavy_atom_f_mse"] > 0
+    assert get_dataset("md17/all").floor() is None
+    w = ethanol.load("test")
+    truth = w.target
+    centres = torch.stack([truth[:, a:b].mean(1) for a, b in zip(w.node_ptr[:-1], w.node_ptr[1:])], 1)
+    shrunk = truth.clone()
+    for k, (a, b) in enumerate(zip(w.node_ptr[:-1].tolist(), w.node_ptr[1:].tolist())):
+        shrunk[:, a:b] = centres[:, k:k + 1] + 0.8 * (truth[:, a:b] - centres[:, k:k + 1])
+    assert gyration_ratio(truth, truth, w.node_ptr) == pytest.approx(1.0)
+    assert gyration_ratio(shrunk, truth, w.node_ptr) == pytest.approx(0.8)

@@ -49,7 +49,7 @@ def test_cutoff_graph_is_every_pair_within_10_angstrom(adk):
 def test_splits_share_no_frames(adk):
     """Train is adk_dims.dcd; validation and test are disjoint frame ranges of adk_dims2.dcd, and
     every window (input − 1 .. input + 12) stays inside its range."""
-    (_, v0, v1), (_, t0, t1) = SPLITS["val"], SPLITS["test"]
+    (_, _, v1), (_, t0, t1) = SPLITS["val"], SPLITS["test"]
     assert SPLITS["train"][0] != SPLITS["val"][0] and v1 < t0
     import MDAnalysis as mda
 

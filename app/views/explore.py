@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+import torch
 
 from app.common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model,
                         load_test, query_choice, short_unit)
 from egno import get_dataset
 from egno.checkpoint import shipped_models
+from egno.evaluate import radius_of_gyration
 from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
                           prediction_warning)
 
@@ -62,6 +64,18 @@ if out["frame_mse"] is not None:
     c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}", help=NO_MOTION_HELP)
     best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
     c4.metric("lowest F-MSE on this sample", best)
+    floor = family.floor()
+    if family.view == "molecule":
+        s1, s2, _, _ = st.columns(4)
+        shrink = float(radius_of_gyration(torch.as_tensor(out["pred"][-1]))
+                       / radius_of_gyration(torch.as_tensor(out["truth"][-1])))
+        s1.metric("radius of gyration, predicted / true", f"{shrink:.3f}",
+                  help="At the final frame. Below 1: the prediction is shrunk toward its centre, "
+                  "as an average over futures the model cannot tell apart")
+        if floor is not None:
+            s2.metric(f"heavy-atom floor F-MSE ({unit}²)", f"{floor:.3g}",
+                      help="Test mean of the error no model that sees only heavy atoms can beat: half "
+                      "the F-MSE between reruns with the hydrogens' velocities redrawn")
 
 st.subheader("Download the prediction")
 args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))

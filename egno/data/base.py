@@ -243,6 +243,10 @@ class DatasetFamily(ABC):
             "file_formats": list(self.file_formats),
         }
 
+    def floor(self) -> float | None:
+        """The test F-MSE no model with this input can beat, where the data measured one."""
+        return None
+
     def ensure(self, progress: bool = True) -> None:
         """Generate the data if it is not there yet."""
         if not (self.data_dir / "test.npz").exists():

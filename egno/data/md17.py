@@ -132,6 +132,14 @@ class MD17(DatasetFamily):
             raise FileNotFoundError(f"no simulated data for {missing}: run `python -m egno data "
                                     f"md17 --molecule {self.variant}` first (GFN2-xTB, long)")
 
+    def floor(self) -> float | None:
+        """The heavy-atom floor (Å²): half the F-MSE between test windows rerun with the
+        hydrogens' velocities redrawn (docs/results/molecules.md)."""
+        path = self.data_dir / "card.json"
+        if self.variant == "all" or not path.exists():
+            return None
+        return json.loads(path.read_text()).get("floors", {}).get("heavy_atom_f_mse")
+
     def available_timesteps(self, split: str) -> list[int]:
         frames = WINDOW_STEPS // STRIDE
         return [p for p in range(1, frames + 1) if frames % p == 0]

@@ -3,7 +3,7 @@ their agreement, each model's metrics on both devices, a rotation + translation 
 and CUDA latency. Run on a machine with a GPU (the CPU-only machine runs it with --device cpu as a
 dry run of the script itself):
 
-    python scripts/gpu_check.py [--device cuda] [--max-windows 200] [--repeats 10] [--json PATH]
+    python scripts/experiments/gpu_check.py [--device cuda] [--max-windows 200] [--repeats 10] [--json PATH]
 
 Prints one table (pandas) and, with --json, writes every row. Families whose test split is not on
 the machine are served from the committed samples (assets/samples), as the app does.
@@ -18,14 +18,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from egno import get_dataset, load_checkpoint  # noqa: E402
-from egno.bench import median_time  # noqa: E402
-from egno.checkpoint import shipped_models, shipped_path  # noqa: E402
-from egno.data import dataset_names  # noqa: E402
-from egno.evaluate import metrics, predict  # noqa: E402
-from egno.explore import equivariance_check, random_rotation, test_windows  # noqa: E402
+from egno import get_dataset, load_checkpoint
+from egno.bench import median_time
+from egno.checkpoint import shipped_models, shipped_path
+from egno.data import dataset_names
+from egno.evaluate import metrics, predict
+from egno.explore import equivariance_check, random_rotation, test_windows
 
 
 def shipped_datasets() -> list[str]:

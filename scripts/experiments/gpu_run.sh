@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The GPU path in one go, on a machine with CUDA (about 7 minutes on one H200):
-#   1. every shipped checkpoint on CPU and CUDA (scripts/gpu_check.py: agreement, metrics,
+#   1. every shipped checkpoint on CPU and CUDA (scripts/experiments/gpu_check.py: agreement, metrics,
 #      rotation + translation on CUDA, latency), while the N-body splits are generated;
 #   2. the shipped N-body EGNO evaluated on CUDA on the full test split (compare its card);
 #   3. `python -m egno bench --device cuda` (EGNO against EGNN-R rollout, training throughput);
-#   4. EGNO trained on CUDA by its card's command (scripts/seed_spread.py) for TRAIN_MIN minutes, killed after
+#   4. EGNO trained on CUDA by its card's command (scripts/experiments/seed_spread.py) for TRAIN_MIN minutes, killed after
 #      30 s and resumed by the same command, then evaluated;
 #   5. two short epochs under `torchrun --nproc_per_node=1` (the launcher on the GPU machine).
-# Usage: scripts/gpu_run.sh [LOG_DIR]   (PYTHON=python3 by default; TRAIN_MIN=2.5)
+# Usage: scripts/experiments/gpu_run.sh [LOG_DIR]   (PYTHON=python3 by default; TRAIN_MIN=2.5)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
 LOG=${1:-runs/gpu}
@@ -26,7 +26,7 @@ nproc
 step "N-body splits (background) and every shipped checkpoint on CPU and CUDA"
 $PY -m egno data nbody --data-dir data/nbody_full --quiet > "$LOG/data.log" 2>&1 &
 gen=$!
-timeout 240 $PY scripts/gpu_check.py --device "$DEVICE" --max-windows 200 --json "$LOG/gpu_check.json" 2>&1 | tee "$LOG/check.log"
+timeout 240 $PY scripts/experiments/gpu_check.py --device "$DEVICE" --max-windows 200 --json "$LOG/gpu_check.json" 2>&1 | tee "$LOG/check.log"
 wait $gen; echo "data exit $?"; tail -3 "$LOG/data.log"
 rm -rf data/nbody && mv data/nbody_full data/nbody
 
@@ -40,9 +40,7 @@ step "EGNO training on CUDA: killed after 30 s, resumed by the same command"
 # the shipped N-body EGNO's own command (from its card), on $DEVICE, with this check's time cap
 mapfile -t train < <($PY - "$LOG/egno" "$DEVICE" <<'EOF'
 import json, sys
-sys.path.insert(0, "scripts")
-from seed_spread import rerun_command
-from egno.checkpoint import shipped_path
+from egno.checkpoint import rerun_command, shipped_path
 card = json.loads(shipped_path("nbody", "egno").with_suffix(".json").read_text())
 print("\n".join(rerun_command(card, card["train_config"]["seed"], sys.argv[1], sys.argv[2])))
 EOF

@@ -4,10 +4,11 @@ The shipped data put the 500 training windows 30 MD steps apart along one 10 ps 
 neighbouring windows share 99% of their frames. Here the windows are ``--spacing`` steps apart
 along a longer trajectory of the same seed (its first 10 ps are the shipped split's), with the same
 validation and test splits (copied). EGNO, egnn and egnn-s are trained with the commands recorded
-in their shipped cards (``seed_spread.rerun_command``, seed 42) and compared with the shipped
+in their shipped cards (``egno.checkpoint.rerun_command``, seed 42) and compared with the shipped
 models on the same 2000 test windows. Nothing is shipped; resumable like every run.
 
-    .venv/bin/python scripts/md17_train_spacing_ab.py benzene --spacing 120 [--jobs 2] [--models …] [--data-only]
+    .venv/bin/python scripts/experiments/md17_train_spacing_ab.py benzene --spacing 120 \
+        [--jobs 2] [--models …] [--data-only]
 
 Needs data/md17/<molecule> (scripts/generate_md17.sh). Writes data/md17-spacing<S>/<molecule> and
 runs/spacing<S>/<molecule>/<model>.
@@ -23,11 +24,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-from egno.checkpoint import shipped_path  # noqa: E402
-from seed_spread import rerun_command  # noqa: E402
+from egno.checkpoint import rerun_command, shipped_path
+from egno.paths import ROOT
 
 MODELS = ("egno", "egnn", "egnn-s")
 
@@ -65,13 +63,15 @@ def train(molecule: str, spacing: int, model: str, data: Path) -> None:
 
 def table(molecule: str, spacing: int) -> str:
     rows = [f"md17/{molecule}: test F-MSE / A-MSE (Å²), 2000 test windows, P = 8",
-            f"| model | training windows 30 steps apart (shipped) | {spacing} steps apart | epochs (best), shipped / {spacing} |",
+            f"| model | training windows 30 steps apart (shipped) | {spacing} steps apart "
+            f"| epochs (best), shipped / {spacing} |",
             "|---|---|---|---|"]
     for m in MODELS:
         a = json.loads(shipped_path(f"md17/{molecule}", m).with_suffix(".json").read_text())
         path = out_dir(molecule, spacing, m) / f"{m}.json"
         if not path.exists():
-            rows.append(f"| {m} | {a['metrics']['test']['f_mse']:.4f} / {a['metrics']['test']['a_mse']:.4f} | not run | |")
+            fa = a["metrics"]["test"]
+            rows.append(f"| {m} | {fa['f_mse']:.4f} / {fa['a_mse']:.4f} | not run | |")
             continue
         b = json.loads(path.read_text())
         fa, fb = a["metrics"]["test"], b["metrics"]["test"]

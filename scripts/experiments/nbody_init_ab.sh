@@ -5,7 +5,7 @@
 #   random: U(0, 1/4) per mode, as in the reference code
 # Data: `python -m egno data nbody`. Runs go to runs/ab_init/{zero,random} (resumable).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 for init in zero random; do
   $PY -m egno train --dataset nbody --model egno --threads 1 --quiet --train-starts 9 --epochs 10 \

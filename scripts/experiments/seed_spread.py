@@ -2,8 +2,8 @@
 each shipped checkpoint's card with other seeds (nothing shipped: into runs/seeds/<dataset>/<model>-<seed>),
 then prints every test and validation F-MSE beside the shipped checkpoint's.
 
-    .venv/bin/python scripts/seed_spread.py md17/ethanol --seeds 1 2 [--models egno egnn egnn-s]
-    python scripts/seed_spread.py protein/adk --seeds 42 1 2 --device cuda --jobs 4
+    .venv/bin/python scripts/experiments/seed_spread.py md17/ethanol --seeds 1 2 [--models egno egnn egnn-s]
+    python scripts/experiments/seed_spread.py protein/adk --seeds 42 1 2 --device cuda --jobs 4
 
 The schedule comes from the card, so it cannot drift from the script that trained the shipped model.
 ``--device`` replaces the card's ``--threads`` (a GPU run of seed 42 shows how far the device alone
@@ -19,30 +19,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from egno.checkpoint import shipped_path  # noqa: E402
-
-# flags of a card's command that this script sets itself (value-taking unless listed in FLAGS)
-REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--quiet"}
-FLAGS = {"--ship", "--quiet"}
-
-
-def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[str]:
-    """The card's training command with seed, output folder and device replaced."""
-    words = shlex.split(card["command"])
-    assert words[:3] == ["python", "-m", "egno"], f"not a training command: {card['command']}"
-    args, i = [], 3
-    while i < len(words):
-        if words[i] in REPLACED:
-            i += 1 if words[i] in FLAGS else 2
-            continue
-        args.append(words[i])
-        i += 1
-    args += ["--seed", str(seed), "--out", str(out), "--quiet"]
-    args += ["--device", device] if device else ["--threads", "1"]
-    return [sys.executable, "-m", "egno", *args]
-
+from egno.checkpoint import rerun_command, shipped_path
+from egno.paths import ROOT
 
 def run_dir(dataset: str, model: str, seed: int) -> Path:
     return ROOT / "runs" / "seeds" / dataset / f"{model}-{seed}"

@@ -41,7 +41,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The app on a free port, with the seeded test split generated into a temp data dir."""
-    sys.path.insert(0, str(ROOT))
     from egno import get_dataset
 
     data = tmp_path_factory.mktemp("browser_data")

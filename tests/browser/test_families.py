@@ -15,9 +15,6 @@ CMU = ROOT.parent / "shared" / "data" / "cmu_mocap" / "35"
 
 
 def shipped(dataset: str) -> bool:
-    import sys
-
-    sys.path.insert(0, str(ROOT))
     from egno.checkpoint import shipped_models
 
     return "egno" in shipped_models(dataset)
@@ -83,7 +80,8 @@ def test_upload_a_psf_dcd_pair(page, server, shot):
     wait_ready(page)
     uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
     uploader.set_input_files([datafiles.PSF, datafiles.DCD2])
-    expect(page.get_by_text(re.compile(r"adk\.psf, adk_dims2\.dcd: 855 nodes, 102 frames read"))).to_be_visible(timeout=TIMEOUT)
+    read = re.compile(r"adk\.psf, adk_dims2\.dcd: 855 nodes, 102 frames read")
+    expect(page.get_by_text(read)).to_be_visible(timeout=TIMEOUT)
     wait_ready(page)
     assert float(metric_value(page, "F-MSE against the file's frames")) > 0
     expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
@@ -120,7 +118,8 @@ def test_upload_an_xyz_of_a_molecule_not_among_the_eight(page, server, shot, tmp
     page.goto(f"{server}/upload?dataset=md17/ethanol", timeout=TIMEOUT)
     wait_ready(page)
     page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files([str(xyz)])
-    expect(page.get_by_text(re.compile(r"is not ethanol: predicting with md17/all/egno"))).to_be_visible(timeout=TIMEOUT)
+    other = re.compile(r"is not ethanol: predicting with md17/all/egno")
+    expect(page.get_by_text(other)).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text(re.compile(r"glycine\.xyz: 5 nodes, 40 frames read"))).to_be_visible(timeout=TIMEOUT)
     wait_ready(page)
     expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
