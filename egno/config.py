@@ -74,7 +74,7 @@ class TrainConfig:
         return asdict(self)
 
 
-# Per-family defaults (DESIGN §3 reference hyper-parameters: layers / hidden / lr / batch).
+# Per-family defaults (docs/design.md §3 reference hyper-parameters: layers / hidden / lr / batch).
 PRESETS: dict[str, dict] = {
     "nbody": dict(model=dict(node_features=1, edge_features=2, hidden=64, layers=4, timesteps=5,
                              norm_diff=False),

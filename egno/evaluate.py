@@ -1,4 +1,4 @@
-"""Metrics (DESIGN §1): F-MSE = MSE of the final frame, A-MSE = MSE averaged over the P frames.
+"""Metrics (docs/design.md §1): F-MSE = MSE of the final frame, A-MSE = MSE averaged over the P frames.
 
 Both are means over all nodes of the split and over x, y, z (node-weighted when graphs differ in
 size), in the dataset's length unit squared.

@@ -15,12 +15,12 @@ from pathlib import Path
 from egno.paths import CHECKPOINTS, ROOT
 
 MODELS = ["linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"]
-PAPER = {  # DESIGN §3, F-MSE; measured on other data (the paper's trials / AdK equilibrium MD)
+PAPER = {  # docs/design.md §3, F-MSE; measured on other data (the paper's trials / AdK equilibrium MD)
     "mocap/walk": {"egnn": "28.7", "egnn-r": "90.7", "egnn-s": "26.4", "egno": "8.1"},
     "mocap/run": {"egnn": "50.9", "egnn-r": "816.7", "egnn-s": "54.2", "egno": "33.9"},
     "protein/adk": {"linear": "2.890", "egnn": "2.735", "egno": "2.231"},
 }
-_MD17 = {  # ×10⁻² Å², DESIGN §3 (DFT MD17)
+_MD17 = {  # ×10⁻² Å², docs/design.md §3 (DFT MD17)
     "egnn": "14.41 62.40 4.64 13.64 0.47 1.02 11.78 0.64",
     "egnn-s": "9.50 66.45 4.63 12.88 0.45 1.00 10.78 0.60",
     "egno": "9.18 48.85 4.62 12.80 0.37 0.86 10.21 0.52",

@@ -1,4 +1,4 @@
-"""Human motion: CMU motion capture (ASF skeleton + AMC motion, 120 frames/s), DESIGN §2.
+"""Human motion: CMU motion capture (ASF skeleton + AMC motion, 120 frames/s), docs/design.md §2.
 
 Datasets ``mocap/walk`` (subject 35, walking trials 35_01..35_08) and ``mocap/run`` (subject 9,
 running trials 09_01..09_11), split by trial so no test window comes from a training trial. A

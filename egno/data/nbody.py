@@ -3,7 +3,7 @@
 Saved frame k is the state after step 100 (k + 1), as in the reference generator (which does not
 save the initial state).
 
-Protocol (DESIGN §2): 5 particles with charges ±1, start positions ~ N(0, 1), start velocities of
+Protocol (docs/design.md §2): 5 particles with charges ±1, start positions ~ N(0, 1), start velocities of
 norm 0.5 in random directions, Coulomb-like forces q_i q_j / r² (each component clipped at 0.1/dt,
 as in the reference simulator), leapfrog with dt = 0.001, 5000 steps saved every 100 steps
 (49 saved frames, 0.1 time units apart). Input: saved frame 30; targets: frames 32, 34, ..., 40

@@ -1,5 +1,5 @@
 """Protein: adenylate kinase (AdK) backbone dynamics from the CHARMM trajectories that the
-``mdanalysistests`` package ships (DESIGN §2), read with MDAnalysis.
+``mdanalysistests`` package ships (docs/design.md §2), read with MDAnalysis.
 
 What these trajectories are: ``adk_dims.dcd`` (98 frames) and ``adk_dims2.dcd`` (102 frames) are
 two DIMS runs (dynamic importance sampling: a *biased* closed → open transition of AdK, implicit
