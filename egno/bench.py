@@ -1,6 +1,6 @@
 """Benchmarks (``python -m egno bench``): one-pass EGNO vs EGNN-R rollout latency, training
-throughput and peak memory. Run on a quiet machine: other busy processes slow torch's thread pool
-by 10-100x on a 2-core CPU. Reports medians over repeats.
+throughput and peak memory, as medians over repeats. Busy processes slow torch's thread pool
+many times over, so run it with nothing else running.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ class ModelConfig:
                                # untrained EGNO is the one-shot EGNN and learns temporal mixing as
                                # far as it helps; random: U(0, 1/4) per mode as in the reference
                                # code, which rescales x - com and adds v at every time point before
-                               # the first EGNN layer (N-body A/B: scripts/nbody_init_ab.sh)
+                               # the first EGNN layer (A/B: scripts/experiments/nbody_init_ab.sh)
     up_vector: bool = False    # True: the model also reads the up (anti-gravity) vector of each
                                # sample (Windows.up), as a vector that turns with the input, and the
                                # heights and vertical speeds it defines as invariant node features

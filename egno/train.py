@@ -158,7 +158,7 @@ class TrainingDiverged(RuntimeError):
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam with its fused kernel: one op per step where the plain loop runs about ten per
-    weight tensor (N-body EGNO has 74), a few per cent of a CPU training step."""
+    weight tensor."""
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
