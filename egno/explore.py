@@ -277,7 +277,7 @@ def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
         return text
 
     try:
-        w = family.read_file(arg, timesteps)
+        w = family.read_file(arg, timesteps, max_windows=1)  # an upload is predicted from its first window
     except ValueError as e:
         raise ValueError(user_names(str(e))) from None
     if isinstance(w.meta.get("source"), str):

@@ -1,15 +1,24 @@
-"""Upload: predict a user's trajectory file. Files are parsed by the egno readers, never unpickled."""
+"""Upload: predict a user's trajectory file. Files are read and predicted in a capped worker process
+(egno.uploads), by the egno readers, never unpickled; this page only draws the result."""
 from __future__ import annotations
 
-import tempfile
+import hashlib
 
 import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
-                        load_model, short_unit)
-from egno import get_dataset
-from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
-                          prediction_warning, read_uploads)
+                        short_unit)
+from egno import get_dataset, limits
+from egno.uploads import run_upload, sweep_stale
+
+
+@st.cache_resource(show_spinner=False)
+def swept_at_start() -> int:
+    """Upload folders left behind by a server killed mid-upload, removed once per server."""
+    return sweep_stale()
+
+
+swept_at_start()
 
 HELP = {
     "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `vx, vy, vz`), or "
@@ -34,6 +43,8 @@ unit = short_unit(family.length_unit)
 st.title("Predict your own trajectory")
 st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
             + HELP.get(family.view, ""))
+with st.expander("limits on uploads"):
+    st.markdown("\n".join(f"- {line}" for line in limits.describe()))
 pairs = family.view in ("skeleton", "protein")
 upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else ""),
                           type=list(family.file_formats), key="upload", accept_multiple_files=pairs)
@@ -46,33 +57,27 @@ if too_big:
              f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
     st.stop()
 names = ", ".join(f.name for f in files)
-try:
-    with tempfile.TemporaryDirectory() as tmp, st.spinner(f"reading {names}…"):
-        windows = read_uploads(dataset, [(f.name, f.getvalue()) for f in files], tmp)
-except ValueError as e:
-    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {e}")
+# the worker runs once per upload and model: later reruns of this page draw the kept result
+digest = hashlib.sha256(repr((dataset, model)).encode())
+for f in files:
+    digest.update(f.name.encode() + b"\0" + f.getvalue())
+if st.session_state.get("upload_result", (None,))[0] != digest.hexdigest():
+    with st.spinner(f"reading {names} and predicting…"):
+        result = run_upload(dataset, model, [(f.name, f.getvalue()) for f in files], device=DEVICE)
+    st.session_state.upload_result = (digest.hexdigest(), result)
+result = st.session_state.upload_result[1]
+if not result["ok"]:
+    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
     st.stop()
 
-meta = windows.meta
-if family.view == "molecule":
-    meta["symbols"] = family.symbols(windows, 0)
-    if not family.matches(windows):  # another molecule: the model trained on all eight
-        from egno.checkpoint import shipped_models
-
-        if model not in shipped_models("md17/all"):
-            st.error(f"{names} ({', '.join(meta['symbols'])}) is not {dataset.split('/')[1]}, and "
-                     f"no md17/all {model} model (trained on all eight molecules) is shipped yet.")
-            st.stop()
-        st.info(f"{names} is not {dataset.split('/')[1]}: predicting with md17/all/{model} (the "
-                "sidebar's card is the one of the model you picked, not of this one).")
-        dataset = "md17/all"
-with st.spinner("predicting…"):
-    out = predict_one(load_model(dataset, model), windows, 0, device=DEVICE)
+meta, out, dataset = result["meta"], result["out"], result["dataset"]
+for note in result["notes"]:
+    st.info(note)
 note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
 frames = meta.get("frames")
 st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{note}; "
-           f"predicted P = {windows.timesteps} frames with {dataset}/{model}.")
-warning = prediction_warning(out)
+           f"predicted P = {result['timesteps']} frames with {dataset}/{model}.")
+warning = result["warning"]
 if warning:
     st.warning(warning)
 errors = {model: out["frame_mse"]} if out["frame_mse"] is not None else None
@@ -86,9 +91,9 @@ if out["frame_mse"] is not None:
               help=NO_MOTION_HELP)
 else:
     st.info("The file has no frames at the window's target times, so there is nothing to score against.")
-args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
+exports = result["exports"]
 stem = files[-1].name.rsplit(".", 1)[0] + f"_{model}_prediction"
 d1, d2, d3 = st.columns(3)
-d1.download_button("prediction as CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="up_csv")
-d2.download_button("prediction as npz", export_npz(*args), f"{stem}.npz", key="up_npz")
-d3.download_button("prediction as extended XYZ", export_extxyz(*args), f"{stem}.extxyz", key="up_xyz")
+d1.download_button("prediction as CSV", exports["csv"], f"{stem}.csv", "text/csv", key="up_csv")
+d2.download_button("prediction as npz", exports["npz"], f"{stem}.npz", key="up_npz")
+d3.download_button("prediction as extended XYZ", exports["extxyz"], f"{stem}.extxyz", key="up_xyz")

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-MAX_FRAMES = 100_000
+from .. import limits
+from .base import check_user_file
+
+MAX_FRAMES = limits.MOTION_MAX_FRAMES
+MAX_JOINTS = limits.MOTION_MAX_JOINTS
 
 
 class MocapFormatError(ValueError):
@@ -75,6 +79,7 @@ def _fail(path: Path, line_no: int, message: str):
 def read_asf(path: Path) -> Skeleton:
     """Parse an ASF skeleton. Raises MocapFormatError for anything it cannot use."""
     path = Path(path)
+    check_user_file(path)
     try:
         lines = path.read_text(errors="strict").splitlines()
     except (UnicodeDecodeError, OSError) as e:
@@ -92,6 +97,8 @@ def read_asf(path: Path) -> Skeleton:
         try:
             if section == ":units" and words[0] == "length":
                 unit = float(words[1])
+                if not (math.isfinite(unit) and unit > 0):
+                    _fail(path, no, f"length unit {words[1]} is not a positive number")
             elif section == ":root":
                 if words[0] == "order":
                     root_order = [w.upper() for w in words[1:]]
@@ -128,20 +135,34 @@ def _bone_line(words, current, bones, path, no):
         if not current.name:
             _fail(path, no, "bone without a name")
         bones[current.name] = current
+        if len(bones) > MAX_JOINTS:
+            _fail(path, no, f"more than {MAX_JOINTS} joints")
         return None
     if key == "name":
         current.name = words[1]
     elif key == "direction":
-        current.direction = np.array([float(w) for w in words[1:4]])
+        current.direction = _three(words, path, no)
     elif key == "length":
         current.length = float(words[1])
+        if not math.isfinite(current.length):
+            _fail(path, no, f"bone length {words[1]} is not finite")
     elif key == "axis":
-        current.axis = np.array([float(w) for w in words[1:4]])
+        current.axis = _three(words, path, no)
         if len(words) > 4 and words[4].upper() != "XYZ":
             _fail(path, no, f"axis order {words[4]} is not supported (XYZ is)")
     elif key == "dof":
         current.dof = [w.lower() for w in words[1:]]
     return current
+
+
+def _three(words: list[str], path: Path, no: int) -> np.ndarray:
+    """The three finite numbers after a keyword (``direction`` or ``axis``)."""
+    if len(words) < 4:
+        _fail(path, no, f"{words[0]} needs three numbers, got {len(words) - 1}")
+    values = np.array([float(w) for w in words[1:4]])
+    if not np.isfinite(values).all():
+        _fail(path, no, f"{words[0]} has NaN or inf")
+    return values
 
 
 def _parent_first(bones: dict[str, Bone], path: Path) -> dict[str, Bone]:
@@ -159,6 +180,7 @@ def _parent_first(bones: dict[str, Bone], path: Path) -> dict[str, Bone]:
 def read_amc(path: Path, skeleton: Skeleton) -> list[dict[str, np.ndarray]]:
     """Parse AMC frames into {bone: dof values}. Raises MocapFormatError naming file and line."""
     path = Path(path)
+    check_user_file(path)
     try:
         lines = path.read_text(errors="strict").splitlines()
     except (UnicodeDecodeError, OSError) as e:

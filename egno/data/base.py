@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import limits
+
 from ..graph import GraphBatch
 from ..paths import default_data_dir
 
@@ -204,9 +206,11 @@ class DatasetFamily(ABC):
         """The P values for which ``load(split, P)`` has exact ground truth."""
 
     @abstractmethod
-    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
-        """Read a user's file (formats in ``file_formats``) into windows; raise ValueError with a
-        clear message for anything malformed. Never unpickles."""
+    def read_file(self, path: Path, timesteps: int | None = None,
+                  max_windows: int | None = None) -> Windows:
+        """Read a user's file (formats in ``file_formats``) into windows (at most ``max_windows``
+        where a file makes several: an upload is predicted from its first); raise ValueError with
+        a clear message for anything malformed, or over egno.limits. Never unpickles."""
 
     def check_upload(self, names: list[str]) -> None:
         """Whether these uploaded file names (one file, or a pair) make one input for
@@ -260,11 +264,52 @@ def copy_committed(committed: Path, dest: Path, names: tuple[str, ...]) -> None:
         (dest / name).write_bytes((committed / name).read_bytes())
 
 
+def compression(head: bytes) -> str | None:
+    """The kind of compressed stream ``head`` (a file's first bytes) starts, or None."""
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "bzip2"
+    return next((kind for magic, kind in limits.COMPRESSED_MAGIC.items()
+                 if kind != "bzip2" and head.startswith(magic)), None)
+
+
+def check_user_file(path: Path, binary: bool = False) -> None:
+    """Refuse a user's file before any parser sees it: over the size limit for its kind
+    (text, or a binary trajectory), or a compressed stream (gzip, bzip2, xz, zip …) under a name
+    that does not say so (parsers such as MDAnalysis unpack those whatever the name)."""
+    path = Path(path)
+    size = path.stat().st_size
+    limit = limits.MAX_BINARY_BYTES if binary else limits.MAX_TEXT_BYTES
+    if size > limit:
+        raise ValueError(f"{path.name}: {size / limits.MiB:.1f} MB is over the {limit // limits.MiB} MB "
+                         f"limit for a {'binary trajectory' if binary else 'text'} file")
+    with open(path, "rb") as f:
+        kind = compression(f.read(16))
+    if kind:
+        raise ValueError(f"{path.name}: this is {kind}-compressed data, not a plain "
+                         f"{path.suffix.lstrip('.').upper() or 'data'} file; upload it uncompressed")
+
+
+def _npy_header(npz, key: str, name: str) -> tuple[tuple, np.dtype, int]:
+    """Shape, dtype and unpacked size of array ``key`` of an open npz, from the zip directory and
+    the .npy header alone (nothing is unpacked)."""
+    info = npz.zip.getinfo(f"{key}.npy")
+    with npz.zip.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"{name}: array '{key}' has .npy format version {version}, which is not read")
+        shape, _, dtype = read(member)
+    return tuple(shape), dtype, info.file_size
+
+
 def read_user_npz(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (),
                   what: str = "an npz") -> dict[str, np.ndarray]:
     """The named numeric arrays of a user's .npz (``required`` must be there, ``optional`` may
     be), as float64; ValueError with a message that names the file and says what is wrong.
-    Never unpickles: an array of Python objects is refused, not loaded."""
+    Never unpickles: an array of Python objects is refused, not loaded. Dtypes, shapes and
+    unpacked sizes are checked from the zip directory and the .npy headers before anything is
+    unpacked (limits.MAX_UNPACKED_BYTES, limits.MAX_ARRAY_VALUES)."""
     path = Path(path)
     name = path.name
     with open(path, "rb") as f:
@@ -282,15 +327,25 @@ def read_user_npz(path: Path, required: tuple[str, ...], optional: tuple[str, ..
                 quoted = lambda keys: ", ".join(f"'{k}'" for k in keys)  # noqa: E731
                 raise ValueError(f"{name}: {what} needs the arrays {quoted(required)}; missing "
                                  f"{quoted(missing)} (it has {quoted(sorted(f.files)) or 'none'})")
-            for key in (*required, *(k for k in optional if k in f.files)):
-                try:
-                    out[key] = np.asarray(f[key], dtype=np.float64)
-                except ValueError as e:
-                    if "allow_pickle" in str(e):
-                        raise ValueError(f"{name}: array '{key}' holds Python objects; only "
-                                         "numeric arrays are read (user files are never unpickled)") from None
-                    raise ValueError(f"{name}: array '{key}' is not numeric ({e})") from None
-    except ValueError:
+            keys = (*required, *(k for k in optional if k in f.files))
+            headers = {key: _npy_header(f, key, name) for key in keys}
+            unpacked = sum(size for _, _, size in headers.values())
+            if unpacked > limits.MAX_UNPACKED_BYTES:
+                raise ValueError(f"{name}: its arrays unpack to {unpacked / limits.MiB:.0f} MB, over the "
+                                 f"{limits.MAX_UNPACKED_BYTES // limits.MiB} MB limit")
+            for key, (shape, dtype, _) in headers.items():
+                if dtype.hasobject:
+                    raise ValueError(f"{name}: array '{key}' holds Python objects; only numeric "
+                                     "arrays are read (user files are never unpickled)")
+                if dtype.kind not in "biuf":
+                    raise ValueError(f"{name}: array '{key}' is not numeric (dtype {dtype})")
+                values = int(np.prod(shape, dtype=np.float64))
+                if values > limits.MAX_ARRAY_VALUES:
+                    raise ValueError(f"{name}: array '{key}' has shape {shape}, {values:,} numbers, "
+                                     f"over the limit of {limits.MAX_ARRAY_VALUES:,}")
+            for key in keys:
+                out[key] = np.asarray(f[key], dtype=np.float64)
+    except (ValueError, MemoryError):
         raise
     except Exception as e:  # zipfile.BadZipFile, a truncated member, a damaged .npy header
         raise ValueError(f"{name}: not a readable npz archive, it is damaged "

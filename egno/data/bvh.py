@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .asf_amc import MAX_FRAMES, MocapFormatError
+from .base import check_user_file
 
-MAX_JOINTS = 200
+MAX_JOINTS = limits.MOTION_MAX_JOINTS
+MAX_CHANNELS = limits.MOTION_MAX_CHANNELS
 AXES = {"X": 0, "Y": 1, "Z": 2}
 
 
@@ -29,6 +32,7 @@ class BvhMotion:
     joints: list[str]
     bones: np.ndarray      # (2, J-1): child, parent
     frame_time: float      # seconds between frames
+    frames: int = 0        # frames in the file (positions may hold only the first ones)
 
 
 @dataclass
@@ -107,6 +111,8 @@ def _hierarchy(t: _Tokens) -> list[_Joint]:
                 n = int(words[1])
             except ValueError:
                 t.fail("channel count is not a number")
+            if not 0 <= n <= MAX_CHANNELS:
+                t.fail(f"{n} channels for joint {name}; a joint has at most {MAX_CHANNELS}")
             channels = words[2:]
             if n != len(channels) or any(c[1:] not in ("position", "rotation") or c[0] not in AXES
                                          for c in channels):
@@ -129,10 +135,12 @@ def _hierarchy(t: _Tokens) -> list[_Joint]:
     return joints
 
 
-def read_bvh(path: Path) -> BvhMotion:
+def read_bvh(path: Path, seconds: float | None = None) -> BvhMotion:
     """Parse ``path``; MocapFormatError (a ValueError) naming the file and line for anything
-    malformed."""
+    malformed. Every motion row is checked; joint positions are computed for the first
+    ``seconds`` of motion (all of it when None)."""
     path = Path(path)
+    check_user_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as e:
@@ -153,13 +161,22 @@ def read_bvh(path: Path) -> BvhMotion:
         t.fail(f"{frames} frames with frame time {frame_time} s")
     if frames > MAX_FRAMES:
         t.fail(f"{frames} frames is over the limit of {MAX_FRAMES}")
+    if frame_time * limits.MOTION_MIN_FPS > 1:
+        t.fail(f"frame time {frame_time:g} s is over the limit of {1 / limits.MOTION_MIN_FPS:g} s")
     width = sum(len(j.channels) for j in joints)
+    if frames * max(width, 1) * 2 > len(text):  # each value takes at least 2 characters
+        t.fail(f"{frames} frames of {width} values cannot fit in the file's {len(text)} characters")
     rows = np.empty((frames, width))
     for f in range(frames):
         rows[f] = _floats(t, t.next(f"motion row {f + 1} of {frames}"), width, f"motion row {f + 1}")
-    return BvhMotion(_forward_kinematics(joints, rows), [j.name for j in joints],
+    if seconds is not None:
+        rows = rows[: int(np.ceil(seconds / frame_time)) + 2]
+    pos = _forward_kinematics(joints, rows)
+    if not np.isfinite(pos).all():
+        raise MocapFormatError(f"{path.name}: joint positions overflow (offsets or positions too large)")
+    return BvhMotion(pos, [j.name for j in joints],
                      np.array([[i, j.parent] for i, j in enumerate(joints) if j.parent >= 0]).T.reshape(2, -1),
-                     frame_time)
+                     frame_time, frames)
 
 
 def _forward_kinematics(joints: list[_Joint], rows: np.ndarray) -> np.ndarray:

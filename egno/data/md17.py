@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import SAMPLES
+from .. import limits
 from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
 from .md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
                        segment_windows)
@@ -32,8 +33,8 @@ def generate_job(job: tuple) -> str:
 # ---------------------------------------------------------------- windows and the family
 ELEMENTS = (6, 7, 8)  # C, N, O one-hot; anything else heavy goes to the "other" column
 BOND = 1.6            # Å: heavy-atom pairs closer than this at the input frame are bonds
-MAX_ATOMS = 500
-MAX_FRAMES = 200_000
+MAX_ATOMS = limits.MOLECULE_MAX_ATOMS
+MAX_FRAMES = limits.MOLECULE_MAX_FRAMES
 SPEED_FS = 100.0      # node feature ‖v‖ · 100 fs (≈ 1 Å at 500 K)
 
 
@@ -167,11 +168,12 @@ class MD17(DatasetFamily):
         w.meta.update(dataset=self.name, split=split)
         return w
 
-    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+    def read_file(self, path: Path, timesteps: int | None = None,
+                  max_windows: int | None = None) -> Windows:
         """An MD17/sGDML npz (R (T, N, 3) Å, z (N,), frames 0.5 fs apart: windows every 30
-        steps, up to 2000, as the protocol) or a multi-frame XYZ / extended XYZ read with ASE
-        (frames 0.5 fs apart unless each frame's info has ``time`` in fs: one window from
-        frame 0). Velocities by finite differences; heavy atoms only."""
+        steps, up to 2000 or ``max_windows``, as the protocol) or a multi-frame XYZ / extended
+        XYZ read with ASE (frames 0.5 fs apart unless each frame's info has ``time`` in fs: one
+        window from frame 0). Velocities by finite differences; heavy atoms only."""
         p = timesteps or self.default_timesteps
         path = Path(path)
         suffix = path.suffix.lower()
@@ -189,17 +191,23 @@ class MD17(DatasetFamily):
             raise ValueError(f"{path.name}: need at least 2 frames for velocities")
         if len(pos) > MAX_FRAMES or pos.shape[1] > MAX_ATOMS:
             raise ValueError(f"{path.name}: over the limits of {MAX_FRAMES} frames and {MAX_ATOMS} atoms")
-        vel = np.gradient(pos, dt, axis=0)
         steps_per_target = WINDOW_STEPS * TIMESTEP_FS / p / dt
         whole = abs(steps_per_target - round(steps_per_target)) < 1e-6 and round(steps_per_target) >= 1
         per = round(steps_per_target) if whole else None
         if suffix == ".npz" and per is not None:
-            starts = np.arange(0, len(pos) - per * p, round(30 * TIMESTEP_FS / dt))[:2000]
+            starts = np.arange(0, len(pos) - per * p, round(30 * TIMESTEP_FS / dt))[:max_windows or 2000]
         else:
             starts = np.array([0])
         if per is not None and len(pos) <= per * p:
             per = None
-        w = molecule_windows(pos, vel, z, starts if per is not None else np.array([0]), per, p)
+        starts = starts if per is not None else np.array([0])
+        # velocities (central differences) of the frames the windows use, not of the whole file
+        used = pos[: int(starts[-1]) + (per or 0) * p + 2]
+        w = molecule_windows(used, np.gradient(used, dt, axis=0), z, starts, per, p)
+        if w.edge_index.shape[1] > limits.MAX_EDGES * len(starts):
+            raise ValueError(f"{path.name}: atoms so close together that the graph has "
+                             f"{w.edge_index.shape[1] // len(starts):,} edges, over the limit of "
+                             f"{limits.MAX_EDGES:,}")
         w.meta.update(source=path.name, frames=len(pos), nodes=int((z > 1).sum()),
                       symbols=[_symbol(e) for e in z[z > 1]])
         return w
@@ -221,6 +229,9 @@ def _read_md17_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """R (T, N, 3) Å and z (N,) of an MD17/sGDML npz."""
     arrays = read_user_npz(path, ("R", "z"), what="an MD17 npz")
     pos, z = arrays["R"], arrays["z"].ravel()
+    if pos.ndim == 3 and (len(pos) > MAX_FRAMES or pos.shape[1] > MAX_ATOMS):
+        raise ValueError(f"{path.name}: R has {pos.shape[0]} frames of {pos.shape[1]} atoms, over "
+                         f"the limits of {MAX_FRAMES} frames and {MAX_ATOMS} atoms")
     if not (np.isfinite(z).all() and (z == np.round(z)).all() and (z >= 1).all() and (z <= 118).all()):
         raise ValueError(f"{path.name}: z must hold atomic numbers (whole numbers 1-118)")
     z = z.astype(int)
@@ -234,6 +245,11 @@ def _read_md17_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     from ase.io import read
 
+    from .base import check_user_file
+    from .prescan import scan_xyz
+
+    check_user_file(path)
+    scan_xyz(path, MAX_ATOMS, MAX_FRAMES)  # ASE would walk the atom counts the file declares
     try:
         images = read(str(path), index=":", format="extxyz")
     except Exception as e:  # ASE raises several exception types for malformed XYZ

@@ -44,9 +44,10 @@ BODY_SIZE = 28.7
 
 def two_hop(edges: np.ndarray, n: int) -> np.ndarray:
     """Pairs two bones apart, (2, E2), both directions."""
-    adj = np.zeros((n, n), dtype=bool)
-    adj[edges[0], edges[1]] = adj[edges[1], edges[0]] = True
-    reach = (adj.astype(int) @ adj.astype(int)) > 0
+    adj = np.zeros((n, n), dtype=np.float32)  # float32: BLAS, exact for counts below 2^24
+    adj[edges[0], edges[1]] = adj[edges[1], edges[0]] = 1
+    reach = (adj @ adj) > 0
+    adj = adj > 0
     reach &= ~adj
     np.fill_diagonal(reach, False)
     return np.stack(np.nonzero(reach))
@@ -189,7 +190,8 @@ class Mocap(DatasetFamily):
                              "motion of that subject together with it")
         raise ValueError(f"{shown}: give one .bvh file, or one .asf skeleton with one .amc motion")
 
-    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+    def read_file(self, path: Path, timesteps: int | None = None,
+                  max_windows: int | None = None) -> Windows:
         """A user's motion, in the ASF length unit at 120 frames/s:
         - a directory of ASF/AMC trials (one subject): windows every 5 frames of every trial
           (the test protocol), for ``evaluate --data DIR``;
@@ -243,9 +245,15 @@ class Mocap(DatasetFamily):
 
 
 def motion_windows(skeleton: Skeleton, frames, timesteps: int, source: str) -> Windows:
-    """One window from the start of a user's ASF/AMC motion."""
-    pos = forward_kinematics(skeleton, frames)
-    return motion_positions_windows(pos, skeleton.edges(), timesteps, source)
+    """One window from the start of a user's ASF/AMC motion (forward kinematics of the frames
+    that window uses only)."""
+    pos = forward_kinematics(skeleton, frames[: WINDOW_FRAMES + 1])
+    if not np.isfinite(pos).all():
+        raise MocapFormatError(f"{source}: joint positions are not finite (bone lengths or root "
+                               "positions too large)")
+    w = motion_positions_windows(pos, skeleton.edges(), timesteps, source)
+    w.meta["frames"] = len(frames)
+    return w
 
 
 def motion_positions_windows(pos: np.ndarray, bones: np.ndarray, timesteps: int, source: str) -> Windows:
@@ -314,7 +322,7 @@ def resample(pos: np.ndarray, frame_time: float, fps: float = FPS) -> np.ndarray
 
 def bvh_windows(path: Path, timesteps: int) -> Windows:
     """One window from the start of a BVH motion, at 120 frames/s and CMU body size."""
-    motion = read_bvh(path)
+    motion = read_bvh(path, seconds=WINDOW_FRAMES / FPS)  # the first window's motion only
     pos = resample(motion.positions, motion.frame_time)
     first = pos[0]
     size = float(np.linalg.norm(first[:, None] - first[None], axis=-1).max())
@@ -322,7 +330,8 @@ def bvh_windows(path: Path, timesteps: int) -> Windows:
         raise MocapFormatError(f"{path.name}: every joint is at the same place in the first frame")
     scale = BODY_SIZE / size
     w = motion_positions_windows(pos * scale, motion.bones, timesteps, path.name)
-    w.meta.update(scale=scale, file_fps=round(1 / motion.frame_time, 3), joints=motion.joints)
+    w.meta.update(scale=scale, file_fps=round(1 / motion.frame_time, 3), joints=motion.joints,
+                  frames=int((motion.frames - 1) * motion.frame_time * FPS + 1e-6) + 1)
     return w
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetFamily, Windows, read_user_npz, uniform_times
+from .. import limits
+from .base import DatasetFamily, Windows, check_user_file, read_user_npz, uniform_times
 
 DT = 0.001
 STEPS = 5000
@@ -30,8 +31,8 @@ INPUT_FRAME = 30
 WINDOW_FRAMES = 10  # ΔT in saved frames
 FRAME_TIME = DT * SAVE_EVERY  # 0.1 time units between saved frames
 SPLITS = {"train": (3000, 1), "val": (2000, 2), "test": (2000, 3)}  # size, seed offset
-MAX_NODES = 100  # fully connected: 100 particles are 9900 edges per time point
-MAX_FRAMES = 10000
+MAX_NODES = limits.NBODY_MAX_PARTICLES
+MAX_FRAMES = limits.NBODY_MAX_FRAMES
 
 
 def _forces(loc: np.ndarray, charges: np.ndarray, max_force: float) -> np.ndarray:
@@ -193,7 +194,8 @@ class NBody(DatasetFamily):
         w.meta.update(dataset=self.name, split=split)
         return w
 
-    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+    def read_file(self, path: Path, timesteps: int | None = None,
+                  max_windows: int | None = None) -> Windows:
         """Read one trajectory: CSV (frame, particle, x, y, z, charge[, vx, vy, vz]) or npz
         (loc (T, N, 3), charges (N,), optional vel (T, N, 3)). Frame 0 is the input; frames are
         one saved frame (0.1 time units) apart; frames 1..10 present give ground truth."""
@@ -251,6 +253,8 @@ def _check_trajectory(loc: np.ndarray, charges: np.ndarray, source: str) -> None
     if loc.ndim != 3 or loc.shape[-1] != 3:
         raise ValueError(f"{source}: positions must be (frames, particles, 3), got {loc.shape}")
     t, n, _ = loc.shape
+    if t < 1:
+        raise ValueError(f"{source}: no frames")
     if n < 2:
         raise ValueError(f"{source}: need at least 2 particles, got {n}")
     if n > MAX_NODES or t > MAX_FRAMES:
@@ -265,7 +269,7 @@ def _check_trajectory(loc: np.ndarray, charges: np.ndarray, source: str) -> None
 def _read_npz(path: Path):
     arrays = read_user_npz(path, ("loc", "charges"), ("vel",), what="an N-body npz")
     loc, charges, vel = arrays["loc"], arrays["charges"], arrays.get("vel")
-    if charges.ndim == 2:  # (T, N): charges are constant, take the first frame
+    if charges.ndim == 2 and len(charges):  # (T, N): charges are constant, take the first frame
         charges = charges[0]
     if vel is not None and vel.shape != loc.shape:
         raise ValueError(f"{path.name}: vel shape {vel.shape} differs from loc shape {loc.shape}")
@@ -275,6 +279,7 @@ def _read_npz(path: Path):
 def _read_csv(path: Path):
     import pandas as pd
 
+    check_user_file(path)
     try:
         df = pd.read_csv(path)
     except Exception as e:  # pandas raises several parser error types
@@ -289,9 +294,16 @@ def _read_csv(path: Path):
         df = df[cols].astype(float)
     except ValueError as e:
         raise ValueError(f"{path.name}: non-numeric values ({e})") from None
+    if df.empty:
+        raise ValueError(f"{path.name}: no rows under the header")
+    if not np.isfinite(df.to_numpy()).all():
+        raise ValueError(f"{path.name}: empty cells, NaN or inf values")
     frames = np.sort(df["frame"].unique())
     particles = np.sort(df["particle"].unique())
     t, n = len(frames), len(particles)
+    if n > MAX_NODES or t > MAX_FRAMES:
+        raise ValueError(f"{path.name}: {n} particles × {t} frames exceeds the limit "
+                         f"({MAX_NODES} particles, {MAX_FRAMES} frames)")
     if len(df) != t * n or df.duplicated(["frame", "particle"]).any():
         raise ValueError(f"{path.name}: need exactly one row per (frame, particle); got {len(df)} rows "
                          f"for {t} frames × {n} particles")

@@ -26,14 +26,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..paths import SAMPLES
-from .base import DatasetFamily, Windows, copy_committed, uniform_times
+from .. import limits
+from .base import DatasetFamily, Windows, check_user_file, copy_committed, uniform_times
+from .prescan import declared_atoms
 
 WINDOW_FRAMES = 12
 FRAME_PS = 1.0
 CUTOFF = 10.0  # Å
 LENGTH_SCALE = 10.0  # Å per model length unit
-MAX_ATOMS = 5000     # backbone atoms of an upload
-MAX_FRAMES = 20000
+MAX_ATOMS = limits.PROTEIN_MAX_BACKBONE
+MAX_FRAMES = limits.PROTEIN_MAX_FRAMES
 ATOM_NAMES = ("N", "CA", "C", "O")
 RESIDUES = ("ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS",
             "MET", "PHE", "PRO", "SER", "THR", "TRP", "TYR", "VAL")
@@ -93,12 +95,24 @@ def backbone_pdb(frames: np.ndarray, names, resnames, resids, bfactors=None) -> 
 
 
 def cutoff_graph(x: np.ndarray, resids: np.ndarray, cutoff: float = CUTOFF):
-    """Directed pairs (2, E) closer than ``cutoff`` and edge features [(d/10)², |Δresid| ≤ 1]."""
-    d2 = ((x[:, None] - x[None]) ** 2).sum(-1)
-    np.fill_diagonal(d2, np.inf)
-    src, dst = np.nonzero(d2 < cutoff**2)
+    """Directed pairs (2, E) closer than ``cutoff`` and edge features [(d/10)², |Δresid| ≤ 1];
+    ValueError when there are over limits.MAX_EDGES (atoms piled up), counted in blocks of rows
+    before anything of that size is built."""
+    n, block = len(x), 256
+    src, dst, dist2 = [], [], []
+    for lo in range(0, n, block):
+        d2 = ((x[lo:lo + block, None] - x[None]) ** 2).sum(-1)  # (block, N)
+        rows, cols = np.nonzero(d2 < cutoff**2)
+        keep = rows + lo != cols
+        src.append(rows[keep] + lo)
+        dst.append(cols[keep])
+        dist2.append(d2[rows[keep], cols[keep]])
+        if sum(len(s) for s in src) > limits.MAX_EDGES:
+            raise ValueError(f"atoms so close together that the graph has over {limits.MAX_EDGES:,} "
+                             f"edges within {cutoff:g} Å (the limit)")
+    src, dst, dist2 = (np.concatenate(a) for a in (src, dst, dist2))
     near = (np.abs(resids[src] - resids[dst]) <= 1).astype(np.float64)
-    return np.stack([src, dst]), np.stack([d2[src, dst] / LENGTH_SCALE**2, near], axis=1)
+    return np.stack([src, dst]), np.stack([dist2 / LENGTH_SCALE**2, near], axis=1)
 
 
 def protein_windows(pos: np.ndarray, static: np.ndarray, resids: np.ndarray, starts: np.ndarray,
@@ -198,23 +212,28 @@ class Protein(DatasetFamily):
         """One multi-model PDB, or a topology with a trajectory: ``read_backbone`` says which
         pairs it takes (``read_uploads`` refuses more than two files before asking)."""
 
-    def read_file(self, path: Path, timesteps: int | None = None) -> Windows:
+    def read_file(self, path: Path, timesteps: int | None = None,
+                  max_windows: int | None = None) -> Windows:
         """'TOPOLOGY,TRAJECTORY' (PSF/PDB/GRO + DCD/XTC/TRR) or one multi-model PDB. The backbone
         (N CA C O) is kept; frame 0 is the input. Frames are taken as ``dt`` apart from the
         trajectory; when ΔT / P = 12 ps / P is a whole number of frames inside the file, the
         window has ground truth."""
         p = self._window_timesteps(timesteps, WINDOW_FRAMES)
-        pos, static, resids, dt, source, names, resnames = read_backbone(path)
-        if len(pos) < 2:
+        pos, static, resids, dt, source, names, resnames, n_frames = read_backbone(
+            path, WINDOW_FRAMES * FRAME_PS)
+        if n_frames < 2:
             raise ValueError(f"{source}: need at least 2 frames for velocities")
         frames_per_step = WINDOW_FRAMES * FRAME_PS / p / dt
         whole = abs(frames_per_step - round(frames_per_step)) < 1e-3 and round(frames_per_step) >= 1
         window_frames = round(frames_per_step) * p if whole else None
         if window_frames is not None and window_frames >= len(pos):
             window_frames = None
-        w = protein_windows(pos[: (window_frames or 1) + 1], static, resids, np.array([0]), p,
-                            dt, window_frames)
-        w.meta.update(source=source, frames=len(pos), nodes=pos.shape[1], dt_ps=dt,
+        try:
+            w = protein_windows(pos[: (window_frames or 1) + 1], static, resids, np.array([0]), p,
+                                dt, window_frames)
+        except ValueError as e:
+            raise ValueError(f"{source}: {e}") from None
+        w.meta.update(source=source, frames=n_frames, nodes=pos.shape[1], dt_ps=dt,
                       atom_names=names, resnames=resnames, resids=np.asarray(resids).tolist())
         return w
 
@@ -224,10 +243,11 @@ def _has_atom_records(path: Path) -> bool:
         return any(line.startswith((b"ATOM  ", b"HETATM")) for line in f)
 
 
-def read_backbone(path) -> tuple:
+def read_backbone(path, keep_ps: float | None = None) -> tuple:
     """Backbone positions (T, N, 3) Å, static features, residue ids, frame spacing (ps), a
-    display name, atom names and residue names from 'TOPOLOGY,TRAJECTORY' or one PDB;
-    ValueError with a clear message."""
+    display name, atom names, residue names and the trajectory's frame count from
+    'TOPOLOGY,TRAJECTORY' or one PDB; ValueError with a clear message. With ``keep_ps``, T
+    covers the first ``keep_ps`` ps only (within limits.MAX_ARRAY_VALUES numbers)."""
     mda = _mda()
     parts = [Path(q) for q in str(path).split(",")]
     source = ", ".join(q.name for q in parts)
@@ -242,6 +262,11 @@ def read_backbone(path) -> tuple:
         raise ValueError(f"{source}: a {suffixes[0].upper()} topology needs a trajectory file "
                          "(DCD, XTC or TRR) with it")
     for q in parts:
+        check_user_file(q, binary=q.suffix.lower() in (".dcd", ".xtc", ".trr"))
+        declared = declared_atoms(q)
+        if declared is not None and declared > limits.PROTEIN_MAX_ATOMS:
+            raise ValueError(f"{q.name}: declares {declared:,} atoms, over the limit of "
+                             f"{limits.PROTEIN_MAX_ATOMS:,}")
         if q.suffix.lower() == ".pdb" and not _has_atom_records(q):
             raise ValueError(f"{q.name}: no ATOM or HETATM records, so no PDB structure to read")
     try:
@@ -256,8 +281,16 @@ def read_backbone(path) -> tuple:
         raise ValueError(f"{source}: {len(bb)} backbone atoms is over the limit of {MAX_ATOMS}")
     if u.trajectory.n_frames > MAX_FRAMES:
         raise ValueError(f"{source}: {u.trajectory.n_frames} frames is over the limit of {MAX_FRAMES}")
+    n_frames = u.trajectory.n_frames
+    dt = float(u.trajectory.dt) if n_frames > 1 else FRAME_PS
+    if not (dt > 0 and np.isfinite(dt)):
+        dt = FRAME_PS
+    keep = n_frames
+    if keep_ps is not None:  # the window's frames (and one more), within the size limit
+        keep = min(n_frames, int(keep_ps / dt + 1e-6) + 2,
+                   max(2, limits.MAX_ARRAY_VALUES // (3 * len(bb))))
     try:
-        pos = np.stack([bb.positions.astype(np.float64) for _ in u.trajectory])
+        pos = np.stack([bb.positions.astype(np.float64) for _ in u.trajectory[:keep]])
     except Exception as e:
         raise ValueError(f"{source}: the trajectory could not be read ({type(e).__name__}: {e})") from None
     if not np.isfinite(pos).all():
@@ -266,9 +299,6 @@ def read_backbone(path) -> tuple:
         charges = bb.charges
     except Exception:  # PDB/GRO topologies carry no charges: CHARMM36 backbone values
         charges = np.array([CHARMM_CHARGES[a] for a in bb.names])
-    dt = float(u.trajectory.dt) if u.trajectory.n_frames > 1 else FRAME_PS
-    if not dt > 0:
-        dt = FRAME_PS
     static = backbone_features(bb.names, bb.resnames, bb.resids, charges)
     return (pos, static, np.asarray(bb.resids), dt, source, [str(a) for a in bb.names],
-            [str(r) for r in bb.resnames])
+            [str(r) for r in bb.resnames], n_frames)

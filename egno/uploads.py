@@ -1,0 +1,207 @@
+"""Reading and predicting a user's upload in a separate, capped process (the app's Upload page).
+
+The server never parses user bytes: ``run_upload`` writes them into a fresh temporary folder
+(prefix UPLOAD_PREFIX, owned and removed by the server), starts a worker process with an address
+space cap (limits.WORKER_MEMORY_BYTES, RLIMIT_AS) and a CPU-time cap, kills it at
+limits.WORKER_SECONDS, and reads back only plain data: JSON (numbers, strings, lists), an npz of
+float arrays loaded with allow_pickle=False, and the export files as bytes. At most
+limits.WORKER_SLOTS workers run at once. Every failure is one plain sentence naming the files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import limits
+
+UPLOAD_PREFIX = "egno-upload-"
+ROOT = Path(__file__).resolve().parents[1]
+ARRAYS = ("x", "v", "pred", "t", "truth", "frame_mse", "still_mse", "node_error")
+EXPORTS = {"csv": "prediction.csv", "npz": "prediction.npz", "extxyz": "prediction.extxyz"}
+# the worker caps itself before it imports anything heavy, then does the work
+_BOOT = ("import os, resource, sys\n"
+         "os.nice(5)\n"
+         "m, s = int(sys.argv[2]), int(sys.argv[3])\n"
+         "resource.setrlimit(resource.RLIMIT_AS, (m, m))\n"
+         "resource.setrlimit(resource.RLIMIT_CPU, (s, s + 1))\n"
+         "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+         "from egno.uploads import work\n"
+         "work(sys.argv[1])\n")
+_slots = threading.BoundedSemaphore(limits.WORKER_SLOTS)
+
+
+def sweep_stale(max_age_s: float = 600.0) -> int:
+    """Remove upload folders older than ``max_age_s`` left in the temporary directory (by a server
+    that was killed mid-upload); return how many. A live upload is at most
+    WORKER_WAIT_SECONDS + WORKER_SECONDS old."""
+    removed, now = 0, time.time()
+    for folder in Path(tempfile.gettempdir()).glob(UPLOAD_PREFIX + "*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timesteps: int | None = None,
+               device: str = "cpu", memory: int = limits.WORKER_MEMORY_BYTES,
+               seconds: float = limits.WORKER_SECONDS) -> dict:
+    """Read and predict ``files`` ([(name, bytes)]) in a capped worker. Returns a dict with
+    ``ok``; when ok: ``out`` (predict_one's arrays), ``meta``, ``dataset`` (the one predicted
+    with: md17/all for another molecule), ``notes``, ``warning``, ``timesteps``, ``exports``
+    (bytes by kind); else ``message``. Always: ``seconds`` and ``peak_mb`` (the worker's)."""
+    names = ", ".join(name for name, _ in files)
+    start = time.time()
+    if not _slots.acquire(timeout=limits.WORKER_WAIT_SECONDS):
+        return {"ok": False, "seconds": time.time() - start, "peak_mb": 0.0,
+                "message": f"{names}: the server is busy with other uploads; try again in a minute."}
+    tmp = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
+    try:
+        for i, (_, data) in enumerate(files):
+            (tmp / f"file{i}").write_bytes(data)
+        (tmp / "request.json").write_text(json.dumps(
+            {"dataset": dataset, "model": model, "names": [n for n, _ in files],
+             "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB}))
+        result = _run_worker(tmp, names, memory, seconds)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _slots.release()
+    result["seconds"] = time.time() - start
+    return result
+
+
+def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with open(tmp / "worker.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(tmp), str(int(memory)),
+                                 str(int(seconds) + 1)], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline, status, usage, killed = time.monotonic() + seconds, None, None, False
+    while status is None:
+        pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            status, usage = st, ru
+        elif time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            _, status, usage = os.wait4(proc.pid, 0)
+        else:
+            time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    peak_mb = usage.ru_maxrss / 1024
+    if killed:
+        return {"ok": False, "peak_mb": peak_mb, "message": (
+            f"{names}: reading and predicting took longer than {seconds:g} s, the limit for one "
+            "upload, so it was stopped. Try a smaller file (fewer atoms or frames).")}
+    result_file = tmp / "result.json"
+    if not result_file.exists():
+        code = proc.returncode
+        why = (f"it ran out of its {memory // limits.MiB:,} MB of memory" if code in (-signal.SIGSEGV, -signal.SIGABRT, 1)
+               else f"it used up its time" if code in (-signal.SIGXCPU, -signal.SIGKILL)
+               else f"it stopped unexpectedly (exit status {code})")
+        sys.stderr.write((tmp / "worker.log").read_text(errors="replace")[-2000:])
+        return {"ok": False, "peak_mb": peak_mb,
+                "message": f"{names}: the upload worker was stopped: {why}. Try a smaller file."}
+    result = json.loads(result_file.read_text())
+    result["peak_mb"] = peak_mb
+    if result["ok"]:
+        with np.load(tmp / "result.npz", allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        result["out"] = {k: arrays.get(k) for k in ARRAYS}
+        result["out"]["window"] = float(arrays["window"])
+        if "bones" in result["meta"]:
+            result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
+        result["exports"] = {k: (tmp / f).read_bytes() for k, f in EXPORTS.items()}
+    return result
+
+
+# ---------------------------------------------------------------- inside the worker
+def _plain(value):
+    """JSON-able copy of a meta value (numpy arrays and scalars to lists and numbers)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _predict(req: dict, tmp: Path) -> dict:
+    """The worker's job: read, choose the model, predict, export. Returns the result dict and
+    writes result.npz and the export files into ``tmp``."""
+    import torch
+
+    from .checkpoint import resolve_checkpoint, shipped_models
+    from .data import get_dataset
+    from .explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
+                          prediction_warning, read_uploads)
+
+    torch.set_num_threads(1)
+    names = req["names"]
+    shown = ", ".join(names)
+    files = [(name, (tmp / f"file{i}").read_bytes()) for i, name in enumerate(names)]
+    work = tmp / "work"
+    work.mkdir()
+    dataset, model = req["dataset"], req["model"]
+    family = get_dataset(dataset)
+    windows = read_uploads(dataset, files, work, req["timesteps"])
+    meta, notes = windows.meta, []
+    if family.view == "molecule":
+        meta["symbols"] = family.symbols(windows, 0)
+        if not family.matches(windows):  # another molecule: the model trained on all eight
+            if model not in shipped_models("md17/all"):
+                raise ValueError(f"{shown} ({', '.join(meta['symbols'])}) is not "
+                                 f"{dataset.split('/')[1]}, and no md17/all {model} model (trained "
+                                 "on all eight molecules) is shipped yet.")
+            notes.append(f"{shown} is not {dataset.split('/')[1]}: predicting with md17/all/{model} "
+                         "(the sidebar's card is the one of the model you picked, not of this one).")
+            dataset = "md17/all"
+    out = predict_one(resolve_checkpoint(dataset, model, req["device"]), windows, 0, device=req["device"])
+    if not np.isfinite(out["x"]).all():
+        raise ValueError(f"{shown}: the input positions are not finite")
+    np.savez(tmp / "result.npz", window=np.float64(out["window"]),
+             **{k: out[k] for k in ARRAYS if out[k] is not None})
+    args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
+    for kind, export in (("csv", export_csv), ("npz", export_npz), ("extxyz", export_extxyz)):
+        (tmp / EXPORTS[kind]).write_bytes(export(*args))
+    return {"ok": True, "dataset": dataset, "meta": _plain(meta), "notes": notes,
+            "warning": prediction_warning(out), "timesteps": windows.timesteps}
+
+
+def work(tmp: str) -> None:
+    """Worker entry point (run by _BOOT under its caps): result.json in ``tmp`` always."""
+    tmp = Path(tmp)
+    req = json.loads((tmp / "request.json").read_text())
+    shown = ", ".join(req["names"])
+    try:
+        result = _predict(req, tmp)
+    except ValueError as e:
+        result = {"ok": False, "message": str(e)}
+    except (MemoryError, ImportError):  # our imports fail only when the cap leaves no room to map a library
+        result = {"ok": False, "message": f"{shown}: reading it needs more memory than the "
+                  f"{req['memory_mb']:,} MB an upload may use."}
+    except Exception as e:  # a parser's or the model's own failure: one plain sentence, log the rest
+        traceback.print_exc()
+        memory = "alloc" in str(e).lower() or "memory" in str(e).lower()
+        result = {"ok": False, "message": (
+            f"{shown}: reading it needs more memory than the {req['memory_mb']:,} MB an upload "
+            "may use." if memory else
+            f"{shown}: could not be read or predicted ({type(e).__name__}).")}
+    (tmp / "result.json.part").write_text(json.dumps(result))
+    (tmp / "result.json.part").rename(tmp / "result.json")
