@@ -383,6 +383,7 @@ def measure_floors(data_dir: Path, smiles: str, engine: str, spacing: int, size:
         for _, row in _run(_floor_job, jobs, workers, bar):
             rows.append(row)
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-    return {"windows": len(rows), "full_state_f_mse": mean["full_state"], "heavy_atom_f_mse": mean["heavy_atom"],
-            "no_motion_f_mse": mean["no_motion"], "heavy_atom_fraction_of_no_motion": mean["heavy_atom"] / mean["no_motion"],
+    return {"windows": len(rows), "full_state_f_mse": mean["full_state"],
+            "heavy_atom_f_mse": mean["heavy_atom"], "no_motion_f_mse": mean["no_motion"],
+            "heavy_atom_fraction_of_no_motion": mean["heavy_atom"] / mean["no_motion"],
             "steps": 2 * len(rows) * WINDOW_STEPS, "wall_time_s": round(time.time() - start, 1)}
