@@ -258,7 +258,7 @@ def _finish(dataset, family, val_w, model, mc, tc, s, stop_reason, dev, world, c
 
 
 def _short(m: dict) -> dict:
-    return {k: m[k] for k in ("n_samples", "timesteps", "f_mse", "a_mse", "frame_mse")}
+    return {k: m[k] for k in ("n_samples", "timesteps", "f_mse", "a_mse", "frame_mse", "gyration_ratio") if k in m}
 
 
 def _data_card(family) -> dict:
