@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from egno import get_dataset
 from egno.paths import CHECKPOINTS, ROOT
 
 MODELS = ["linear", "egnn", "egnn-r", "egnn-s", "gnn", "egno"]
@@ -47,7 +48,6 @@ def card(dataset: str, model: str) -> dict:
 
 def no_motion(dataset: str) -> dict:
     """Reference row: every node stays where it is at the input (no model)."""
-    from egno import get_dataset
     from egno.evaluate import metrics
     from egno.explore import test_windows
 
@@ -85,7 +85,8 @@ def main(datasets: list[str]) -> None:
             f = f"**{f}**" if m == best_f else f
             a = f"**{a}**" if m == best_a else a
             extra = f"{fmt(turned[m]['f_mse'], scale)} | " if motion else ""
-            print(f"| {m} | {f} | {a} | {extra}{PAPER[dataset].get(m, '–')} | {budget} |")
+            shrink = f" (Rg ratio {r['gyration_ratio']:.3f})" if dataset.startswith("md17/") else ""
+            print(f"| {m} | {f}{shrink} | {a} | {extra}{PAPER.get(dataset, {}).get(m, '–')} | {budget} |")
         joint = None
         if dataset.startswith("md17/") and ALL.exists():  # the one EGNO trained on all eight
             joint = evaluate(dataset, "egno", ALL)
@@ -95,7 +96,12 @@ def main(datasets: list[str]) -> None:
         print(f"| *no motion (reference, not a model)* | {fmt(still['f_mse'], scale)} | "
               f"{fmt(still['a_mse'], scale)} | " + (f"{fmt(still['f_mse'], scale)} | " if motion else "")
               + "– | predicts the input frame |")
-        print(f"\n{rows['egno']['n_samples']} test windows, P = {rows['egno']['timesteps']}.")
+        floor = get_dataset(dataset).floor()
+        if floor is not None:
+            print(f"| *heavy-atom floor (no model with this input can beat it)* | {fmt(floor, scale)} | – | – "
+                  "| half the F-MSE between reruns with the hydrogens' velocities redrawn |")
+        print(f"\n{rows['egno']['n_samples']} test windows, P = {rows['egno']['timesteps']}."
+              + (" Rg ratio: predicted / true radius of gyration at the final frame." if floor is not None else ""))
         if dataset.startswith("md17/"):
             rival = min((m for m in rows if m != "egno"), key=lambda m: rows[m]["f_mse"])
             other_a = min(rows[m]["a_mse"] for m in rows if m != "egno")
