@@ -10,6 +10,8 @@ pages = [
             url_path="equivariance"),
     st.Page("views/resolution.py", title="Resolution", icon=":material/show_chart:",
             url_path="resolution"),
+    st.Page("views/long_horizon.py", title="Long horizon", icon=":material/timeline:",
+            url_path="long_horizon"),
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload"),
 ]
 st.navigation(pages).run()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m egno {data, train, evaluate, bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m egno {data, train, evaluate, rollout, bench} ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -142,6 +142,34 @@ def cmd_export(a) -> None:
         print(f"wrote {export_trajectory(family.data_dir, a.split, i, out)}")
 
 
+def cmd_rollout(a) -> None:
+    from .checkpoint import resolve_checkpoint
+    from .data import get_dataset
+    from .longdata import long_windows
+    from .rollout import run
+    from .train import pick_device
+
+    _threads(a.threads)
+    dev = pick_device(a.device)
+    family = get_dataset(a.dataset, a.data_dir)
+    loaded = {m: resolve_checkpoint(a.dataset, m, dev) for m in a.model}
+    w = long_windows(family, a.windows, loaded[a.model[0]].config.timesteps)
+    if a.sample is not None:
+        if not 0 <= a.sample < len(w):
+            sys.exit(f"--sample must be in 0..{len(w) - 1}")
+        w = w.select([a.sample])
+    elif a.samples:
+        w = w.select(range(min(a.samples, len(w))))
+    result = {"dataset": a.dataset, **run(loaded, w, a.windows, a.dataset, a.velocity, dev)}
+    if not a.json:
+        for name, r in result["models"].items():
+            f_mse = ", ".join("–" if v is None else f"{v:.4g}" for v in r.get("f_mse", []))
+            print(f"{a.dataset} {name} K={a.windows} n={len(w)} ({r['seconds']:.2f} s): "
+                  f"F-MSE per window {f_mse}; diverged at the end {r['diverged'][-1]:.0%}")
+    else:
+        print(json.dumps(result))
+
+
 def cmd_bench(a) -> None:
     from .bench import run_bench
 
@@ -217,6 +245,23 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="file name; {index} is replaced by the sample number")
     x.add_argument("--data-dir", type=Path)
     x.set_defaults(func=cmd_export)
+
+    r = sub.add_parser("rollout", help="chained long-horizon rollout, window after window")
+    r.add_argument("--dataset", required=True)
+    r.add_argument("--model", nargs="+", default=["egno"], choices=MODELS,
+                   help="one or more shipped models (default egno)")
+    r.add_argument("--windows", type=int, default=10, help="K windows to chain (default 10)")
+    one = r.add_mutually_exclusive_group()
+    one.add_argument("--sample", type=int, help="one long-horizon test sample")
+    one.add_argument("--samples", type=int, help="the first N long-horizon test samples")
+    r.add_argument("--velocity", choices=("fd", "fd2", "fine"), default="fd",
+                   help="how EGNO's next input velocity is obtained (egno/rollout.py)")
+    r.add_argument("--data-dir", type=Path)
+    r.add_argument("--device")
+    r.add_argument("--threads", type=int)
+    r.add_argument("--json", action="store_true",
+                   help="last line: one JSON object, error and checks per window and per model")
+    r.set_defaults(func=cmd_rollout)
 
     b = sub.add_parser("bench", help="latency, throughput and memory benchmarks")
     b.add_argument("--dataset", default="nbody")

@@ -1,0 +1,63 @@
+"""Figures of the Long horizon page: window boundaries on the trajectory view, error versus
+horizon and the physical checks over time."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from app.figures import MODEL_COLOURS, error_chart
+
+BOUNDARY = dict(color="#adb5bd", dash="dot", width=1)
+
+
+def mark_windows(fig: go.Figure, windows: int, window: float, axis: int = 1) -> go.Figure:
+    """Dotted vertical lines at each window's end (k ΔT, k = 1..K − 1) on the figure's
+    ``axis``-th 2D x axis (shapes by axis reference: add_vline refuses figures with a 3D scene)."""
+    x, y = ("x", "y") if axis == 1 else (f"x{axis}", f"y{axis}")
+    for k in range(1, windows):
+        fig.add_shape(type="line", xref=x, yref=f"{y} domain", x0=k * window, x1=k * window,
+                      y0=0, y1=1, line=BOUNDARY)
+    return fig
+
+
+def label_windows(fig: go.Figure, timesteps: int) -> go.Figure:
+    """Slider labels of an animated figure as 'w k · t=…', so the window of each frame shows."""
+    if fig.layout.sliders:
+        steps = list(fig.layout.sliders[0].steps)
+        for i, step in enumerate(steps[1:]):
+            step.label = f"w{i // timesteps + 1} · {step.label}"
+        fig.layout.sliders[0].steps = steps
+    return fig
+
+
+def horizon_chart(errors: dict[str, np.ndarray], times: np.ndarray, windows: int, window: float,
+                  unit: str, length_unit: str) -> go.Figure:
+    """Per-frame MSE of each model's chained rollout against time (log axis), windows marked."""
+    fig = error_chart(errors, times, unit, "error versus horizon (this sample)", length_unit)
+    return mark_windows(fig, windows, window)
+
+
+def checks_chart(checks: dict[str, dict[str, np.ndarray]], times: np.ndarray, windows: int,
+                 window: float, unit: str, limits: dict[str, float]) -> go.Figure:
+    """One panel per physical check: its value per frame for every model (the input first, at
+    time 0), the truth's where it has one, and the divergence limit as a dashed line."""
+    names = sorted({n for c in checks.values() for n in c})
+    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=names,
+                        horizontal_spacing=0.08)
+    t_all = np.concatenate([[0.0], times])
+    for j, name in enumerate(names, start=1):
+        for model, values in checks.items():
+            if name in values:
+                fig.add_scatter(x=t_all, y=values[name], mode="lines", name=model, legendgroup=model,
+                                showlegend=j == 1, row=1, col=j,
+                                line=dict(color=MODEL_COLOURS.get(model, "#2b8a3e"),
+                                          width=3 if model == "egno" else 1.5))
+        if name in limits:
+            fig.add_hline(y=limits[name], line=dict(color="#e03131", dash="dash", width=1), row=1, col=j)
+        mark_windows(fig, windows, window, axis=j)
+        fig.update_xaxes(title_text=f"time ({unit})", row=1, col=j)
+    fig.update_layout(height=340, margin=dict(l=50, r=10, t=50, b=50),
+                      title=dict(text="physical checks over time (red dashes: divergence limit)",
+                                 y=0.99, yanchor="top"))
+    return fig

@@ -1,0 +1,169 @@
+"""Ground truth past one window: input states with their true futures for K windows.
+
+``long_windows(family, K, P)`` gives Windows whose times run t = 1/P, 2/P, ..., K (fractions of
+ΔT) and whose target holds the truth at those times, NaN where the data end:
+  nbody    a separate long test file (``long_test.npz``), simulated by egno.data.nbody.simulate
+           with its own seed, 100 systems for 25 windows after the protocol's input frame 30;
+  mocap    the test trials, one start every window (30 frames), truth to each trial's end;
+  md17     the test segments, one start every window (200 stored frames), to each segment's end;
+  protein  the test run, one start every window (12 frames), to its end.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .data.base import DatasetFamily, Windows, uniform_times
+
+LONG_SYSTEMS = 100     # nbody long test file: systems
+LONG_WINDOWS = 25      # ... and windows of ground truth after the input frame
+LONG_SEED_OFFSET = 4   # seed 10 seed + 4 (train, val, test use + 1, 2, 3)
+
+
+def long_times(windows: int, timesteps: int) -> np.ndarray:
+    """t / ΔT = 1/P, 2/P, ..., K."""
+    return np.arange(1, windows * timesteps + 1, dtype=np.float64) / timesteps
+
+
+def generate_nbody_long(family: DatasetFamily, n_systems: int = LONG_SYSTEMS,
+                        windows: int = LONG_WINDOWS, seed: int = 0) -> "Path":  # noqa: F821
+    """Simulate the nbody long-horizon test file into ``family.data_dir/long_test.npz``: saved
+    frames 30 (the input) to 30 + 10 ``windows``, the same simulator and protocol as the splits."""
+    from .data import nbody
+
+    start = time.time()
+    last = nbody.INPUT_FRAME + nbody.WINDOW_FRAMES * windows
+    data = nbody.simulate(n_systems, seed=seed * 10 + LONG_SEED_OFFSET,
+                          steps=(last + 2) * nbody.SAVE_EVERY)
+    keep = slice(nbody.INPUT_FRAME, last + 1)
+    family.data_dir.mkdir(parents=True, exist_ok=True)
+    path = family.data_dir / "long_test.npz"
+    np.savez(path, loc=data["loc"][:, keep], vel=data["vel"][:, keep], charges=data["charges"])
+    card = {"generator": "egno.data.nbody.simulate", "seed": seed * 10 + LONG_SEED_OFFSET,
+            "systems": n_systems, "windows": windows, "first_saved_frame": nbody.INPUT_FRAME,
+            "wall_time_s": round(time.time() - start, 1)}
+    (family.data_dir / "long_test.json").write_text(json.dumps(card, indent=2))
+    return path
+
+
+def _pad(frames: list[np.ndarray], n_frames: int, shape: tuple) -> np.ndarray:
+    """Stack the frames that exist and fill the rest with NaN: (n_frames, *shape)."""
+    out = np.full((n_frames, *shape), np.nan)
+    if frames:
+        out[: len(frames)] = np.stack(frames)
+    return out
+
+
+def _with_truth(w: Windows, truth: list[np.ndarray], windows: int, timesteps: int) -> Windows:
+    target = torch.as_tensor(np.concatenate(truth, axis=1), dtype=torch.float32)
+    return replace(w, t=torch.as_tensor(long_times(windows, timesteps), dtype=torch.float32),
+                   target=target)
+
+
+def _nbody(family, windows, p):
+    from .data import nbody
+
+    path = family.data_dir / "long_test.npz"
+    if not path.exists():
+        generate_nbody_long(family)
+    with np.load(path, allow_pickle=False) as f:
+        loc, vel, q = f["loc"], f["vel"], f["charges"]
+    step = nbody.WINDOW_FRAMES // p
+    assert nbody.WINDOW_FRAMES % p == 0, f"nbody long truth is on saved frames: P must divide 10, not {p}"
+    frames = step * np.arange(1, windows * p + 1)
+    truth = np.full((len(loc), len(frames), loc.shape[2], 3), np.nan)
+    have = frames < loc.shape[1]
+    truth[:, have] = loc[:, frames[have]]
+    return nbody.build_windows(loc[:, 0], vel[:, 0], q, truth, long_times(windows, p))
+
+
+def _mocap(family, windows, p):
+    from .data.mocap import FPS, WINDOW_FRAMES, build_mocap_windows
+
+    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+        positions, lengths = f["positions"], f["lengths"]
+    bones, joints = family._skeleton_arrays()
+    step = WINDOW_FRAMES // p
+    xs, vs, truth, offset = [], [], [], 0
+    for n in lengths:
+        pos = positions[offset:offset + n]
+        offset += n
+        for s in range(1, n - WINDOW_FRAMES, WINDOW_FRAMES):
+            xs.append(pos[s])
+            vs.append((pos[s + 1] - pos[s - 1]) * (FPS / 2))
+            frames = s + step * np.arange(1, windows * p + 1)
+            truth.append(_pad([pos[f] for f in frames if f < n], len(frames), pos.shape[1:]))
+    w = build_mocap_windows(np.stack(xs), np.stack(vs), None, bones, len(joints), p)
+    w.meta.update(dataset=family.name, joints=joints)
+    return _with_truth(w, truth, windows, p)
+
+
+def _md17(family, windows, p):
+    from .data.md17 import molecule_windows
+    from .data.md17_sim import STRIDE, WINDOW_STEPS
+
+    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+        pos, vel, z = f["positions"], f["velocities"], f["z"]
+    if pos.ndim == 3:  # one long trajectory (data made before segments)
+        pos, vel = pos[None], vel[None]
+    per_window = WINDOW_STEPS // STRIDE
+    step = per_window // p
+    heavy = z > 1
+    parts, truth = [], []
+    for seg_pos, seg_vel in zip(pos, vel):
+        starts = np.arange(0, len(seg_pos) - per_window, per_window)
+        parts.append(molecule_windows(seg_pos, seg_vel, z, starts, None, p))
+        for s in starts:
+            frames = s + step * np.arange(1, windows * p + 1)
+            truth.append(_pad([seg_pos[f][heavy] for f in frames if f < len(seg_pos)], len(frames),
+                              (int(heavy.sum()), 3)))
+    w = Windows.concat(parts) if len(parts) > 1 else parts[0]
+    w.meta.update(dataset=family.name)
+    return _with_truth(w, truth, windows, p)
+
+
+def _protein(family, windows, p):
+    from .data.protein import FRAME_PS, WINDOW_FRAMES, backbone_features, protein_windows
+
+    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+        pos, resids = f["positions"], f["resids"]
+        names, resnames = [str(a) for a in f["names"]], [str(r) for r in f["resnames"]]
+        static = backbone_features(names, resnames, resids, f["charges"])
+    starts = np.arange(1, len(pos) - WINDOW_FRAMES, WINDOW_FRAMES)
+    w = protein_windows(pos, static, resids, starts, p, FRAME_PS, None)
+    step = WINDOW_FRAMES // p
+    truth = []
+    for s in starts:
+        frames = s + step * np.arange(1, windows * p + 1)
+        truth.append(_pad([pos[f] for f in frames if f < len(pos)], len(frames), pos.shape[1:]))
+    w.meta.update(dataset=family.name, atom_names=names, resnames=resnames, resids=resids.tolist())
+    return _with_truth(w, truth, windows, p)
+
+
+LOADERS = {"nbody": _nbody, "mocap": _mocap, "md17": _md17, "protein": _protein}
+
+
+def long_windows(family: DatasetFamily, windows: int, timesteps: int | None = None) -> Windows:
+    """Input states with the truth for ``windows`` windows of ``timesteps`` frames (NaN past the
+    data); the test data are generated first where the family can."""
+    kind = family.name.split("/")[0]
+    assert kind in LOADERS, f"no long-horizon ground truth for {family.name}"
+    p = timesteps or family.default_timesteps
+    if kind != "nbody":
+        family.ensure(progress=False) if kind == "md17" else _ensure_test(family)
+    w = LOADERS[kind](family, windows, p)
+    w.meta.update(dataset=family.name, long_windows=windows, timesteps=p)
+    return w
+
+
+def _ensure_test(family: DatasetFamily) -> None:
+    if not (family.data_dir / "test.npz").exists():
+        family.generate(progress=False, splits=("test",))
+
+
+def uniform(timesteps: int) -> torch.Tensor:
+    return torch.as_tensor(uniform_times(timesteps), dtype=torch.float32)

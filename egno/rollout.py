@@ -1,0 +1,195 @@
+"""Chained long-horizon rollout: a model applied window after window past its trained ΔT.
+
+Each window's last predicted positions become the next window's input state, with the input's
+state-dependent features recomputed (``restate``: the speed node feature and the squared edge
+length; the graph itself stays the first input's). The next input's velocity:
+  egno, egnn  ``velocity`` = "fd" (default): backward difference of the window's last two frames,
+              (x_P − x_{P−1}) / (ΔT/P); "fd2": second order, (3 x_P − 4 x_{P−1} + x_{P−2}) /
+              (2 ΔT/P); "fine": the model run again zero-shot at P·10 and the difference of its
+              last two frames (ΔT/(10P) apart). "fd" had the lowest chained error on nbody and
+              mocap/walk; "fine" the highest: zero-shot frames that close together are not
+              smooth enough to differentiate (docs/results/long_horizon.md).
+  egnn-r      its own last step (x_P − x_{P−1}) / (ΔT/P), so it keeps stepping as it was trained;
+  linear      its input velocity, unchanged: the chained rollout is exact constant velocity.
+
+Letters: K windows, P frames per window, N nodes of all samples, S samples.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import Windows
+from .data.base import uniform_times
+from .evaluate import predict
+from .physics import first_broken, sample_checks
+
+VELOCITIES = ("fd", "fd2", "fine")
+FINE = 10  # "fine" velocity: the model evaluated at P · FINE
+
+# Where each family keeps its state-dependent features (its module docstring):
+# speed = h[:, -1] = ‖v‖ · scale(ΔT); squared edge length = edge_attr[:, column] · d2_scale.
+FEATURES = {
+    "nbody": (lambda window: 1.0, 1, 1.0),             # h [‖v‖]; edges [q_i q_j, ‖Δx‖²]
+    "mocap": (lambda window: window / 10.0, 2, 0.01),  # ‖v‖ΔT/10; (d/10)²
+    "md17": (lambda window: 100.0, 4, 1.0),            # ‖v‖ · 100 fs; ‖Δx‖²
+    "protein": (lambda window: window / 10.0, 0, 0.01),  # ‖v‖ΔT/10 Å; (d/10 Å)²
+}
+
+
+def restate(w: Windows, x: torch.Tensor, v: torch.Tensor, family: str) -> Windows:
+    """``w`` with positions x and velocities v (N, 3) as its input state and the features that
+    depend on them recomputed for ``family``."""
+    kind = family.split("/")[0]
+    assert kind in FEATURES, f"no state features known for {family}"
+    speed_scale, column, d2_scale = FEATURES[kind]
+    x, v = x.to(w.x), v.to(w.v)
+    h = w.h.clone()
+    h[:, -1] = v.norm(dim=-1) * speed_scale(w.window)
+    # edge indices are local to each sample: shift them to rows of x
+    sample = torch.repeat_interleave(torch.arange(len(w)), w.edge_ptr[1:] - w.edge_ptr[:-1])
+    rows = w.edge_index + w.node_ptr[:-1][sample]
+    attr = w.edge_attr.clone()
+    attr[:, column] = ((x[rows[0]] - x[rows[1]]) ** 2).sum(-1) * d2_scale
+    return replace(w, x=x, v=v, h=h, edge_attr=attr)
+
+
+def check_restate(w: Windows, family: str, atol: float = 1e-4) -> None:
+    """AssertionError unless ``restate`` on the windows' own state gives back their features
+    (guards FEATURES against a change in a family's feature layout)."""
+    again = restate(w, w.x, w.v, family)
+    assert torch.allclose(again.h, w.h, atol=atol, rtol=1e-4), f"{family}: speed feature differs"
+    assert torch.allclose(again.edge_attr, w.edge_attr, atol=atol, rtol=1e-4), \
+        f"{family}: squared edge length feature differs"
+
+
+def next_velocity(model: nn.Module, state: Windows, pred: torch.Tensor, velocity: str,
+                  device, batch_size: int) -> torch.Tensor:
+    """The velocity (N, 3) of the state at the end of a window predicted as ``pred`` (P, N, 3)."""
+    kind = model.config.model
+    p = pred.shape[0]
+    dt = state.window / p
+    frames = torch.cat([state.x[None], pred])  # input, then P frames
+    if kind == "linear":
+        return state.v
+    if kind == "egnn-r" or velocity == "fd" or (velocity == "fd2" and p < 2):
+        return (frames[-1] - frames[-2]) / dt
+    if velocity == "fd2":
+        return (3 * frames[-1] - 4 * frames[-2] + frames[-3]) / (2 * dt)
+    assert velocity == "fine", f"velocity must be one of {VELOCITIES}, not {velocity}"
+    fine_t = torch.as_tensor(uniform_times(p * FINE), dtype=torch.float32)
+    fine = predict(model, replace(state, t=fine_t), batch_size, device)
+    return (fine[-1] - fine[-2]) / (state.window / (p * FINE))
+
+
+@torch.no_grad()
+def chain(model: nn.Module, start: Windows, windows: int, timesteps: int, family: str,
+          velocity: str = "fd", device="cpu", batch_size: int = 500) -> torch.Tensor:
+    """Positions (K·P, N, 3) of ``windows`` chained windows of ``timesteps`` frames from the input
+    states of ``start`` (its targets are ignored)."""
+    assert windows >= 1 and timesteps >= 1
+    t = torch.as_tensor(uniform_times(timesteps), dtype=torch.float32)
+    state = replace(start, t=t, target=None)
+    out = []
+    for _ in range(windows):
+        pred = predict(model, state, batch_size, device)
+        v = next_velocity(model, state, pred, velocity, device, batch_size)
+        out.append(pred)
+        state = restate(state, pred[-1], v, family)
+    return torch.cat(out)
+
+
+def sample_errors(pred: torch.Tensor, truth: torch.Tensor, node_ptr: torch.Tensor) -> np.ndarray:
+    """MSE per sample and frame (S, F) over the sample's nodes and x, y, z: NaN where the data
+    have no truth, inf where the prediction is not finite."""
+    out = []
+    for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist()):
+        p, t = pred[:, a:b].double(), truth[:, a:b].double()
+        mse = ((p - t) ** 2).mean((1, 2))
+        mse[~torch.isfinite(p).all(-1).all(-1)] = np.inf
+        mse[~torch.isfinite(t).all(-1).all(-1)] = np.nan
+        out.append(mse.numpy())
+    return np.stack(out)
+
+
+def _spread(values: np.ndarray) -> tuple:
+    """Mean over the finite values, median over all scored (inf counts as the largest), and how
+    many are not finite, of per-sample errors with NaN where unscored."""
+    scored = values[~np.isnan(values)]
+    finite = scored[np.isfinite(scored)]
+    mean = finite.mean() if len(finite) else np.nan
+    median = np.median(scored) if len(scored) else np.nan
+    return _num(mean), _num(median), int(len(scored) - len(finite)), int(len(scored))
+
+
+def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]:
+    """Physical checks of every sample: frames are the input then the K·P predictions; with
+    ``first_broken`` the first broken frame (None: never)."""
+    results = []
+    dt = float(w.window * w.t[0])
+    for i in range(len(w)):
+        nodes = w.sample_nodes(i)
+        one = w.select([i])
+        frames = torch.cat([w.x[None, nodes], pred[:, nodes]]).double().numpy()
+        truth = None
+        if w.target is not None:
+            truth = torch.cat([w.x[None, nodes], w.target[:, nodes]]).double().numpy()
+        checks = sample_checks(family, one, frames, truth, dt)
+        results.append({"checks": checks, "first_broken": first_broken(checks)})
+    return results
+
+
+def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
+                   family: str) -> dict:
+    """Per window k = 1..K: F-MSE (the window's last frame) and A-MSE (its P frames), as the mean
+    over the samples whose prediction is finite and the median over all (a non-finite one counts
+    as the largest), over the samples with truth there, how many are not finite and how many have
+    truth, the mean of each physical check at the
+    window's last frame and the fraction of samples diverged by then (a check past its limit, or
+    a non-finite prediction)."""
+    out: dict = {}
+    if w.target is not None:
+        err = sample_errors(pred, w.target, w.node_ptr)  # S, K·P
+        for k in range(windows):
+            window_err = err[:, k * timesteps:(k + 1) * timesteps]
+            f_mean, f_median, bad, n = _spread(window_err[:, -1])
+            with np.errstate(invalid="ignore"):
+                a_mean, a_median, _, _ = _spread(window_err.mean(1))
+            for key, value in (("f_mse", f_mean), ("f_mse_median", f_median), ("a_mse", a_mean),
+                               ("a_mse_median", a_median), ("not_finite", bad), ("n_with_truth", n)):
+                out.setdefault(key, []).append(value)
+    samples = per_sample_checks(w, pred, family)
+    ends = [(k + 1) * timesteps for k in range(windows)]  # frame index of each window's end (input = 0)
+    names = sorted(samples[0]["checks"]) if samples else []
+    out["checks"] = {name: [_num(np.nanmean([s["checks"][name][e] for s in samples])) for e in ends]
+                     for name in names}
+    broken = [s["first_broken"] for s in samples]
+    out["diverged"] = [float(np.mean([b is not None and b <= e for b in broken])) for e in ends]
+    return out
+
+
+def _num(x) -> float | None:
+    """A float for JSON (6 significant digits), None where not finite."""
+    x = float(x)
+    return float(f"{x:.6g}") if np.isfinite(x) else None
+
+
+def run(loaded_models: dict, w: Windows, windows: int, family: str, velocity: str = "fd",
+        device="cpu") -> dict:
+    """Chained rollouts of every model in ``loaded_models`` (name -> LoadedModel) on ``w`` (from
+    ``egno.longdata.long_windows``): per-model window summaries and wall times."""
+    check_restate(replace(w, target=None, t=w.t[:1]), family)
+    p = int(round(1 / float(w.t[0])))
+    result = {"windows": windows, "timesteps": p, "n_samples": len(w), "velocity": velocity,
+              "window": w.window, "models": {}}
+    for name, loaded in loaded_models.items():
+        start = time.perf_counter()
+        pred = chain(loaded.model, w, windows, p, family, velocity, device)
+        seconds = time.perf_counter() - start
+        result["models"][name] = {"seconds": round(seconds, 3),
+                                  **window_summary(w, pred, windows, p, family)}
+    return result

@@ -1,0 +1,133 @@
+"""Chained long-horizon rollout, physical checks, the rollout command and the Long horizon page."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT
+from egno import ModelConfig, get_dataset
+from egno.data.nbody import build_windows
+from egno.longdata import generate_nbody_long, long_windows
+from egno.physics import first_broken, molecule_checks, nbody_checks, skeleton_checks
+from egno.rollout import chain, check_restate, window_summary
+from egno.zoo import build_model
+
+
+@pytest.fixture(scope="module")
+def long_nbody(tmp_path_factory):
+    """A tiny long-horizon nbody file (4 systems, 3 windows) in its own data dir."""
+    family = get_dataset("nbody", tmp_path_factory.mktemp("long") / "nbody")
+    generate_nbody_long(family, n_systems=4, windows=3, seed=1)
+    return family
+
+
+def test_linear_rollout_of_constant_velocity_system_is_exact():
+    # two particles far apart (no truth needed): positions x0 + v t at every chained frame
+    x0 = np.array([[[0.0, 0.0, 0.0], [5.0, 1.0, -2.0]]])
+    v0 = np.array([[[0.3, -0.1, 0.2], [-0.2, 0.4, 0.1]]])
+    w = build_windows(x0, v0, np.array([[1.0, -1.0]]), None, np.array([0.2, 0.4, 0.6, 0.8, 1.0]))
+    model = build_model(ModelConfig(model="linear"))
+    pred = chain(model, w, windows=20, timesteps=5, family="nbody")
+    t = torch.arange(1, 101, dtype=torch.float64) / 5 * w.window
+    expected = torch.as_tensor(x0[0])[None] + torch.as_tensor(v0[0])[None] * t[:, None, None]
+    assert pred.shape == (100, 2, 3)
+    torch.testing.assert_close(pred.double(), expected, atol=1e-5, rtol=0)
+
+
+def test_long_truth_continues_the_protocol_and_restate_matches_features(long_nbody):
+    w = long_windows(long_nbody, 3, 5)
+    assert w.target.shape == (15, 4 * 5, 3) and torch.isfinite(w.target).all()
+    check_restate(replace(w, target=None, t=w.t[:5]), "nbody")
+    # the linear chain is scored per window and never diverges on a bound system's first windows
+    pred = chain(build_model(ModelConfig(model="linear")), w, 3, 5, "nbody")
+    s = window_summary(w, pred, 3, 5, "nbody")
+    assert len(s["f_mse"]) == 3 and s["n_with_truth"] == [4, 4, 4]
+    assert s["f_mse"][0] < s["f_mse"][2]
+
+
+def test_rigid_rotation_keeps_bonds_and_bones():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3)) * 1.4
+    bonds = np.array([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])
+    angles = np.linspace(0, np.pi, 7)
+    rot = np.stack([np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+                    for a in angles])
+    frames = np.einsum("fij,nj->fni", rot, x) + 0.5
+    m = molecule_checks(frames, frames[:1].repeat(7, 0), bonds)  # the unrotated input as reference
+    assert np.allclose(m["bond_error"], 0, atol=1e-12) and not m["bonds_off"].any()
+    assert np.allclose(m["angle_error"], 0, atol=1e-5)
+    assert np.allclose(skeleton_checks(frames, bonds)["bone_drift"], 0, atol=1e-12)
+    assert first_broken({**m, **skeleton_checks(frames, bonds)}) is None
+
+
+def test_stretched_bond_is_flagged():
+    x = np.array([[0.0, 0, 0], [1.5, 0, 0], [3.0, 0, 0]])
+    bonds = np.array([[0, 1], [1, 2]])
+    frames = np.stack([x, x, x])
+    frames[2, 2, 0] += 0.3  # bond 1–2 stretched by 0.3 Å in the last frame
+    m = molecule_checks(frames, np.stack([x, x, x]), bonds)
+    assert m["bonds_off"].tolist() == [0.0, 0.0, 0.5]
+    assert m["bond_error"][2] == pytest.approx(0.15)
+    assert first_broken(m) is None  # half the bonds: at, not past, the limit
+    frames[2, 0, 0] -= 0.3
+    assert first_broken(molecule_checks(frames, np.stack([x, x, x]), bonds)) == 2
+    drift = skeleton_checks(frames, bonds)["bone_drift"]
+    assert drift[2] == pytest.approx(0.2)
+
+
+def test_symmetric_pair_conserves_momentum_and_flags_a_push():
+    # two opposite charges moving apart symmetrically: total momentum stays zero
+    t = np.arange(6)[:, None] * 0.1
+    a = np.concatenate([-1 - 0.5 * t, 0 * t, 0 * t], axis=1)
+    frames = np.stack([a, -a], axis=1)  # F, 2, 3
+    v0 = np.array([[-0.5, 0, 0], [0.5, 0, 0]])
+    edges, qq = np.array([[0, 1], [1, 0]]), np.array([-1.0, -1.0])
+    c = nbody_checks(frames, v0, edges, qq, 0.1)
+    assert np.allclose(c["momentum_drift"], 0, atol=1e-12)
+    pushed = frames.copy()
+    pushed[:, :, 1] += t * 3.0  # both pushed along y: momentum gained
+    assert first_broken(nbody_checks(pushed, v0, edges, qq, 0.1)) is not None
+
+
+def test_rollout_command_json(long_nbody):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "egno", "rollout", "--dataset", "nbody", "--model", "egno", "linear",
+         "--windows", "3", "--samples", "2", "--threads", "1", "--json",
+         "--data-dir", str(long_nbody.data_dir)], capture_output=True, text=True, env=env, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["windows"] == 3 and r["n_samples"] == 2 and set(r["models"]) == {"egno", "linear"}
+    for m in r["models"].values():
+        assert len(m["f_mse"]) == 3 and len(m["diverged"]) == 3
+        assert set(m["checks"]) == {"momentum_drift", "energy_drift"}
+    assert r["models"]["egno"]["f_mse"][0] < r["models"]["linear"]["f_mse"][0]
+
+
+def test_long_horizon_page(long_nbody, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from helpers import app_figures
+
+    monkeypatch.setenv("EGNO_DATA", str(long_nbody.data_dir.parent))
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
+    at.query_params["dataset"] = "nbody"
+    at.run()
+    at.switch_page("views/long_horizon.py").run()
+    assert not at.exception, at.exception
+    at.slider(key="lh_windows").set_value(3).run()
+    assert not at.exception, at.exception
+    figs = app_figures(at)
+    assert len(figs) == 3  # trajectory, error versus horizon, physical checks
+    assert len(figs[0]["frames"]) == 16  # the input + 3 windows × P = 5
+    boundaries = [s for s in figs[1]["layout"].get("shapes", []) if s.get("type") == "line"]
+    assert len(boundaries) == 2
+    names = {t.get("name") for t in figs[1]["data"]}
+    assert {"egno", "egnn-r", "linear"} <= names
+    assert at.success or at.error  # a diverged flag or its all-clear, per model
