@@ -308,3 +308,16 @@ def test_floor_on_the_card_and_the_shrinkage_ratio(ethanol):
         shrunk[:, a:b] = centres[:, k:k + 1] + 0.8 * (truth[:, a:b] - centres[:, k:k + 1])
     assert gyration_ratio(truth, truth, w.node_ptr) == pytest.approx(1.0)
     assert gyration_ratio(shrunk, truth, w.node_ptr) == pytest.approx(0.8)
+
+
+def test_a_copied_test_sample_is_replaced_not_resumed(tmp_path):
+    """The app copies the committed test sample into the data folder; generating there starts
+    afresh instead of refusing the older settings."""
+    from egno.data.md17_sim import generate_molecule
+
+    (tmp_path / "card.json").write_text(json.dumps({"engine": "xtb", "splits": {"test": {}},
+                                                    "note": "test split only, heavy atoms, float32"}))
+    generate_molecule(tmp_path, "ethanol", "mmff", sizes={"test": 2}, segments=2, splits=("test",),
+                      progress=False, floor_windows=0)
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert card["production"] == "nve" and card["splits"]["test"]["segments"] == 2 and "note" not in card
