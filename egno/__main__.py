@@ -41,6 +41,12 @@ def cmd_data(a) -> None:
     from .data import dataset_names, get_dataset
 
     sizes = {k: v for k, v in (("train", a.train), ("val", a.val), ("test", a.test)) if v}
+    if a.long:
+        from .longdata import generate_nbody_long
+
+        assert a.dataset == "nbody", "--long makes the nbody long-horizon test file"
+        print(f"wrote {generate_nbody_long(get_dataset('nbody', a.data_dir), seed=a.seed)}")
+        return
     if a.dataset.split("/")[0] == "md17":
         if "/" in a.dataset and not a.molecule:
             a.molecule = a.dataset.split("/", 1)[1]
@@ -65,7 +71,7 @@ def train_configs(a) -> tuple:
     if a.vector_conv_init is not None:
         mc.vector_conv_init = a.vector_conv_init
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
-                "warmup_epochs", "ema", "train_starts"):
+                "warmup_epochs", "ema", "train_starts", "time_sampling"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -198,6 +204,8 @@ def parser() -> argparse.ArgumentParser:
                    help="md17: independent segments per split, each with its own seed (default 10)")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="md17: segments simulated at once, one process per core (default: all cores)")
+    d.add_argument("--long", action="store_true", help="nbody: only the long-horizon test file "
+                   "(100 systems, 25 windows after the input frame; `rollout` makes it when missing)")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_data)
 
@@ -214,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
                      ("seed", int), ("max-train", int), ("eval-every", int),
                      ("warmup-epochs", int), ("time-limit", float), ("ema", float), ("train-starts", int)):
         t.add_argument(f"--{key}", type=typ)
+    t.add_argument("--time-sampling", choices=("fixed", "random-p", "random-points"),
+                   help="target times per batch (default fixed; random-*: any-resolution training)")
     t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
     t.add_argument("--vector-conv-init", choices=("zero", "random"),
                    help="EGNO's vector temporal weights at the start (default zero: starts as egnn)")

@@ -67,6 +67,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     train_starts: int = 1      # input frames per training trajectory (nbody: k frames centred on
                                # frame 30); val/test always use the protocol's single window
+    time_sampling: str = "fixed"  # fixed: targets at the P uniform times of the model config;
+                               # random-p: per batch a P drawn from the uniform grids the training
+                               # data has (divisors of its finest P), random-points: per batch P
+                               # times drawn from that finest grid (sorted, ΔT always in): one
+                               # model for any resolution. Validation keeps the uniform grid.
     ema: float | None = None   # e.g. 0.999: validate and ship an exponential moving average of the
                                # weights (per step), smoother and less overfit than the last weights
 

@@ -79,7 +79,11 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     torch.manual_seed(train_cfg.seed)
     family = get_dataset(dataset, data_dir)
     family.ensure(progress=progress and rank == 0)
-    train_w = family.load("train", model_cfg.timesteps, starts=train_cfg.train_starts)
+    train_p = model_cfg.timesteps
+    if train_cfg.time_sampling != "fixed":  # targets on the finest grid, subsets drawn per batch
+        assert model_cfg.model != "egnn-s", "egnn-s emits a fixed number of frames"
+        train_p = max(family.available_timesteps("train"))
+    train_w = family.load("train", train_p, starts=train_cfg.train_starts)
     if train_cfg.max_train:
         train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
     val_w = family.load("val", model_cfg.timesteps)
@@ -177,6 +181,33 @@ def train_step(model, opt, batch, grad_clip: float | None) -> torch.Tensor | Non
     return loss.detach()
 
 
+TIME_SAMPLING = ("fixed", "random-p", "random-points")
+
+
+def sample_times(fine: int, mode: str, timesteps: int, g: torch.Generator) -> torch.Tensor:
+    """Indices into a uniform grid of ``fine`` target times for one batch: ``random-p`` a uniform
+    sub-grid of P points, P a random divisor of ``fine``; ``random-points`` ``timesteps`` points
+    drawn at random, sorted, the last (ΔT) always among them."""
+    assert mode in TIME_SAMPLING[1:], f"time_sampling must be one of {TIME_SAMPLING}, not {mode}"
+    if mode == "random-p":
+        choices = [p for p in range(1, fine + 1) if fine % p == 0]
+        p = choices[int(torch.randint(len(choices), (1,), generator=g))]
+        return torch.arange(1, p + 1) * (fine // p) - 1
+    assert 1 <= timesteps <= fine, f"cannot draw {timesteps} of {fine} times"
+    rest = torch.randperm(fine - 1, generator=g)[:timesteps - 1].sort().values
+    return torch.cat([rest, torch.tensor([fine - 1])])
+
+
+def time_subset(batch, index: torch.Tensor):
+    """``batch`` with only the target times ``index`` (and their targets)."""
+    return batch.with_times(batch.t[index], batch.target[index])
+
+
+def raw_timesteps(model) -> int:
+    inner = getattr(model, "module", model)  # DDP
+    return inner.config.timesteps
+
+
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None,
                  ema=None) -> tuple[float, int]:
     """One pass over the training windows: (mean loss of the steps taken, steps skipped).
@@ -189,7 +220,11 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
     model.train()
     total, count, skipped = 0.0, 0, 0
     for i in range(0, len(perm), per_rank):
-        loss = train_step(model, opt, collate(w, perm[i:i + per_rank]).to(dev), cfg.grad_clip)
+        batch = collate(w, perm[i:i + per_rank])
+        if cfg.time_sampling != "fixed":
+            batch = time_subset(batch, sample_times(batch.t.shape[0], cfg.time_sampling,
+                                                    raw_timesteps(model), g))
+        loss = train_step(model, opt, batch.to(dev), cfg.grad_clip)
         if loss is None:
             skipped += 1
             continue
