@@ -78,6 +78,17 @@ errors = {m: r["frame_mse"] for m, r in runs.items()}
 out = {"x": one.x.numpy(), "pred": shown["pred"], "truth": np.where(np.isfinite(truth), truth, np.nan),
        "node_error": shown["node_error"], "t": one.t.numpy(), "window": one.window,
        "frame_mse": shown["frame_mse"]}
+# 3Dmol writes PDB/XYZ text with fixed-width coordinates; a blown-up rollout is drawn up to there
+reach = 999.0 if family.view in ("protein", "molecule") else 1e6
+ok = np.isfinite(out["pred"]).all((1, 2)) & (np.abs(np.nan_to_num(out["pred"])).max((1, 2)) < reach)
+drawn = len(ok) if ok.all() else int(np.argmax(~ok))
+if drawn < len(ok):
+    st.warning(f"{model}'s rollout leaves the drawable range (not finite or beyond {reach:g} "
+               f"{length}) at frame {drawn + 1}: the view stops before it.")
+    drawn = max(drawn, 1)
+    out = {**out, **{k: out[k][:drawn] for k in ("pred", "truth", "node_error", "t", "frame_mse")
+                     if out[k] is not None}}
+view_times, view_errors = times[:len(out["pred"])], {m: e[:len(out["pred"])] for m, e in errors.items()}
 title = f"{dataset} long-horizon sample {sample} · {model}, {windows} windows"
 if family.view in ("protein", "molecule") or truth_frames < len(times):
     meta = dict(one.meta)
@@ -95,8 +106,8 @@ else:
 
         options = dict(trail_nodes=trail_joints(family.joints, edges), follow=True, up="y",
                        node_names=family.joints)
-    fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
-                          errors=errors, edges=edges, title=title, length_unit=length, **options)
+    fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], view_times, unit,
+                          errors=view_errors, edges=edges, title=title, length_unit=length, **options)
     plotly_view(label_windows(mark_windows(fig, windows, one.window), timesteps),
                 key="lh_trajectory")
 plotly_view(horizon_chart(errors, times, windows, one.window, unit, length), key="lh_errors")
