@@ -32,7 +32,7 @@ PROTEIN_MAX_ATOMS = 500_000       # atoms a topology or trajectory header may de
 PROTEIN_MAX_FRAMES = 20_000       # frames of a trajectory
 
 # ---------------------------------------------------------------- the upload worker
-WORKER_MEMORY_BYTES = 2048 * MiB  # address space of the worker (RLIMIT_AS); torch alone reserves about 1 GB of it
+WORKER_MEMORY_BYTES = 2048 * MiB  # address space (RLIMIT_AS) of the worker; its libraries take ~1 GB of it
 WORKER_SECONDS = 30.0             # wall-clock time to read, predict and export one upload
 WORKER_SLOTS = 2                  # uploads worked on at once (2 cores); others wait for a slot
 WORKER_WAIT_SECONDS = 60.0        # how long an upload waits for a slot before the user is asked to retry

@@ -29,15 +29,17 @@ UPLOAD_PREFIX = "egno-upload-"
 ROOT = Path(__file__).resolve().parents[1]
 ARRAYS = ("x", "v", "pred", "t", "truth", "frame_mse", "still_mse", "node_error")
 EXPORTS = {"csv": "prediction.csv", "npz": "prediction.npz", "extxyz": "prediction.extxyz"}
-# the worker caps itself before it imports anything heavy, then does the work
-_BOOT = ("import os, resource, sys\n"
+# the worker: lower priority, CPU-time and core caps, its stack in the log before a kill; work()
+# sets the memory cap once our libraries are loaded (scipy's and others' C extensions can spin
+# forever when a library cannot be mapped under the cap, and they read no user bytes)
+_BOOT = ("import faulthandler, os, resource, sys\n"
          "os.nice(5)\n"
-         "m, s = int(sys.argv[2]), int(sys.argv[3])\n"
-         "resource.setrlimit(resource.RLIMIT_AS, (m, m))\n"
+         "s = int(sys.argv[3])\n"
          "resource.setrlimit(resource.RLIMIT_CPU, (s, s + 1))\n"
          "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+         "faulthandler.dump_traceback_later(max(s - 1.5, 0.5))\n"
          "from egno.uploads import work\n"
-         "work(sys.argv[1])\n")
+         "work(sys.argv[1], int(sys.argv[2]))\n")
 _slots = threading.BoundedSemaphore(limits.WORKER_SLOTS)
 
 
@@ -83,25 +85,41 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
     return result
 
 
+def _peak_rss_kb(pid: int) -> int:
+    """A running process's peak resident memory (VmHWM, kB; 0 once it is gone). ru_maxrss of a
+    child is no use here: Linux starts it at the parent's (the server's) peak at fork."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # one thread per library: a thread pool that cannot map its stacks under the cap can hang
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
     with open(tmp / "worker.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(tmp), str(int(memory)),
                                  str(int(seconds) + 1)], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline, status, usage, killed = time.monotonic() + seconds, None, None, False
+    deadline, status, killed, peak_kb = time.monotonic() + seconds, None, False, 0
     while status is None:
-        pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+        peak_kb = max(peak_kb, _peak_rss_kb(proc.pid))
+        pid, st = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
-            status, usage = st, ru
+            status = st
         elif time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             killed = True
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status = os.waitpid(proc.pid, 0)
+            sys.stderr.write((tmp / "worker.log").read_text(errors="replace")[-3000:])
         else:
             time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    peak_mb = usage.ru_maxrss / 1024
+    peak_mb = peak_kb / 1024
     if killed:
         return {"ok": False, "peak_mb": peak_mb, "message": (
             f"{names}: reading and predicting took longer than {seconds:g} s, the limit for one "
@@ -184,16 +202,35 @@ def _predict(req: dict, tmp: Path) -> dict:
             "warning": prediction_warning(out), "timesteps": windows.timesteps}
 
 
-def work(tmp: str) -> None:
-    """Worker entry point (run by _BOOT under its caps): result.json in ``tmp`` always."""
+def _preload(dataset: str) -> None:
+    """Import every library the work may need, before the memory cap (about 1 GB of address
+    space: torch, pandas, ASE, MDAnalysis, RDKit)."""
+    import ase.io  # noqa: F401  (export_extxyz; it loads scipy)
+    import pandas  # noqa: F401
+    import torch  # noqa: F401
+
+    from . import checkpoint, explore  # noqa: F401
+    if dataset.startswith("protein"):
+        import MDAnalysis  # noqa: F401
+    if dataset.startswith("md17"):
+        from rdkit import Chem  # noqa: F401
+
+
+def work(tmp: str, memory: int) -> None:
+    """Worker entry point (run by _BOOT): loads the libraries, caps its address space at
+    ``memory`` bytes, reads and predicts; result.json in ``tmp`` always."""
+    import resource
+
     tmp = Path(tmp)
     req = json.loads((tmp / "request.json").read_text())
     shown = ", ".join(req["names"])
+    _preload(req["dataset"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         result = _predict(req, tmp)
     except ValueError as e:
         result = {"ok": False, "message": str(e)}
-    except (MemoryError, ImportError):  # our imports fail only when the cap leaves no room to map a library
+    except MemoryError:
         result = {"ok": False, "message": f"{shown}: reading it needs more memory than the "
                   f"{req['memory_mb']:,} MB an upload may use."}
     except Exception as e:  # a parser's or the model's own failure: one plain sentence, log the rest
