@@ -5,6 +5,7 @@ import streamlit as st
 import torch
 
 from app.figures import animated_figure, error_chart
+from app.player import time_labels
 from app.plotview import plotly_view
 from egno import get_dataset, resolve_checkpoint
 from egno.checkpoint import shipped_models
@@ -96,36 +97,44 @@ def show_card(dataset: str, model: str) -> None:
 
 
 def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, key: str,
-                filename: str) -> None:
-    """Draw one prediction the way its family is best seen: proteins in 3Dmol (backbone trace,
-    residues coloured by error) next to an error chart; skeletons and particles in plotly."""
+                filename: str, highlight: str = "egno", error_max: float | None = None,
+                colour_title: str | None = None, start_frame: int = 0) -> None:
+    """Draw one prediction (``egno.explore.predict_one``'s dict) the way its family is best seen,
+    with the frame player (app/player.py) on every view: proteins (backbone trace) and molecules
+    (sticks) in 3Dmol next to an error chart that marks the shown frame; skeletons and particles
+    in plotly. Nodes are coloured by ``out["node_error"]`` on a scale from 0 to ``error_max``
+    (default: the window's largest), titled ``colour_title``; ``highlight``: the model drawn
+    thickest in the error chart. Every page that shows a trajectory calls this."""
     times, unit = out["t"] * out["window"], short_unit(family.time_unit)
     length = short_unit(family.length_unit)
+    labels = time_labels(times, unit)
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
+    colour_title = colour_title or f"squared error ({length}²)"
     if family.view in ("protein", "molecule"):
         from app.mol3d import molecule_view, protein_view, show
 
-        left, right = st.columns([3, 2])
+        st.caption(title)
+        options = dict(labels=labels, error_max=error_max, colour_title=colour_title, group=key)
+        left, right = st.columns([3, 2]) if errors else (st.container(), None)
         with left:
             if family.view == "protein":
-                show(protein_view(out, meta), height=520)
-                what = ("thin green trace; prediction as a thick trace coloured by each residue's "
-                        "squared error")
+                show(protein_view(out, meta, **options), height=560)
+                what = "thin green trace; prediction as a thick trace coloured by each residue's error"
             else:
-                show(molecule_view(out, meta["symbols"]), height=520)
-                what = "thin green sticks; prediction as sticks and atoms coloured by squared error"
+                show(molecule_view(out, meta["symbols"], **options), height=560)
+                what = "thin green sticks; prediction as sticks and atoms coloured by their error"
             if out["truth"] is not None:
-                st.caption("3Dmol, looping over the input and the P predicted frames: ground truth as "
-                           f"{what} (relative to the largest error in the window: blue low → red "
-                           "high). Drag to rotate, scroll to zoom.")
+                st.caption(f"3Dmol: reference as {what} (colour bar: one scale for the whole window)."
+                           " Drag to rotate, scroll to zoom.")
             else:
-                st.caption("3Dmol, looping over the input and the P predicted frames (no ground "
-                           "truth at those times, so no error colours). Drag to rotate, "
-                           "scroll to zoom.")
-        with right:
-            if errors:
-                plotly_view(error_chart(errors, times, unit, "error versus time (this sample)", length),
-                            key=f"{key}_errors", config=config)
+                st.caption("3Dmol: no ground truth at these times, so no error colours. Drag to "
+                           "rotate, scroll to zoom.")
+        if right is not None:
+            with right:
+                chart = error_chart(errors, times, unit, "error versus time (this sample)", length,
+                                    highlight=highlight, marker=True)
+                plotly_view(chart, key=f"{key}_errors", config=config,
+                            listen=(key, [0.0, *map(float, times)]))
         return
     edges = meta.get("bones", getattr(family, "bones", None))
     options = {}
@@ -135,5 +144,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         names = meta.get("joints") or family.joints
         options = dict(trail_nodes=trail_joints(names, edges), follow=True, up="y", node_names=names)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
-                          errors=errors, edges=edges, title=title, length_unit=length, **options)
-    plotly_view(fig, key=key, config=config)
+                          errors=errors, edges=edges, title=title, length_unit=length,
+                          highlight=highlight, error_max=error_max, colour_title=colour_title,
+                          start_frame=start_frame, **options)
+    plotly_view(fig, key=key, config=config, start=start_frame)

@@ -6,6 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.player import time_labels
+
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
 MODEL_COLOURS = {"egno": "#7048e8", "egnn": "#1c7ed6", "egnn-r": "#a61e4d", "egnn-s": "#0c8599",
                  "gnn": "#868e96", "linear": "#212529"}
@@ -47,14 +49,26 @@ def mse_title(length_unit: str) -> str:
     return f"MSE ({length_unit}²)" if length_unit else "MSE"
 
 
+def line_width(name: str, highlight: str) -> int:
+    """The chosen model's line is the thickest."""
+    return 5 if name == highlight else 2
+
+
 def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str,
-                length_unit: str = "") -> go.Figure:
+                length_unit: str = "", highlight: str = "egno", marker: bool = False) -> go.Figure:
     """Per-frame MSE of several models against time (log scale). Margins leave room for the
-    tick labels and axis titles (with none, plotly draws them outside the element, unseen)."""
+    tick labels and axis titles (with none, plotly draws them outside the element, unseen).
+    ``marker``: a dotted 'shown frame' line at the input (t = 0), moved by a player beside it."""
     fig = go.Figure()
     for name, err in errors.items():
         fig.add_scatter(x=times, y=err, mode="lines+markers", name=name,
-                        line=dict(width=4 if name == "egno" else 2, color=MODEL_COLOURS.get(name)))
+                        line=dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name)))
+    if marker:
+        ys = np.concatenate([np.asarray(v, dtype=float) for v in errors.values()])
+        ys = ys[np.isfinite(ys) & (ys > 0)]
+        lo, hi = (float(ys.min()), float(ys.max())) if len(ys) else (1e-6, 1.0)
+        fig.add_scatter(x=[0.0, 0.0], y=[lo, hi], mode="lines", name="shown frame",
+                        line=dict(color="black", dash="dot"))
     fig.update_layout(title=title, height=380, margin=dict(l=70, r=10, t=40, b=55),
                       xaxis_title=f"time after the input ({unit})", yaxis_title=mse_title(length_unit),
                       yaxis_type="log", yaxis_exponentformat="power")
@@ -67,14 +81,17 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     trails: bool = True, title: str = "", start_frame: int = 0,
                     trail_nodes: list[int] | None = None, follow: bool = False, up: str = "z",
                     node_names: list[str] | None = None, length_unit: str = "",
-                    error_max: float | None = None) -> go.Figure:
+                    error_max: float | None = None, highlight: str = "egno",
+                    colour_title: str | None = None) -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
     Frame 0 is the input state, frame p the p-th target time. ``trail_nodes``: only these nodes
     get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis;
     ``error_max``: the top of the error colour scale (default: this window's largest error), so
-    figures side by side can share one scale."""
+    figures side by side can share one scale; ``highlight``: the model drawn thickest;
+    ``colour_title``: the colour bar's title (default: squared error in the length unit). The
+    frames are played by the player under the figure (app/plotview.py)."""
     with_errors = bool(errors)
     fig = make_subplots(rows=1, cols=2 if with_errors else 1,
                         specs=[[{"type": "scene"}, {"type": "xy"}]] if with_errors else [[{"type": "scene"}]],
@@ -95,7 +112,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
             seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
             fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
                               line=dict(color=colour, width=3, dash=dash), row=1, col=1)
-    cmax = None
+    cmax, mse_unit = None, f"{length_unit}²" if length_unit else "squared length"
     if node_error is not None:
         cmax = float(max(error_max if error_max is not None else node_error.max(), 1e-12))
 
@@ -114,9 +131,14 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         marker = dict(size=6, color=PRED_COLOUR)
         if node_error is not None:
             err = np.zeros(n) if k == 0 else node_error[k - 1]
+            # a horizontal bar under the 3D scene: beside it, it ran into the error chart's axis
             marker = dict(size=6, color=err, colorscale=ERROR_SCALE, cmin=0, cmax=cmax,
-                          colorbar=dict(title="sq. error", x=0.5 if with_errors else 1.0, len=0.5,
-                                        thickness=12))
+                          colorbar=dict(title=dict(text=colour_title or f"squared error ({mse_unit})",
+                                                   side="top"),
+                                        orientation="h", x=0.27 if with_errors else 0.5,
+                                        xanchor="center", y=-0.02, yanchor="top",
+                                        len=0.5 if with_errors else 0.8, thickness=10,
+                                        exponentformat="power"))
         traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
                                    marker=marker, text=node_names or [f"node {i}" for i in range(n)]))
         if with_errors:
@@ -133,7 +155,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     if with_errors:
         for name, err in errors.items():
             fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
-                            line=dict(width=4 if name == "egno" else 2,
+                            line=dict(width=line_width(name, highlight),
                                       color=MODEL_COLOURS.get(name)), row=1, col=2)
         fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power",
                          row=1, col=2)
@@ -144,29 +166,15 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                            layout=_scene_ranges(*boxes[k]) if follow else None) for k in range(p + 1)]
     if follow:
         lo, hi = boxes[start_frame]
-    labels = ["input"] + [f"t={t:.4g}" for t in times]
     fig.update_layout(
-        title=dict(text=title, y=0.99, yanchor="top"), height=715, margin=dict(l=0, r=0, t=130, b=165),
+        meta={"frame_labels": time_labels(times, unit)},  # the player's names of the frames
+        title=dict(text=title, y=0.99, yanchor="top"), height=600,
+        margin=dict(l=0, r=0, t=110, b=90 if node_error is not None else 10),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},
                                eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", pad=dict(t=70),
-                          yanchor="top", buttons=[
-                              dict(label="▶ play", method="animate",
-                                   args=[None, dict(frame=dict(duration=400, redraw=True),
-                                                    transition=dict(duration=0), fromcurrent=True)]),
-                              dict(label="❚❚ pause", method="animate",
-                                   args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
-                          ])],
-        sliders=[dict(active=start_frame, x=0.15, len=0.82, y=0.0, yanchor="top", pad=dict(t=62),
-                      # the current value at the right end: in a narrow figure the play and pause
-                      # buttons cover the left one
-                      currentvalue=dict(prefix=f"frame (t in {unit}): ", xanchor="right"),
-                      steps=[dict(label=labels[k], method="animate",
-                                  args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-                             for k in range(p + 1)])],
     )
     return fig
 
@@ -194,14 +202,14 @@ def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
     return fig
 
 
-def sweep_chart(shown, metric: str, label: str, unit: str, trained: int, ps: list, n_samples: int
-                ) -> go.Figure:
+def sweep_chart(shown, metric: str, label: str, unit: str, trained: int, ps: list, n_samples: int,
+                highlight: str = "egno") -> go.Figure:
     """One error metric of a resolution sweep against P (log-log), a line per model and the
     trained P marked; ``shown``: the sweep's rows that did not diverge."""
     fig = go.Figure()
     for m, part in shown.groupby("model", sort=False):
         fig.add_scatter(x=part["P"], y=part[metric], mode="lines+markers", name=m,
-                        line=dict(width=4 if m == "egno" else 2, color=MODEL_COLOURS.get(m)))
+                        line=dict(width=line_width(m, highlight), color=MODEL_COLOURS.get(m)))
     # the trained P as a trace, not a shape: shapes on log axes take log10 coordinates
     lo, hi = float(shown[metric].min()), float(shown[metric].max())
     fig.add_scatter(x=[trained, trained], y=[lo, hi], mode="lines+text", name=f"trained P = {trained}",

@@ -1,15 +1,21 @@
-"""py3Dmol views that work offline: the vendored 3Dmol.js (assets/vendor, BSD-3) is inlined before
-py3Dmol's HTML, and `$3Dmolpromise` is pre-resolved so py3Dmol never fetches 3Dmol.js from its CDN.
-Used by the families drawn with py3Dmol (molecules, proteins)."""
+"""3Dmol views that work offline (the vendored 3Dmol.js, assets/vendor, BSD-3, is inlined) with the
+frame player of app/player.py, a width that follows the column, a camera that frames every frame
+of the window and a colour bar in the dataset's units. Used by molecules and proteins.
+
+``offline_html`` also serves a plain py3Dmol view (its CDN loader skipped by a pre-resolved
+``$3Dmolpromise``)."""
 from __future__ import annotations
 
 from functools import lru_cache
+
+import json
 
 import numpy as np
 import py3Dmol
 import streamlit as st
 
-from app.figures import TRUTH_COLOUR
+from app.figures import ERROR_SCALE, TRUTH_COLOUR
+from app.player import PLAYER_CSS, PLAYER_JS
 from egno.paths import VENDOR
 
 VENDORED = VENDOR / "3Dmol-min.js"
@@ -26,8 +32,9 @@ def offline_html(view: py3Dmol.view) -> str:
             "<script>var $3Dmolpromise = Promise.resolve();</script>" + view._make_html())
 
 
-def show(view: py3Dmol.view, height: int = 500) -> None:
-    html = offline_html(view)
+def show(view, height: int = 500) -> None:
+    """Draw a view (this module's HTML text, or a py3Dmol view) in an iframe as wide as the column."""
+    html = view if isinstance(view, str) else offline_html(view)
     if hasattr(st, "iframe"):
         st.iframe(html, height=height)
     else:  # Streamlit before st.iframe
@@ -46,67 +53,138 @@ def residue_mean(node_values: np.ndarray, resids) -> np.ndarray:
     return means[:, index].reshape(node_values.shape)
 
 
-def protein_view(out: dict, meta: dict, width: int = 640, height: int = 500) -> py3Dmol.view:
-    """Ground truth and prediction of a backbone window as looping 3Dmol frames; prediction
-    residues coloured by squared error (the PDB temperature-factor column carries it)."""
+_VIEW_JS = """
+const spec = %(spec)s;
+const viewer = $3Dmol.createViewer(document.getElementById('egno-view'), {backgroundColor: 'white'});
+const gradient = new $3Dmol.Gradient.CustomLinear(0, 99, spec.colours);
+function styled(style) {  // 'error' colour schemes read each atom's B-factor column (0..99)
+  const out = JSON.parse(JSON.stringify(style));
+  for (const part of Object.values(out))
+    if (part.colorscheme === 'error') part.colorscheme = {prop: 'b', gradient: gradient};
+  return out;
+}
+for (const m of spec.models) {
+  const model = viewer.addModelsAsFrames(m.pdb, 'pdb');
+  model.setStyle({}, styled(m.style));
+}
+// frame the whole window, not just the first frame: zoom to the corners of every frame's box
+const box = viewer.addModel(spec.corners, 'xyz');
+viewer.zoomTo({model: box});
+viewer.removeModel(box);
+viewer.render();
+const player = egnoPlayer(document.getElementById('egno-controls'), {
+  labels: spec.labels, start: 0,
+  show: k => Promise.resolve(viewer.setFrame(k)).then(() => viewer.render()),
+  onFrame: k => { if (spec.group) window.parent.postMessage({egnoGroup: spec.group, frame: k}, '*'); },
+});
+window.egnoPlayerApi = player;
+"""
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
+html, body {margin: 0; height: 100%%; overflow: hidden; font: 12px system-ui, sans-serif}
+#egno-root {display: flex; flex-direction: column; height: 100%%}
+#egno-view {flex: 1 1 auto; position: relative; min-height: 150px; width: 100%%}
+.egno-cbar {display: flex; align-items: center; gap: 6px; padding: 2px 4px}
+.egno-cbar .ramp {flex: 0 1 260px; height: 10px; border: 1px solid #adb5bd}
+%(css)s</style></head><body><div id="egno-root"><div id="egno-view"></div>%(cbar)s
+<div id="egno-controls"></div></div>
+<script>%(lib)s</script><script>%(player)s</script><script>%(view)s</script></body></html>"""
+
+
+def colour_bar_html(top: float, title: str) -> str:
+    """A horizontal colour bar from 0 to ``top`` (the scale's top, in the title's units)."""
+    ramp = ", ".join(c for _, c in ERROR_SCALE)
+    return (f'<div class="egno-cbar" data-testid="egno-colourbar"><span>{title}:</span><span>0</span>'
+            f'<div class="ramp" style="background: linear-gradient(to right, {ramp})"></div>'
+            f"<span>{top:.3g}</span></div>")
+
+
+def _corners(*paths) -> str:
+    pts = np.concatenate([np.asarray(p).reshape(-1, 3) for p in paths if p is not None])
+    lo, hi = pts.min(0), pts.max(0)
+    corners = [(x, y, z) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    return "8\nbox\n" + "".join(f"X {x:.3f} {y:.3f} {z:.3f}\n" for x, y, z in corners)
+
+
+def player_html(models: list[dict], labels: list[str], corners: str, colour_bar: str = "",
+                group: str | None = None) -> str:
+    """The self-contained page of a 3Dmol view: ``models`` as [{"pdb": multi-model PDB text,
+    "style": 3Dmol style, colorscheme 'error' for the error colours}], one frame per label."""
+    spec = {"models": models, "labels": labels, "corners": corners, "group": group,
+            "colours": [c for _, c in ERROR_SCALE]}
+    view = _VIEW_JS % {"spec": json.dumps(spec)}
+    return _PAGE % {"css": PLAYER_CSS, "cbar": colour_bar, "lib": _library(), "player": PLAYER_JS,
+                    "view": view}
+
+
+def _error_scale(out: dict, error_max: float | None, resids=None) -> tuple[np.ndarray, float]:
+    """Per-frame B-factors 0..99 (the input frame 0) on one scale for the window, and its top."""
+    frames = out["pred"].shape[0] + 1
+    err = np.zeros((frames, out["x"].shape[0]))
+    if out["node_error"] is not None:
+        err[1:] = out["node_error"] if resids is None else residue_mean(out["node_error"], resids)
+    top = float(error_max if error_max is not None else err.max())
+    top = max(top, 1e-12)
+    return np.clip(err / top, 0, 1) * 99.0, top  # B-factor columns keep 2 decimals: 0..99
+
+
+def protein_view(out: dict, meta: dict, labels: list[str], error_max: float | None = None,
+                 colour_title: str = "squared error", group: str | None = None) -> str:
+    """Ground truth (thin green trace) and prediction (thick trace, residues coloured by their
+    squared error on a scale fixed for the window, or up to ``error_max`` when views share one)."""
     from egno.data.protein import backbone_pdb
 
     names, resnames, resids = meta["atom_names"], meta["resnames"], meta["resids"]
     pred = np.concatenate([out["x"][None], out["pred"]])
-    err = np.zeros(pred.shape[:2])
-    if out["node_error"] is not None:
-        err[1:] = residue_mean(out["node_error"], resids)
-    err = err / max(float(err.max()), 1e-12) * 99.0  # B-factor columns keep 2 decimals: 0..99
-    view = py3Dmol.view(width=width, height=height)
-    if out["truth"] is not None:
-        truth = np.concatenate([out["x"][None], out["truth"]])
-        view.addModelsAsFrames(backbone_pdb(truth, names, resnames, resids), "pdb")
-        view.setStyle({"model": 0}, {"cartoon": {"style": "trace", "color": TRUTH_COLOUR,
-                                                 "thickness": 0.25, "opacity": 0.8}})
-    view.addModelsAsFrames(backbone_pdb(pred, names, resnames, resids, err), "pdb")
-    view.setStyle({"model": -1}, {"cartoon": {"style": "trace", "thickness": 0.6, "colorscheme": {
-        "prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}}})
-    view.zoomTo()
-    view.animate({"loop": "forward", "interval": 600})
-    return view
+    truth = None if out["truth"] is None else np.concatenate([out["x"][None], out["truth"]])
+    err, top = _error_scale(out, error_max, resids)
+    models = []
+    if truth is not None:
+        models.append({"pdb": backbone_pdb(truth, names, resnames, resids), "style": {"cartoon": {
+            "style": "trace", "color": TRUTH_COLOUR, "thickness": 0.25, "opacity": 0.8}}})
+    coloured = out["node_error"] is not None
+    models.append({"pdb": backbone_pdb(pred, names, resnames, resids, err), "style": {"cartoon": {
+        "style": "trace", "thickness": 0.6,
+        **({"colorscheme": "error"} if coloured else {"color": "#d9480f"})}}})
+    bar = colour_bar_html(top, colour_title) if coloured else ""
+    return player_html(models, labels, _corners(pred, truth), bar, group)
 
 
-def molecule_view(out: dict, symbols: list[str], width: int = 640, height: int = 500) -> py3Dmol.view:
-    """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
-    squared error, or by element when the window has no ground truth) of a molecule's heavy
-    atoms, looping over the window's frames. Frames are written as PDB by ASE (the error goes in
-    the B-factor column); 3Dmol draws bonds by distance."""
+def _molecule_pdb(symbols: list[str], frames: np.ndarray, bfactors: np.ndarray | None = None) -> str:
+    """Frames as multi-model PDB written by ASE (B-factor column: the error)."""
     import io
 
     from ase import Atoms
     from ase.io import write
 
-    def pdb(frames: np.ndarray, bfactors: np.ndarray | None = None) -> str:
-        images = []
-        for k, pos in enumerate(frames):
-            atoms = Atoms(symbols=symbols, positions=pos.astype(np.float64))
-            if bfactors is not None:
-                atoms.set_array("bfactor", bfactors[k].astype(np.float64))
-            images.append(atoms)
-        buf = io.StringIO()
-        write(buf, images, format="proteindatabank")
-        return buf.getvalue()
+    images = []
+    for k, pos in enumerate(frames):
+        atoms = Atoms(symbols=symbols, positions=pos.astype(np.float64))
+        if bfactors is not None:
+            atoms.set_array("bfactor", bfactors[k].astype(np.float64))
+        images.append(atoms)
+    buf = io.StringIO()
+    write(buf, images, format="proteindatabank")
+    return buf.getvalue()
 
+
+def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: float | None = None,
+                  colour_title: str = "squared error", group: str | None = None) -> str:
+    """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
+    squared error, or by element when the window has no ground truth) of a molecule's heavy
+    atoms; 3Dmol draws bonds by distance."""
     pred = np.concatenate([out["x"][None], out["pred"]])
-    err = np.zeros(pred.shape[:2])
-    if out["node_error"] is not None:
-        err[1:] = out["node_error"]
-    err = err / max(float(err.max()), 1e-12) * 99.0  # B-factor columns keep 2 decimals: 0..99
-    view = py3Dmol.view(width=width, height=height)
-    if out["truth"] is not None:
-        view.addModelsAsFrames(pdb(np.concatenate([out["x"][None], out["truth"]])), "pdb")
-        view.setStyle({"model": 0}, {"stick": {"radius": 0.08, "color": TRUTH_COLOUR, "opacity": 0.7}})
-    view.addModelsAsFrames(pdb(pred, err), "pdb")
+    truth = None if out["truth"] is None else np.concatenate([out["x"][None], out["truth"]])
+    err, top = _error_scale(out, error_max)
+    models = []
+    if truth is not None:
+        models.append({"pdb": _molecule_pdb(symbols, truth), "style": {
+            "stick": {"radius": 0.08, "color": TRUTH_COLOUR, "opacity": 0.7}}})
+    coloured = out["node_error"] is not None
     # error colours where there is ground truth; element colours (C grey, N blue, O red) otherwise
-    scheme = ({"prop": "b", "gradient": "roygb", "min": 99.0, "max": 0.0}
-              if out["node_error"] is not None else "Jmol")
-    view.setStyle({"model": -1}, {"stick": {"radius": 0.15, "colorscheme": scheme},
-                                  "sphere": {"scale": 0.25, "colorscheme": scheme}})
-    view.zoomTo()
-    view.animate({"loop": "forward", "interval": 600})
-    return view
+    scheme = "error" if coloured else "Jmol"
+    models.append({"pdb": _molecule_pdb(symbols, pred, err), "style": {
+        "stick": {"radius": 0.15, "colorscheme": scheme},
+        "sphere": {"scale": 0.25, "colorscheme": scheme}}})
+    bar = colour_bar_html(top, colour_title) if coloured else ""
+    return player_html(models, labels, _corners(pred, truth), bar, group)

@@ -19,6 +19,8 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.player import PLAYER_CSS, PLAYER_JS
+
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
@@ -34,7 +36,7 @@ def _serve_plotly_js() -> None:
 
 _serve_plotly_js()
 
-_JS = """
+_JS = PLAYER_JS + """
 function plotlyReady() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__egnoPlotly) {
@@ -67,20 +69,59 @@ export default function ({ parentElement, data }) {
     if (!d) { div.__drawing = false; return; }
     const fig = JSON.parse(d.figure);
     const config = Object.assign({displaylogo: false, responsive: true}, JSON.parse(d.config));
+    const player = d.player ? JSON.parse(d.player) : null;
     plotlyReady()
-      .then(P => P.react(div, {data: fig.data, layout: fig.layout, frames: fig.frames || [], config}))
+      .then(P => P.react(div, {data: fig.data, layout: fig.layout, frames: fig.frames || [], config})
+        .then(() => {
+          if (player) attachPlayer(P, div, player);
+          listenFrames(P, div, d.listen ? JSON.parse(d.listen) : null);
+        }))
       .catch(e => { div.textContent = 'The plot could not be drawn: ' + e.message; })
       .then(drawNext);
   };
   drawNext();
 }
+function attachPlayer(P, div, player) {
+  const show = k => P.animate(div, [String(k)], {mode: 'immediate', transition: {duration: 0},
+                                                 frame: {duration: 0, redraw: true}});
+  const o = {labels: player.labels, show, start: player.start, drawn: true};
+  if (!div.__player) div.__player = egnoPlayer(div.parentElement, o);
+  else div.__player.load(o);
+}
+function listenFrames(P, div, listen) {
+  // an error chart beside a 3Dmol view: move its 'shown frame' line to the frame the view shows
+  div.__listen = listen;
+  if (div.__listening) return;
+  div.__listening = true;
+  window.addEventListener('message', e => {
+    const l = div.__listen, m = e.data;
+    if (!l || !m || m.egnoGroup !== l.group || !div.data) return;
+    const i = div.data.findIndex(t => t.name === 'shown frame');
+    const x = l.times[m.frame];
+    if (i >= 0 && x !== undefined) P.restyle(div, {x: [[x, x]]}, [i]);
+  });
+}
 """
-_component = st.components.v2.component("egno_plotly", js=_JS, isolate_styles=False)
+_component = st.components.v2.component("egno_plotly", js=_JS, css=PLAYER_CSS,
+                                        isolate_styles=False)
+PLAYER_HEIGHT = 44  # px under an animated figure for the player's bar (two rows when narrow)
 
 
-def plotly_view(fig: go.Figure, key: str, config: dict | None = None) -> None:
-    """Draw ``fig`` (updating the plot already drawn under ``key`` when there is one)."""
-    height = fig.layout.height or 450
-    _component(data={"figure": fig.to_json(), "config": json.dumps(config or {})}, key=key,
-               height=int(height))
+def plotly_view(fig: go.Figure, key: str, config: dict | None = None, labels: list[str] | None = None,
+                start: int = 0, listen: tuple[str, list[float]] | None = None) -> None:
+    """Draw ``fig`` (updating the plot already drawn under ``key`` when there is one). A figure
+    with frames gets the frame player (app/player.py) under it, ``labels`` naming its frames;
+    ``listen=(group, times)``: move the figure's 'shown frame' trace to ``times[k]`` when the
+    3Dmol view of that group shows frame k."""
+    height = int(fig.layout.height or 450)
+    player = ""
+    if fig.frames:
+        meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+        labels = labels or meta.get("frame_labels") or [f"frame {k}" for k in range(len(fig.frames))]
+        assert len(labels) == len(fig.frames), "one label per frame"
+        player = json.dumps({"labels": labels, "start": int(start)})
+        height += PLAYER_HEIGHT
+    listened = json.dumps({"group": listen[0], "times": [float(t) for t in listen[1]]}) if listen else ""
+    _component(data={"figure": fig.to_json(), "config": json.dumps(config or {}), "player": player,
+                      "listen": listened}, key=key, height=height)
 

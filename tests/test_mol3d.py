@@ -20,20 +20,29 @@ def test_vendored_library_is_inlined_before_py3dmol_loader():
     assert "<script src=" not in html
 
 
-def test_molecule_view_animates_truth_and_prediction_with_error_colours():
+def _spec(html: str) -> dict:
+    import json
+
+    line = next(x for x in html.splitlines() if x.startswith("const spec = "))
+    return json.loads(line[len("const spec = "):-1])
+
+
+def test_molecule_view_plays_truth_and_prediction_with_error_colours_and_a_colour_bar():
     import numpy as np
 
-    from app.mol3d import molecule_view, offline_html
+    from app.mol3d import molecule_view
 
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (3, 3))
     out = {"x": x, "pred": x + 0.1 * rng.normal(size=(8, 3, 3)), "truth": x + 0.1 * rng.normal(size=(8, 3, 3)),
            "node_error": rng.random((8, 3))}
-    view = molecule_view(out, ["C", "C", "O"])
-    html = view._make_html()
-    assert "3Dmolpromise = Promise.resolve()" in offline_html(view)
-    assert html.count("addModelsAsFrames") == 2 and '"prop": "b"' in html and "animate" in html
-    assert html.count("MODEL") >= 18  # 9 frames each for truth and prediction
+    labels = ["input"] + [f"t = {k}" for k in range(1, 9)]
+    html = molecule_view(out, ["C", "C", "O"], labels, error_max=2.0, colour_title="squared error (Å²)")
+    spec = _spec(html)
+    assert "<script src=" not in html and "egnoPlayer(" in html and "$3Dmol.createViewer" in html
+    assert [m["style"]["stick"].get("colorscheme") for m in spec["models"]] == [None, "error"]
+    assert spec["models"][1]["pdb"].count("MODEL") == 9 and spec["labels"] == labels
+    assert "squared error (Å²):" in html and ">2<" in html  # the colour bar's top is error_max
 
 
 def test_molecule_view_without_ground_truth_colours_atoms_by_element():
@@ -43,5 +52,7 @@ def test_molecule_view_without_ground_truth_colours_atoms_by_element():
 
     x = np.random.default_rng(1).normal(0, 1, (3, 3))
     out = {"x": x, "pred": np.repeat(x[None], 8, axis=0), "truth": None, "node_error": None}
-    html = molecule_view(out, ["C", "N", "O"])._make_html()
-    assert html.count("addModelsAsFrames") == 1 and '"Jmol"' in html and '"prop": "b"' not in html
+    html = molecule_view(out, ["C", "N", "O"], ["input"] + ["t"] * 8)
+    spec = _spec(html)
+    assert len(spec["models"]) == 1 and spec["models"][0]["style"]["stick"]["colorscheme"] == "Jmol"
+    assert "egno-colourbar" not in html

@@ -51,7 +51,7 @@ meta = dict(windows.meta)
 if family.view == "molecule":
     meta["symbols"] = family.symbols(windows, int(sample))
 draw_sample(family, out, meta, errors, f"{dataset} test sample {sample} · {model}",
-            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}")
+            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model)
 warning = prediction_warning(out)
 if warning:
     st.warning(f"{model}: {warning}")

@@ -33,10 +33,8 @@ def test_motion_explore_draws_the_skeleton_and_plays(page, server, shot):
     legend = plot.locator(".legendtext")
     expect(legend.filter(has_text="prediction bones")).to_have_count(1, timeout=TIMEOUT)
     expect(legend.filter(has_text="prediction trail")).to_have_count(1)
-    page.get_by_text("▶ play").first.click()
-    page.wait_for_function(
-        "() => { const e = document.querySelector('.slider-group > text.slider-label');"
-        " return e && /t=0.25/.test(e.textContent); }", timeout=TIMEOUT)
+    page.locator(".egno-player [data-act=fwd]").first.click()
+    expect(page.locator(".egno-player .egno-time").first).to_contain_text("t = 0.25", timeout=TIMEOUT)
     assert float(metric_value(page, "F-MSE (")) > 0
     shot(page, "explore_mocap")
 

@@ -25,22 +25,21 @@ def metric_value(page, label: str) -> str:
     return box.locator("[data-testid=stMetricValue]").inner_text()
 
 
-def current_frame(plot) -> str:
-    return plot.locator(".slider-group > text.slider-label").first.text_content()
+def current_frame(page) -> str:
+    """The time label of the first view's frame player (app/player.py)."""
+    return page.locator(".egno-player .egno-time").first.text_content()
 
 
 def test_explore_pick_a_sample_and_play_it(page, server, shot):
     page.goto(f"{server}/?sample=4", timeout=TIMEOUT)
     wait_ready(page)
-    plot = page.locator("div.egno-plotly").first
-    expect(plot.locator(".slider-group > text.slider-label").first).to_be_visible(timeout=TIMEOUT)
-    assert current_frame(plot) == "frame (t in simulation time unit): input"
+    expect(page.locator(".egno-player .egno-time").first).to_be_visible(timeout=TIMEOUT)
+    assert current_frame(page).startswith("input")
     before = metric_value(page, "F-MSE (")
-    page.get_by_text("▶ play").first.click()
-    page.wait_for_function(
-        "() => { const e = document.querySelector('.slider-group > text.slider-label');"
-        " return e && /t=1(\\b|$)/.test(e.textContent); }", timeout=TIMEOUT)
-    assert re.search(r"t=1\b", current_frame(plot))
+    page.locator(".egno-player [data-act=loop]").first.uncheck()
+    page.locator(".egno-player [data-act=play]").first.click()
+    expect(page.locator(".egno-player").first).to_have_attribute("data-frame", "5", timeout=TIMEOUT)
+    assert re.search(r"t = 1 ", current_frame(page))
     shot(page, "explore")
     box = page.locator("[data-testid=stNumberInput] input").first
     box.fill("11")

@@ -1,0 +1,85 @@
+"""The frame player (app/player.py) on a plotly and on a 3Dmol view, colour bars, and views that
+fit their column at 1100 px."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from test_families import needs_adk
+from test_pages import TIMEOUT, wait_ready
+
+
+def frame_of(bar) -> int:
+    return int(bar.get_attribute("data-frame"))
+
+
+def step_and_play(bar) -> None:
+    """Step forward and back change the shown frame by one; at 4× the player runs on."""
+    expect(bar).to_have_attribute("data-frame", "0", timeout=TIMEOUT)
+    bar.locator("[data-act=fwd]").click()
+    expect(bar).to_have_attribute("data-frame", "1", timeout=TIMEOUT)
+    bar.locator("[data-act=fwd]").click()
+    expect(bar).to_have_attribute("data-frame", "2", timeout=TIMEOUT)
+    bar.locator("[data-act=back]").click()
+    expect(bar).to_have_attribute("data-frame", "1", timeout=TIMEOUT)
+    bar.locator("[data-act=speed]").select_option("4")
+    bar.locator("[data-act=loop]").uncheck()
+    bar.locator("[data-act=play]").click()
+    # without loop the player stops on the last frame
+    expect(bar).to_have_attribute("data-playing", "0", timeout=TIMEOUT)
+    last = int(bar.locator("[data-act=slider]").get_attribute("max"))
+    assert frame_of(bar) == last
+    assert "t = " in bar.locator(".egno-time").inner_text()
+
+
+def test_plotly_player_steps_and_plays(page, server):
+    page.goto(f"{server}/?sample=4", timeout=TIMEOUT)
+    wait_ready(page)
+    plot = page.locator("div.egno-plotly").first
+    expect(plot.locator(".main-svg").first).to_be_visible(timeout=TIMEOUT)
+    bar = page.locator(".egno-player").first
+    step_and_play(bar)
+    # the shown frame is marked on the error chart: the dotted line sits at the last time
+    x = page.evaluate("() => { const d = document.querySelector('div.egno-plotly');"
+                      " const t = d.data.find(t => t.name === 'shown frame'); return t.x[0]; }")
+    assert x > 0
+    expect(plot.locator(".colorbar").first).to_be_visible()
+
+
+@needs_adk
+def test_3dmol_player_steps_plays_and_marks_the_error_chart(page, server):
+    page.goto(f"{server}/?dataset=protein/adk&sample=5", timeout=TIMEOUT)
+    wait_ready(page)
+    frame = page.frame_locator("iframe").first
+    expect(frame.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
+    expect(frame.locator("[data-testid=egno-colourbar]")).to_contain_text("Å²")
+    step_and_play(frame.locator(".egno-player"))
+    page.wait_for_function(
+        "() => { const d = document.querySelector('div.egno-plotly');"
+        " const t = d && d.data && d.data.find(t => t.name === 'shown frame');"
+        " return t && t.x[0] > 0; }", timeout=TIMEOUT)
+
+
+@needs_adk
+@pytest.mark.parametrize("path", ["?dataset=protein/adk&sample=5", "equivariance?dataset=protein/adk",
+                                  "resolution?dataset=protein/adk"])
+def test_no_view_is_cut_at_1100_px(page, server, path):
+    page.set_viewport_size({"width": 1100, "height": 1400})
+    page.goto(f"{server}/{path}", timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.locator("iframe, div.egno-plotly").first).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_timeout(1500)
+    cut = page.evaluate("""() => {
+      const out = [];
+      for (const f of document.querySelectorAll('iframe')) {
+        const c = f.contentDocument && f.contentDocument.querySelector('canvas');
+        if (c && c.getBoundingClientRect().width > f.getBoundingClientRect().width + 1)
+          out.push('canvas ' + c.getBoundingClientRect().width + ' > ' + f.getBoundingClientRect().width);
+      }
+      for (const d of document.querySelectorAll('div.egno-plotly')) {
+        const svg = d.querySelector('.main-svg');
+        if (svg && svg.getBoundingClientRect().width > d.parentElement.getBoundingClientRect().width + 1)
+          out.push('plot ' + svg.getBoundingClientRect().width);
+      }
+      return out; }""")
+    assert not cut, cut
