@@ -96,31 +96,51 @@ def test_equivariance_egno_tiny_gnn_large():
     assert at.dataframe[0].value.set_index("model").loc["egno", "max deviation"] < 1e-4
 
 
-def test_resolution_sweep_plots_table_and_marks_trained_p():
+def test_equivariance_opens_on_a_rotation_and_takes_explores_sample():
+    at = start()
+    at.number_input(key="sample").set_value(7).run()
+    at.switch_page("views/equivariance.py").run()
+    assert not at.exception and at.number_input(key="eq_sample").value == 7
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["gnn", "max deviation"] > 100 * table.loc["egno", "max deviation"]
+    figs = app_figures(at)
+    bars = [t["marker"]["colorbar"] for f in figs for t in f["data"]
+            if isinstance(t.get("marker"), dict) and "colorbar" in t["marker"]]
+    assert len(bars) == 2 and len({t["marker"]["cmax"] for f in figs for t in f["data"]
+                                  if isinstance(t.get("marker"), dict) and "cmax" in t["marker"]}) == 1
+    at.button(key="reset_transform").click().run()
+    assert at.slider(key="alpha").value == 0.0
+    assert at.dataframe[0].value.set_index("model").loc["gnn", "max deviation"] < 1e-5
+
+
+def sweep_figures(at) -> list[dict]:
+    return [f for f in app_figures(at) if "versus P" in f["layout"]["title"]["text"]]
+
+
+def test_resolution_draws_the_shipped_sweep_on_arrival_and_keeps_runs_across_pages():
     at = start("views/resolution.py")
-    assert not app_figures(at)  # nothing computed before the button
+    figs = sweep_figures(at)  # the shipped default sweep (assets/sweeps/nbody.json), no button
+    assert len(figs) == 2 and not at.exception
+    egno = next(t for t in figs[0]["data"] if t["name"] == "egno")
+    np.testing.assert_allclose(values(egno["x"]), [2, 4, 5, 10, 20, 25, 50])
+    marker = next(t for t in figs[0]["data"] if t["name"] == "trained P = 5")
+    np.testing.assert_allclose(values(marker["x"]), [5, 5])  # a vertical line at the trained P
+    assert figs[0]["layout"]["xaxis"]["type"] == "log" and not figs[0]["layout"].get("shapes")
+    assert figs[0]["layout"]["yaxis"]["title"]["text"].endswith("(simulation length unit²)")
+    assert at.get("download_button")[0].label == "download CSV"
+    # other settings wait for the button, then their sweep is kept for the session
     at.multiselect(key="sweep_p_nbody").set_value([2, 5, 20]).run()
-    at.selectbox(key="sweep_n_nbody").select(200).run()
+    assert not sweep_figures(at) and "run sweep" in at.info[0].value
+    at.selectbox(key="sweep_n_nbody").select(20).run()
     at.button(key="run_sweep").click().run()
     assert not at.exception
     df = at.dataframe[0].value
     f_mse, still = "F-MSE (simulation length unit²)", "no-motion F-MSE (simulation length unit²)"
     assert set(df["P"]) == {2, 5, 20} and {"egno", "linear"} <= set(df["model"])
-    assert np.isfinite(df[df["model"].isin(["egno", "linear"])][f_mse].astype(float)).all()
     assert (df["status"] == "").all() and (df[still].astype(float) > df[f_mse].astype(float)).any()
-    fig = figure(at, 0)
-    egno = next(t for t in fig["data"] if t["name"] == "egno")
-    np.testing.assert_allclose(values(egno["x"]), [2, 5, 20])
-    marker = next(t for t in fig["data"] if t["name"] == "trained P = 5")
-    np.testing.assert_allclose(values(marker["x"]), [5, 5])  # a vertical line at the trained P
-    assert fig["layout"]["xaxis"]["type"] == "log" and not fig["layout"].get("shapes")
-    assert fig["layout"]["yaxis"]["title"]["text"].endswith("(simulation length unit²)")
-    assert at.get("download_button")[0].label == "download CSV"
-    # other settings do not start a sweep by themselves; the swept ones come back from the cache
-    at.multiselect(key="sweep_p_nbody").set_value([2, 10]).run()
-    assert not app_figures(at) and "differ from the last sweep" in at.info[0].value
-    at.multiselect(key="sweep_p_nbody").set_value([2, 5, 20]).run()
-    assert len(app_figures(at)) >= 2
+    at.switch_page("views/explore.py").run()
+    at.switch_page("views/resolution.py").run()
+    assert at.multiselect(key="sweep_p_nbody").value == [2, 5, 20] and len(sweep_figures(at)) == 2
 
 
 def test_upload_valid_file_predicts_and_broken_file_explains():

@@ -74,21 +74,25 @@ def test_motion_upload_of_a_bvh_file_predicts_and_reports_its_scale():
 def test_protein_explore_uses_3dmol_with_error_colours_and_an_error_chart():
     at = start("protein/adk", sample="2")
     html = at.get("iframe")[0].proto.srcdoc
-    assert "$3Dmolpromise = Promise.resolve()" in html and "addModelsAsFrames" in html
-    assert '"prop": "b"' in html and "animate" in html
+    assert "$3Dmol.createViewer" in html and "addModelsAsFrames" in html and "<script src=" not in html
+    assert '"colorscheme": "error"' in html and "egnoPlayer(" in html and "egno-colourbar" in html
     chart = app_figures(at)[0]
-    assert {t["name"] for t in chart["data"]} >= {"egno", "linear"}
+    assert {t["name"] for t in chart["data"]} >= {"egno", "linear", "shown frame"}
     assert "Å" in at.metric[0].label
 
 
 @pytest.mark.skipif("egno" not in shipped_models("protein/adk"), reason="no protein checkpoints")
 def test_protein_equivariance_and_resolution_pages_run():
     at = start("protein/adk", "views/equivariance.py")
-    assert len(app_figures(at)) >= 2
+    views = [f.proto.srcdoc for f in at.get("iframe")]
+    assert len(views) >= 2 and all("egno-colourbar" in v for v in views)
+    tops = {v.split('class="ramp"', 1)[1].split("<span>", 1)[1].split("<", 1)[0] for v in views}
+    assert len(tops) == 1  # one colour scale for the models compared
     egno = at.metric[0].value
     assert float(egno) < 1e-3
     at = start("protein/adk", "views/resolution.py")
     assert at.selectbox(key="sweep_n_protein_adk").options[-1] == "38"
+    assert any("versus P" in f["layout"]["title"]["text"] for f in app_figures(at))  # shipped sweep
     assert np.all([not e for e in at.exception])
 
 

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.common import DEVICE, dataset_and_model, load_model, load_test, short_unit
-from app.figures import overlay
-from app.plotview import plotly_view
+from app.common import (DEVICE, dataset_and_model, draw_sample, keep, load_model, load_test,
+                        query_choice, short_unit)
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
@@ -28,9 +27,10 @@ if windows.up is not None:
                "read it (`up_vector` on the model's card) are equivariant in body and gravity "
                "together.")
 
-STATE = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0, "tx": 0.0, "ty": 0.0, "tz": 0.0, "eq_sample": 0}
+# the page opens on a fixed, non-trivial rotation and shift, so the deviations say something at once
+STATE = {"alpha": 60.0, "beta": 30.0, "gamma": 45.0, "tx": 2.0, "ty": -1.0, "tz": 0.5}
 RANGES = {"alpha": (-180, 180), "beta": (-90, 90), "gamma": (-180, 180), "tx": (-10, 10),
-          "ty": (-10, 10), "tz": (-10, 10), "eq_sample": (0, len(windows) - 1)}
+          "ty": (-10, 10), "tz": (-10, 10)}
 unusable = []
 for key, value in STATE.items():  # first visit: take the view from the URL when it has one
     if key not in st.session_state:
@@ -49,31 +49,40 @@ if unusable:  # the user's text is not echoed back
                "sliders' range; clamped into it, or the default where it was not a number.")
 
 
+def identity() -> None:
+    for key in STATE:
+        st.session_state[key] = 0.0
+
+
 def randomise() -> None:
     seed = int(np.random.default_rng().integers(1 << 31))
     st.session_state.alpha, st.session_state.beta, st.session_state.gamma = euler_from_rotation(
         random_rotation(seed))
 
 
+if "eq_sample" not in st.session_state or st.session_state.eq_sample > len(windows) - 1:
+    st.session_state.eq_sample = query_choice("sample", range(len(windows)), 0)  # Explore's sample
 with st.sidebar:
-    if st.session_state.eq_sample > len(windows) - 1:
-        st.session_state.eq_sample = 0
     st.number_input("test sample", 0, len(windows) - 1, key="eq_sample")
+    permute = st.checkbox("permute the nodes (random order)", key="permute")
     st.markdown("**rotation** (Euler angles, degrees: R = Rz·Ry·Rx)")
     st.slider("α about z", -180.0, 180.0, key="alpha", step=1.0)
     st.slider("β about y", -90.0, 90.0, key="beta", step=1.0)
     st.slider("γ about x", -180.0, 180.0, key="gamma", step=1.0)
-    st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
+    b1, b2 = st.columns(2)
+    b1.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
+    b2.button("identity", icon=":material/restart_alt:", on_click=identity, key="reset_transform",
+              help="no rotation, no shift")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
         st.slider(f"shift {axis} ({length})", -10.0, 10.0, key=f"t{axis}", step=0.5)
-    permute = st.checkbox("permute the nodes (random order)", key="permute")
 
 for key in STATE:
     st.query_params[key] = str(st.session_state[key])
 R = rotation_from_euler(st.session_state.alpha, st.session_state.beta, st.session_state.gamma)
 shift = np.array([st.session_state.tx, st.session_state.ty, st.session_state.tz])
 sample = int(st.session_state.eq_sample)
+keep("sample", sample)
 n_nodes = int(windows.node_ptr[sample + 1] - windows.node_ptr[sample])
 perm = np.random.default_rng(sample).permutation(n_nodes) if permute else None
 
@@ -96,9 +105,29 @@ st.caption(f"Deviations in {family.length_unit}; the last column divides the RMS
            "the mean distance the prediction moves a node from the input.")
 
 
-cols = st.columns(len(compare))
-for col, name in zip(cols, compare):
+
+
+def shown(c: dict) -> dict:
+    """One check as a prediction to draw: g·f(input) as the reference, f(g·input) as the
+    prediction, nodes coloured by their deviation; back in the input's node order (bonds, residues)."""
+    back = np.argsort(perm) if perm is not None else slice(None)
+    one = windows.select([sample])
+    dev = np.linalg.norm(c["pred_on_transformed"] - c["transformed_pred"], axis=-1)
+    return {"x": c["input"][back], "pred": c["pred_on_transformed"][:, back],
+            "truth": c["transformed_pred"][:, back], "node_error": dev[:, back],
+            "t": one.t.numpy(), "window": one.window}
+
+
+meta = dict(windows.meta)
+if family.view == "molecule":
+    meta["symbols"] = family.symbols(windows, sample)
+top = max(float(shown(c)["node_error"].max()) for c in checks.values())  # one scale for all views
+st.caption("Reference g·f(input) in green; f(g·input) coloured by each node's deviation "
+           "|f(g·input) − g·f(input)| on one scale for all views: an equivariant model's nodes "
+           "stay at the bottom colour.")
+for col, name in zip(st.columns(len(compare)), compare):
     with col:
-        # bodies stand on y as on Explore (the ASF/BVH vertical); other systems keep z up
-        plotly_view(overlay(checks[name], name, "y" if family.view == "skeleton" else "z"),
-                    key=f"overlay_{name}")
+        draw_sample(family, shown(checks[name]), meta, None,
+                    f"{name}: max deviation {checks[name]['max_dev']:.1e} {length}",
+                    key=f"overlay_{name}", filename=f"egno_equivariance_{name}", error_max=top,
+                    colour_title=f"deviation ({length})")

@@ -1,17 +1,21 @@
 """Resolution: one trained EGNO evaluated zero-shot at other numbers of output times P."""
 from __future__ import annotations
 
+import json
+import time
+
 import numpy as np
 import streamlit as st
 
-from app.common import DEVICE, dataset_and_model, load_model, load_test, short_unit
-from app.figures import animated_figure, sweep_chart
+from app.common import DEVICE, dataset_and_model, draw_sample, load_model, load_test, short_unit
+from app.figures import sweep_chart
 from app.plotview import plotly_view
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.explore import DIVERGED_FACTOR, predict_one, resolution_sweep
+from egno.sweeps import SWEEP_MODELS, default_settings, load_sweep
 
-dataset, _ = dataset_and_model()
+dataset, model = dataset_and_model()
 family = get_dataset(dataset)
 unit = short_unit(family.length_unit)
 n_test = len(load_test(dataset))  # also makes sure the test split (fine ground truth) exists
@@ -21,41 +25,66 @@ st.title("Temporal resolution")
 st.caption(f"EGNO was trained at P = {trained}. Its time embedding reads the physical time t/ΔT, "
            "so the same weights predict any number of frames. Linear and EGNN-R step at ΔT/P.")
 
-default = [p for p in available if p <= 50]
-# widget keys per dataset: each dataset keeps its own choices (its own P values) when another is picked
+defaults = default_settings(family, shipped_models(dataset), n_test)
+# choices per dataset, kept outside the widgets (a page switch clears widget state)
 tag = dataset.replace("/", "_")
+kept = st.session_state.setdefault(f"sweep_choices_{tag}", dict(defaults))
 c1, c2, c3 = st.columns([3, 2, 1])
-chosen = c1.multiselect("P values", available, default=default, key=f"sweep_p_{tag}")
-candidates = [m for m in ("egno", "linear", "egnn-r", "egnn") if m in shipped_models(dataset)]
-models = c2.multiselect("models", candidates, default=candidates[:3], key=f"sweep_models_{tag}")
-sizes = sorted({min(k, n_test) for k in (20, 200, 500, 2000)})
-n_samples = c3.selectbox("test samples", sizes, index=min(1, len(sizes) - 1), key=f"sweep_n_{tag}")
+chosen = c1.multiselect("P values", available, default=[p for p in kept["ps"] if p in available],
+                        key=f"sweep_p_{tag}")
+candidates = [m for m in SWEEP_MODELS if m in shipped_models(dataset)]
+models = c2.multiselect("models", candidates, default=kept["models"], key=f"sweep_models_{tag}")
+sizes = sorted({min(k, n_test) for k in (defaults["n_samples"], 20, 200, 500, 2000)})
+n_samples = c3.selectbox("test samples", sizes, index=sizes.index(min(kept["n_samples"], n_test)),
+                         key=f"sweep_n_{tag}")
+settings = {"ps": sorted(chosen), "models": list(models), "n_samples": int(n_samples)}
+st.session_state[f"sweep_choices_{tag}"] = settings
+done = st.session_state.setdefault("sweeps", {})  # results of this session, across page switches
 
 
-@st.cache_data(show_spinner=False)
-def sweep(dataset: str, models: tuple, ps: tuple, n_samples: int):
-    bar = st.progress(0.0, text="evaluating…")
-    loaded = {m: load_model(dataset, m) for m in models}
-    df = resolution_sweep(loaded, get_dataset(dataset), list(ps),
-                          windows_at=lambda p: load_test(dataset, p).select(range(n_samples)),
-                          device=DEVICE,
-                          on_step=lambda d, t: bar.progress(d / t, text=f"evaluated {d}/{t}"))
+def sweep(dataset: str, settings: dict):
+    """Run a sweep with a progress bar per sample, an estimate of the time left and a cancel."""
+    bar, stop = st.progress(0.0, text="evaluating…"), st.empty()
+    stop.button("cancel", key="cancel_sweep", help="stops the sweep (its results are dropped)")
+    began = time.perf_counter()
+
+    def report(d: int, total: int) -> None:
+        spent = time.perf_counter() - began
+        left = spent / d * (total - d) if d else 0.0
+        bar.progress(d / total, text=f"evaluated {d}/{total} sample predictions · about {left:.0f} s left")
+
+    n = settings["n_samples"]
+    df = resolution_sweep({m: load_model(dataset, m) for m in settings["models"]}, get_dataset(dataset),
+                          settings["ps"], windows_at=lambda p: load_test(dataset, p).select(range(n)),
+                          device=DEVICE, on_step=report, chunk=4)
     bar.empty()
+    stop.empty()
     return df
 
 
-# a sweep runs for the settings it was asked for: changing them (or the dataset) never starts one
-request = (dataset, tuple(models), tuple(sorted(chosen)), int(n_samples))
-if st.button("run sweep", type="primary", key="run_sweep"):
-    st.session_state.sweep_request = request
-if chosen and models and st.session_state.get("sweep_request") == request:
-    df = sweep(*request)
+request = (dataset, json.dumps(settings, sort_keys=True))
+df = done.get(request)
+if df is None and settings == defaults:
+    df = load_sweep(dataset, settings)  # the shipped default sweep (scripts/resolution_sweeps.py)
+    if df is not None:
+        st.caption("The default settings' sweep, computed by `scripts/resolution_sweeps.py` and "
+                   "shipped with the app.")
+if df is None and chosen and models:
+    if st.button("run sweep", type="primary", key="run_sweep"):
+        df = done[request] = sweep(dataset, settings)
+    else:
+        st.info("**run sweep** to evaluate these settings (kept for this session, also when you "
+                "visit another page).")
+elif not (chosen and models):
+    st.info("Pick at least one P and one model.")
+if df is not None and len(df):
     bad = df[df["diverged"]]
     shown = df[~df["diverged"]]
     for metric, label in (("f_mse", "F-MSE (final frame)"), ("a_mse", "A-MSE (all frames)")):
         if shown.empty:
             break
-        fig = sweep_chart(shown, metric, label, unit, trained, chosen, int(df["n_samples"].iloc[0]))
+        fig = sweep_chart(shown, metric, label, unit, trained, sorted(set(df["P"])),
+                          int(df["n_samples"].iloc[0]), highlight=model)
         plotly_view(fig, key=f"sweep_{metric}")
     if len(bad):
         st.warning("Diverged, not plotted (error not finite, or over "
@@ -72,31 +101,23 @@ if chosen and models and st.session_state.get("sweep_request") == request:
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
                        "text/csv", key="sweep_csv")
 
+if chosen:
     st.subheader("One sample, coarse and fine")
+    shown_model = model if model in candidates else "egno"
+    st.caption(f"{shown_model} (the sidebar's model; egno when the sidebar's cannot run at any P) at "
+               "the smallest and largest chosen P, coloured on one error scale.")
     sample = st.number_input("test sample", 0, n_test - 1, 0, key="res_sample")
-    extra = {}
-    if family.view == "skeleton":
-        from egno.data.mocap import trail_joints
-
-        extra = dict(edges=family.bones, trail_nodes=trail_joints(family.joints, family.bones),
-                     follow=True, up="y")
     outs = {}
     for p in (min(chosen), max(chosen)):
         w = load_test(dataset, p)
-        outs[p] = predict_one(load_model(dataset, "egno"), w, int(min(sample, len(w) - 1)), device=DEVICE)
+        outs[p] = predict_one(load_model(dataset, shown_model), w, int(min(sample, len(w) - 1)),
+                              device=DEVICE)
+    meta = dict(load_test(dataset).meta)
+    if family.view == "molecule":
+        meta["symbols"] = family.symbols(load_test(dataset), int(sample))
     # one error colour scale for both, so the same colour means the same error
     top = max(float(o["node_error"].max()) for o in outs.values())
     for col, (p, out) in zip(st.columns(2), outs.items()):
         with col:
-            plotly_view(animated_figure(out["x"], out["pred"], out["truth"], out["node_error"],
-                                        out["t"] * out["window"], short_unit(family.time_unit),
-                                        title=f"EGNO at P = {p}", start_frame=p, error_max=top,
-                                        **extra),
-                        key=f"traj_{p}")
-elif not (chosen and models):
-    st.info("Pick at least one P and one model.")
-elif st.session_state.get("sweep_request"):
-    st.info("The settings differ from the last sweep's: **run sweep** to evaluate these (results "
-            "are cached, so settings swept before come back at once).")
-else:
-    st.info("Choose P values and models, then **run sweep** (results are cached).")
+            draw_sample(family, out, meta, None, f"{shown_model} at P = {p}", key=f"traj_{p}",
+                        filename=f"egno_{tag}_{shown_model}_P{p}", error_max=top, start_frame=p)
