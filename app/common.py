@@ -1,6 +1,8 @@
 """Shared app pieces: cached models and data, the sidebar pickers and drawing one prediction."""
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 import torch
 
@@ -60,6 +62,26 @@ def keep(key: str, value) -> None:
     """Remember a choice for the other pages (``query_choice``) and put it in the URL."""
     st.session_state[f"kept_{key}"] = value
     st.query_params[key] = str(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _heavy_formulas() -> dict:
+    from collections import Counter
+
+    from rdkit import Chem
+
+    from egno.data.md17_sim import MOLECULES
+
+    return {name: Counter(a.GetSymbol() for a in Chem.MolFromSmiles(smiles).GetAtoms())
+            for name, smiles in MOLECULES.items()}
+
+
+def molecule_name(symbols: list[str]) -> str | None:
+    """Which of the eight MD17 molecules a set of heavy atoms is (their formulas differ), or None."""
+    from collections import Counter
+
+    count = Counter(symbols)
+    return next((name for name, formula in _heavy_formulas().items() if formula == count), None)
 
 
 def dataset_and_model(default_model: str = "egno", models_key: str = "model") -> tuple[str, str]:

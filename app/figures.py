@@ -75,6 +75,22 @@ def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, tit
     return fig
 
 
+def rmsd_chart(times: np.ndarray, unaligned: np.ndarray, aligned: np.ndarray, unit: str,
+               length_unit: str, model: str) -> go.Figure:
+    """RMSD per frame of one prediction as it is and superposed on the truth (Kabsch per frame):
+    the gap between the two is orientation and position error, what remains is shape error."""
+    fig = go.Figure()
+    fig.add_scatter(x=times, y=unaligned, mode="lines+markers", name="as predicted",
+                    line=dict(color=MODEL_COLOURS.get(model, PRED_COLOUR), width=3))
+    fig.add_scatter(x=times, y=aligned, mode="lines+markers", name="superposed (Kabsch)",
+                    line=dict(color=MODEL_COLOURS.get(model, PRED_COLOUR), width=3, dash="dash"))
+    fig.update_layout(title=f"{model}: RMSD versus time", height=320,
+                      margin=dict(l=70, r=10, t=40, b=55), legend=dict(orientation="h", y=-0.3),
+                      xaxis_title=f"time after the input ({unit})",
+                      yaxis_title=f"RMSD ({length_unit})" if length_unit else "RMSD")
+    return fig
+
+
 def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     node_error: np.ndarray | None, times: np.ndarray, unit: str,
                     errors: dict[str, np.ndarray] | None = None, edges: np.ndarray | None = None,

@@ -6,7 +6,10 @@ import streamlit as st
 import torch
 
 from app.common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model,
-                        load_test, query_choice, short_unit)
+                        load_test, molecule_name, query_choice, short_unit)
+from app.figures import rmsd_chart
+from app.plotview import plotly_view
+from egno.align import aligned_view
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.evaluate import radius_of_gyration
@@ -44,13 +47,24 @@ with right:
 with left:
     sample = st.number_input("test sample", 0, n - 1, key="sample", step=1)
 keep("sample", int(sample))
+if "superpose" not in st.session_state:
+    st.session_state.superpose = query_choice("superpose", ["0", "1"], "0") == "1"
+superpose = st.toggle("superpose the prediction on the truth (Kabsch, frame by frame)", key="superpose",
+                      help="Moves each predicted frame rigidly onto the true one: what error is left "
+                      "is shape error, not orientation or position error.")
+keep("superpose", int(superpose))
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
 meta = dict(windows.meta)
+title = f"{dataset} test sample {sample} · {model}"
 if family.view == "molecule":
     meta["symbols"] = family.symbols(windows, int(sample))
-draw_sample(family, out, meta, errors, f"{dataset} test sample {sample} · {model}",
+    name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md17/all" else None
+    if name:
+        title = f"{dataset} test sample {sample} ({name}) · {model}"
+shown = aligned_view(out) if superpose and out["truth"] is not None else out
+draw_sample(family, shown, meta, errors, title + (" · superposed" if shown is not out else ""),
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model)
 warning = prediction_warning(out)
 if warning:
@@ -64,6 +78,19 @@ if out["frame_mse"] is not None:
     c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}", help=NO_MOTION_HELP)
     best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
     c4.metric("lowest F-MSE on this sample", best)
+    if out["frame_mse"][-1] > out["still_mse"][-1]:
+        st.warning(f"{model} is worse than predicting no motion on this sample: F-MSE "
+                   f"{out['frame_mse'][-1]:.4g} against {out['still_mse'][-1]:.4g} {unit}².")
+    aligned = aligned_view(out)
+    r1, r2 = st.columns([2, 3])
+    drawn = aligned["aligned_rmsd"] if superpose else aligned["rmsd"]
+    r1.metric(f"RMSD of the drawn prediction, final frame ({unit})", f"{drawn[-1]:.4g}",
+              help="superposed on the truth when the toggle above is on")
+    r1.metric(f"RMSD after superposition, final frame ({unit})", f"{aligned['aligned_rmsd'][-1]:.4g}",
+              help="shape error: the prediction moved rigidly onto the truth (Kabsch)")
+    with r2:
+        plotly_view(rmsd_chart(out["t"] * out["window"], aligned["rmsd"], aligned["aligned_rmsd"],
+                               short_unit(family.time_unit), unit, model), key="rmsd")
     floor = family.floor()
     if family.view == "molecule":
         s1, s2, _, _ = st.columns(4)

@@ -83,3 +83,17 @@ def test_no_view_is_cut_at_1100_px(page, server, path):
       }
       return out; }""")
     assert not cut, cut
+
+
+def test_superposition_toggle_changes_the_rmsd(page, server):
+    page.goto(f"{server}/?sample=2", timeout=TIMEOUT)
+    wait_ready(page)
+    value = page.locator("[data-testid=stMetric]", has_text="RMSD of the drawn").locator(
+        "[data-testid=stMetricValue]")
+    expect(value).to_be_visible(timeout=TIMEOUT)
+    text = value.inner_text()
+    page.get_by_text("superpose the prediction on the truth").click()
+    expect(value).not_to_have_text(text, timeout=TIMEOUT)
+    wait_ready(page)
+    assert float(value.inner_text()) < float(text)
+    assert "superpose=1" in page.url
