@@ -106,16 +106,15 @@ def _rss_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+def _workers() -> list[int]:
+    """Process ids of running upload workers (egno.uploads._BOOT)."""
+    out = []
+    for proc in Path("/proc").iterdir():
         try:
-            kids = [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+            if proc.name.isdigit() and b"egno.uploads import work" in (proc / "cmdline").read_bytes():
+                out.append(int(proc.name))
         except OSError:
-            kids = []
-        out += kids
-        todo += kids
+            pass
     return out
 
 
@@ -140,12 +139,13 @@ def browser_run(cases, switches: int) -> None:
             break
         except OSError:
             time.sleep(0.3)
-    worker_peak, stop = [0], threading.Event()
+    worker_peak, seen, stop = [0], set(), threading.Event()
 
     def watch():
         while not stop.is_set():
-            for p in _descendants(server.pid):
-                worker_peak[0] = max(worker_peak[0], _rss_kb(p, "VmRSS"))
+            for p in _workers():
+                seen.add(p)
+                worker_peak[0] = max(worker_peak[0], _rss_kb(p, "VmHWM"))
             time.sleep(0.05)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -197,17 +197,20 @@ def browser_run(cases, switches: int) -> None:
     print(f"\n{len(lat)} sample switches on Explore while {uploads[0]} protein uploads "
           f"({', '.join(p.name for p in paths)}) were read in the other session:")
     print(f"  switch latency: median {np.median(lat):.2f} s, max {lat.max():.2f} s")
-    print(f"  server peak RSS: {server_peak / 1024:.0f} MB; upload worker peak RSS: {worker_peak[0] / 1024:.0f} MB")
+    print(f"  server peak RSS: {server_peak / 1024:.0f} MB; upload worker peak RSS: {worker_peak[0] / 1024:.0f} MB "
+          f"({len(seen)} workers seen)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=12)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-classes", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cases = hostile_files(Path(tmp))
-        per_class(cases)
+        if not args.skip_classes:
+            per_class(cases)
         if not args.skip_browser:
             browser_run(cases, args.switches)
 
