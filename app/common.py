@@ -104,18 +104,34 @@ def dataset_and_model(default_model: str = "egno", models_key: str = "model") ->
 
 
 def show_card(dataset: str, model: str) -> None:
+    """The checkpoint at a glance: test and validation errors, size, training time, the command
+    that trained it; the whole card as JSON on request."""
     loaded = load_model(dataset, model)
     card = loaded.card
-    st.caption(f"device: **{DEVICE}**")
     path = loaded.path.resolve()
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    st.caption(f"checkpoint: `{shown}`")
-    test = card.get("metrics", {}).get("test")
-    if test:
-        st.caption(f"test F-MSE {test['f_mse']:.4f} · A-MSE {test['a_mse']:.4f} "
-                   f"({test['n_samples']} samples, P = {test['timesteps']})")
+    metrics = card.get("metrics", {})
+    lines = [f"device **{DEVICE}** · checkpoint `{shown.name}` in `{shown.parent}`"]
+    for split in ("test", "val"):
+        m = metrics.get(split)
+        if m:
+            lines.append(f"{split}: F-MSE **{m['f_mse']:.4g}** · A-MSE {m['a_mse']:.4g} "
+                         f"({m['n_samples']} samples, P = {m['timesteps']})")
+    facts = []
+    if card.get("parameters"):
+        facts.append(f"{card['parameters']:,} parameters")
+    if card.get("wall_time_s"):
+        facts.append(f"trained {card['wall_time_s'] / 60:.0f} min on {card.get('device', '?')}")
+    if card.get("best_epoch") is not None:
+        facts.append(f"best epoch {card['best_epoch']} of {card.get('epochs_run', '?')}")
+    if facts:
+        lines.append(" · ".join(facts))
+    st.caption("  \n".join(lines))
     with st.expander("checkpoint card"):
-        st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+        if card.get("command"):
+            st.code(card["command"], language="bash", wrap_lines=True)
+        if st.toggle("raw JSON", key=f"raw_card_{dataset}_{model}"):
+            st.json({k: v for k, v in card.items() if k != "history"}, expanded=1)
 
 
 def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, key: str,

@@ -37,6 +37,7 @@ def test_plotly_player_steps_and_plays(page, server):
     wait_ready(page)
     plot = page.locator("div.egno-plotly").first
     expect(plot.locator(".main-svg").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)  # toolbarMode = "minimal"
     bar = page.locator(".egno-player").first
     step_and_play(bar)
     # the shown frame is marked on the error chart: the dotted line sits at the last time
