@@ -3,6 +3,7 @@ app shows them on machines without ../shared/data/cmu_mocap or the mdanalysistes
 without minutes of GFN2-xTB MD (md17: heavy atoms only, as the models use them).
 Run after `python -m egno data mocap`, `python -m egno data protein` and the md17 generation:
     .venv/bin/python scripts/commit_samples.py [mocap] [protein] [md17]   # default: all three
+    .venv/bin/python scripts/commit_samples.py md17/ethanol                # one molecule
 """
 import json
 import sys
@@ -42,8 +43,11 @@ if "protein" in WANT:
     (dest / "card.json").write_text(json.dumps(card, indent=2))
     print(dest, sorted(p.name for p in dest.iterdir()))
 
-for folder in sorted((default_data_dir() / "md17").glob("*/test.npz")) if "md17" in WANT else ():
+MOLECULES = {w.split("/", 1)[1] for w in WANT if w.startswith("md17/")}
+for folder in sorted((default_data_dir() / "md17").glob("*/test.npz")):
     name = folder.parent.name
+    if "md17" not in WANT and name not in MOLECULES:
+        continue
     dest = SAMPLES / "md17" / name
     dest.mkdir(parents=True, exist_ok=True)
     with np.load(folder, allow_pickle=False) as f:
