@@ -30,18 +30,22 @@ def scan_xyz(path: Path, max_atoms: int, max_frames: int) -> list[int]:
         if not words:  # blank lines between or after frames
             i += 1
             continue
-        n = _count(words[0], path.name, f"line {i + 1} (a frame's atom count)")
+        try:
+            n = int(words[0])
+        except ValueError:
+            raise ValueError(f"{path.name}: not a readable XYZ file (line {i + 1} should be a "
+                             "frame's atom count)") from None
         if not 1 <= n <= max_atoms:
             raise ValueError(f"{path.name}, line {i + 1}: a frame of {n} atoms; at most {max_atoms} are read")
         if i + 2 + n > len(lines):
-            raise ValueError(f"{path.name}, line {i + 1}: the frame declares {n} atoms but only "
-                             f"{max(len(lines) - i - 2, 0)} lines follow")
+            raise ValueError(f"{path.name}: not a readable XYZ file (line {i + 1}: the frame "
+                             f"declares {n} atoms but only {max(len(lines) - i - 2, 0)} lines follow)")
         starts.append(i)
         if len(starts) > max_frames:
             raise ValueError(f"{path.name}: more than {max_frames} frames")
         i += n + 2
     if not starts:
-        raise ValueError(f"{path.name}: no frames")
+        raise ValueError(f"{path.name}: not a readable XYZ file (no frames)")
     return starts
 
 
