@@ -1,4 +1,4 @@
-"""Command line: ``python -m egno {data, train, evaluate, rollout, bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m egno {data, train, evaluate, render, rollout, bench} ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -148,6 +148,34 @@ def cmd_export(a) -> None:
         print(f"wrote {export_trajectory(family.data_dir, a.split, i, out)}")
 
 
+def cmd_render(a) -> None:
+    import time
+
+    from .checkpoint import resolve_checkpoint
+    from .data import get_dataset
+    from .explore import predict_one, test_windows
+    from .render import render_animation
+
+    _threads(a.threads)
+    began = time.perf_counter()
+    family = get_dataset(a.dataset)
+    # at a P the data has no frames for, the model predicts zero-shot and there is no truth to draw
+    truth = a.timesteps is None or a.timesteps in family.available_timesteps("test")
+    windows = test_windows(family, a.timesteps if truth else None, generate=True)
+    assert 0 <= a.sample < len(windows), f"--sample: 0 to {len(windows) - 1}"
+    out = predict_one(resolve_checkpoint(a.dataset, a.model), windows, a.sample,
+                      timesteps=None if truth else a.timesteps)
+    meta = dict(windows.meta)
+    if family.view == "molecule":
+        meta["symbols"] = family.symbols(windows, a.sample)
+    predicted = time.perf_counter()
+    render_animation(out, family, meta, a.out, a.layout, a.fps,
+                     f"{a.dataset} test sample {a.sample} · {a.model}")
+    done = time.perf_counter()
+    print(f"wrote {a.out}: {len(out['pred']) + 1} frames; predict {predicted - began:.1f} s, "
+          f"render {done - predicted:.1f} s, total {done - began:.1f} s")
+
+
 def cmd_rollout(a) -> None:
     from .checkpoint import resolve_checkpoint
     from .data import get_dataset
@@ -255,6 +283,17 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="file name; {index} is replaced by the sample number")
     x.add_argument("--data-dir", type=Path)
     x.set_defaults(func=cmd_export)
+
+    g = sub.add_parser("render", help="a test prediction as a GIF or MP4 (truth and prediction)")
+    g.add_argument("--dataset", default="nbody")
+    g.add_argument("--model", default="egno")
+    g.add_argument("--sample", type=int, default=0)
+    g.add_argument("--timesteps", type=int, help="target times P (frames: P + 1; default: the data's)")
+    g.add_argument("--out", required=True, help="FILE.gif or FILE.mp4")
+    g.add_argument("--layout", default="overlay", choices=("overlay", "side"))
+    g.add_argument("--fps", type=float, default=8.0)
+    g.add_argument("--threads", type=int, default=1, help="torch threads (1: see docs/performance.md)")
+    g.set_defaults(func=cmd_render)
 
     r = sub.add_parser("rollout", help="chained long-horizon rollout, window after window")
     r.add_argument("--dataset", required=True)

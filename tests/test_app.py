@@ -66,7 +66,7 @@ def test_explore_draws_sample_with_frames_and_every_model_error():
     assert not at.exception and at.metric[0].value != first
     assert at.query_params["sample"] == ["7"] or at.query_params["sample"] == "7"
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["extended XYZ", "CSV", "npz"]
+    assert labels == ["extended XYZ", "CSV", "npz", "animation (GIF)", "animation (MP4)"]
 
 
 def test_explore_switches_models_and_reads_state_from_the_url():

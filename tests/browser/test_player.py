@@ -98,3 +98,15 @@ def test_superposition_toggle_changes_the_rmsd(page, server):
     wait_ready(page)
     assert float(value.inner_text()) < float(text)
     assert "superpose=1" in page.url
+
+
+def test_gif_download_is_rendered_on_the_server(page, server, tmp_path):
+    from PIL import Image
+
+    page.goto(f"{server}/?sample=1", timeout=TIMEOUT)
+    wait_ready(page)
+    with page.expect_download(timeout=TIMEOUT) as dl:
+        page.get_by_role("button", name="animation (GIF)").click()
+    path = tmp_path / "a.gif"
+    dl.value.save_as(path)
+    assert Image.open(path).n_frames == 6

@@ -1,0 +1,150 @@
+"""GIF and MP4 of a prediction rendered on the server with matplotlib: truth and prediction
+overlaid (or side by side), drawn as their family is (particles with trails, molecules and
+proteins with bonds, bodies with bones), the prediction's nodes coloured by their error on one
+scale for the whole window, the frame's time and error in each frame's title.
+
+GIF frames are written by Pillow, MP4 by the ffmpeg binary of the imageio-ffmpeg wheel.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+TRUTH, PRED = "#2b8a3e", "#d9480f"
+ERROR_COLOURS = ["#ffa94d", "#e8590c", "#5c0a0a"]  # low -> high error, as in the app
+BOND_LENGTH = 1.9  # Å: heavy-atom bonds are under it, atoms two bonds apart (~2.4 Å) are over it
+
+
+def graph_edges(family, meta: dict, x0: np.ndarray) -> np.ndarray | None:
+    """The lines to draw between nodes (2, E): a body's bones, the bonds of a molecule or a
+    protein backbone (pairs closer than BOND_LENGTH in the input frame); None for particles."""
+    if family.view == "skeleton":
+        bones = meta.get("bones", getattr(family, "bones", None))
+        return None if bones is None else np.asarray(bones)
+    if family.view in ("molecule", "protein"):
+        d = np.linalg.norm(x0[:, None] - x0[None], axis=-1)
+        i, j = np.nonzero(np.triu(d < BOND_LENGTH, k=1))
+        return np.stack([i, j])
+    return None
+
+
+def _segments(pos: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.stack([pos[edges[0]], pos[edges[1]]], axis=1)
+
+
+def render_animation(out: dict, family, meta: dict, path: str | Path, layout: str = "overlay",
+                     fps: float = 8.0, title: str = "", dpi: int = 80) -> Path:
+    """Write ``out`` (``egno.explore.predict_one``'s dict) as an animation, one frame per time
+    (the input first), to ``path`` (.gif or .mp4). ``layout``: 'overlay' (one panel) or 'side'
+    (truth left, prediction right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.ticker import FormatStrFormatter
+    from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+    path = Path(path)
+    assert path.suffix.lower() in (".gif", ".mp4"), f"{path.name}: write a .gif or an .mp4"
+    assert layout in ("overlay", "side"), f"layout 'overlay' or 'side', not {layout!r}"
+    x0, pred, truth = out["x"], out["pred"], out["truth"]
+    pred_path = np.concatenate([x0[None], pred])
+    truth_path = None if truth is None else np.concatenate([x0[None], truth])
+    err = np.zeros(pred_path.shape[:2])
+    if out["node_error"] is not None:
+        err[1:] = out["node_error"]
+    times = np.concatenate([[0.0], np.asarray(out["t"]) * out["window"]])
+    unit = family.time_unit.split(" (")[0]
+    length = family.length_unit.split(" (")[0]
+    edges = graph_edges(family, meta, x0)
+    cmap = LinearSegmentedColormap.from_list("error", ERROR_COLOURS)
+    norm = Normalize(0.0, max(float(err.max()), 1e-12))
+
+    side = layout == "side" and truth_path is not None
+    fig = plt.figure(figsize=(9 if side else 6, 5), dpi=dpi)
+    axes = [fig.add_subplot(1, 2 if side else 1, k + 1, projection="3d") for k in range(2 if side else 1)]
+    everything = np.concatenate([p.reshape(-1, 3) for p in (pred_path, truth_path) if p is not None])
+    centre = (everything.max(0) + everything.min(0)) / 2
+    half = (everything.max(0) - everything.min(0)).max() / 2 * 1.05 + 1e-9
+    up = "y" if family.view == "skeleton" else "z"
+    artists = []
+    for k, ax in enumerate(axes):
+        for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+            setter(c - half, c + half)
+        ax.set_box_aspect((1, 1, 1))
+        ax.tick_params(labelsize=6)
+        if up == "y":
+            ax.view_init(elev=15, azim=-60, vertical_axis="y")
+        draw_truth = truth_path is not None and (not side or k == 0)
+        draw_pred = not side or k == 1
+        if side:
+            ax.set_title("ground truth" if k == 0 else "prediction", fontsize=9)
+        a = {}
+        if family.view == "particles":  # trails of the whole window
+            for p, colour, on in ((truth_path, TRUTH, draw_truth), (pred_path, PRED, draw_pred)):
+                if on and p is not None:
+                    for node in range(p.shape[1]):
+                        ax.plot(*p[:, node].T, color=colour, lw=0.8, alpha=0.5)
+        if edges is not None and edges.size:
+            if draw_truth:
+                a["truth_lines"] = ax.add_collection3d(Line3DCollection(
+                    _segments(truth_path[0], edges), colors=TRUTH, linewidths=1.0, alpha=0.8))
+            if draw_pred:
+                a["pred_lines"] = ax.add_collection3d(Line3DCollection(
+                    _segments(pred_path[0], edges), colors=PRED, linewidths=1.8))
+        small = pred_path.shape[1] > 100
+        if draw_truth and (edges is None or not small):
+            a["truth_pts"] = ax.scatter(*truth_path[0].T, s=8 if small else 30, marker="D",
+                                        facecolors="none", edgecolors=TRUTH, depthshade=False)
+        if draw_pred:
+            a["pred_pts"] = ax.scatter(*pred_path[0].T, c=err[0], cmap=cmap, norm=norm,
+                                       s=4 if small else 30, depthshade=False)
+        artists.append(a)
+    if out["node_error"] is not None:
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.6, pad=0.08,
+                           orientation="horizontal")
+        bar.set_label(f"squared error ({length}²)" if length else "squared error", fontsize=8)
+        bar.ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))  # no offset text over the label
+    heading = fig.suptitle("", fontsize=9)
+
+    def draw(k: int):
+        for a in artists:
+            if "truth_lines" in a:
+                a["truth_lines"].set_segments(_segments(truth_path[k], edges))
+            if "pred_lines" in a:
+                a["pred_lines"].set_segments(_segments(pred_path[k], edges))
+            if "truth_pts" in a:
+                a["truth_pts"]._offsets3d = tuple(truth_path[k].T)
+            if "pred_pts" in a:
+                a["pred_pts"]._offsets3d = tuple(pred_path[k].T)
+                a["pred_pts"].set_array(err[k])
+        when = "input" if k == 0 else f"t = {times[k]:.3g} {unit}"
+        mse = f" · MSE {err[k].mean():.3g} {length}²" if out["node_error"] is not None and k else ""
+        heading.set_text(f"{title}\n{when}{mse}" if title else f"{when}{mse}")
+        return []
+
+    animation = FuncAnimation(fig, draw, frames=len(pred_path), blit=False)
+    if path.suffix.lower() == ".gif":
+        writer = PillowWriter(fps=fps)
+    else:
+        import imageio_ffmpeg
+
+        matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+        writer = FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    animation.save(str(path), writer=writer, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def animation_bytes(out: dict, family, meta: dict, suffix: str = ".gif", title: str = "",
+                    layout: str = "overlay") -> bytes:
+    """``render_animation`` into memory (a temporary file): the bytes of a GIF or an MP4."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = render_animation(out, family, meta, Path(tmp) / f"render{suffix}", layout, title=title)
+        return path.read_bytes()
