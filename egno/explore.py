@@ -262,10 +262,10 @@ def read_upload(dataset: str, name: str, data: bytes, tmp_dir: Path,
     return read_uploads(dataset, [(name, data)], tmp_dir, timesteps)
 
 
-def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
-                 timesteps: int | None = None) -> Windows:
-    """Read uploaded files (one file, or a pair such as skeleton + motion or topology +
-    trajectory) through the family's reader; ValueError with the user's file names."""
+def stage_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path) -> tuple[str, Callable[[str], str]]:
+    """Check uploaded files (one file, or a pair such as skeleton + motion or topology +
+    trajectory) and write them into ``tmp_dir``: the reader's argument ('path' or
+    'first,second') and a function that puts the user's file names back into a message."""
     family = get_dataset(dataset)
     if not files:
         raise ValueError("no file given")
@@ -289,14 +289,23 @@ def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
     # a pair goes in the order of the family's formats (skeleton before motion, topology before
     # trajectory): "first,second"
     paths.sort(key=lambda q: family.file_formats.index(q.suffix.lower().lstrip(".")))
-    arg = paths[0] if len(paths) == 1 else ",".join(str(q) for q in paths)
+
     def user_names(text: str) -> str:
         for tmp_name, name in shown.items():
             text = text.replace(str(Path(tmp_dir) / tmp_name), name).replace(tmp_name, name)
         return text
 
+    return ",".join(str(q) for q in paths), user_names
+
+
+def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
+                 timesteps: int | None = None) -> Windows:
+    """Read uploaded files (one file, or a pair) through the family's reader from their first
+    window; ValueError with the user's file names."""
+    arg, user_names = stage_uploads(dataset, files, tmp_dir)
+    family = get_dataset(dataset)
     try:
-        w = family.read_file(arg, timesteps, max_windows=1)  # an upload is predicted from its first window
+        w = family.read_file(arg if "," in arg else Path(arg), timesteps, max_windows=1)
     except ValueError as e:
         raise ValueError(user_names(str(e))) from None
     if isinstance(w.meta.get("source"), str):

@@ -12,7 +12,7 @@ MiB = 2**20
 # ---------------------------------------------------------------- bytes
 MAX_TEXT_BYTES = 20 * MiB         # a text file (CSV, XYZ, ASF, AMC, BVH, PDB, PSF, GRO): the app's upload cap
 MAX_BINARY_BYTES = 200 * MiB      # a binary trajectory (DCD, XTC, TRR) read from disk by evaluate --data
-MAX_UNPACKED_BYTES = 200 * MiB    # npz arrays read, as the zip directory says they unpack (a zip bomb is refused unread)
+MAX_UNPACKED_BYTES = 200 * MiB    # npz arrays as the zip directory says they unpack (a zip bomb is refused unread)
 MAX_ARRAY_VALUES = 25_000_000     # numbers in one npz array: 200 MB once converted to float64
 
 # ---------------------------------------------------------------- graphs
@@ -26,7 +26,7 @@ MOLECULE_MAX_FRAMES = 200_000     # the MD17 files have up to 211,762 frames
 MOTION_MAX_FRAMES = 100_000       # 833 s at 120 frames/s
 MOTION_MAX_JOINTS = 200           # the CMU skeletons have 31; the 2-hop graph is a dense J × J product
 MOTION_MAX_CHANNELS = 6           # per BVH joint: 3 positions + 3 rotations
-MOTION_MIN_FPS = 1.0              # BVH frame time at most 1 s: motion sampled more sparsely cannot be resampled to 120 frames/s
+MOTION_MIN_FPS = 1.0              # BVH frame time ≤ 1 s: sparser motion cannot be resampled to 120 frames/s
 PROTEIN_MAX_BACKBONE = 5_000      # backbone atoms (N, CA, C, O): AdK has 855
 PROTEIN_MAX_ATOMS = 500_000       # atoms a topology or trajectory header may declare (MDAnalysis allocates them)
 PROTEIN_MAX_FRAMES = 20_000       # frames of a trajectory

@@ -28,7 +28,6 @@ from . import limits
 UPLOAD_PREFIX = "egno-upload-"
 ROOT = Path(__file__).resolve().parents[1]
 ARRAYS = ("x", "v", "pred", "t", "truth", "frame_mse", "still_mse", "node_error")
-EXPORTS = {"csv": "prediction.csv", "npz": "prediction.npz", "extxyz": "prediction.extxyz"}
 # the worker: lower priority, CPU-time and core caps, its stack in the log before a kill; work()
 # sets the memory cap once our libraries are loaded (scipy's and others' C extensions can spin
 # forever when a library cannot be mapped under the cap, and they read no user bytes)
@@ -60,11 +59,16 @@ def sweep_stale(max_age_s: float = 600.0) -> int:
 
 def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timesteps: int | None = None,
                device: str = "cpu", memory: int = limits.WORKER_MEMORY_BYTES,
-               seconds: float = limits.WORKER_SECONDS) -> dict:
-    """Read and predict ``files`` ([(name, bytes)]) in a capped worker. Returns a dict with
-    ``ok``; when ok: ``out`` (predict_one's arrays), ``meta``, ``dataset`` (the one predicted
-    with: md17/all for another molecule), ``notes``, ``warning``, ``timesteps``, ``exports``
-    (bytes by kind); else ``message``. Always: ``seconds`` and ``peak_mb`` (the worker's)."""
+               seconds: float = limits.WORKER_SECONDS, mode: str = "predict",
+               options: dict | None = None) -> dict:
+    """Read ``files`` ([(name, bytes)]) in a capped worker and, with ``mode`` 'predict', predict
+    the window ``options`` (egno.uploads_frames.Options fields) asks for with every shipped model.
+    Returns a dict with ``ok``; 'inspect' gives ``frames``, ``dt`` (the file's, or None),
+    ``default_dt``, ``step_speeds``, ``prediction_of``; 'predict' gives ``out`` (predict_one's
+    arrays of ``model``), ``errors`` (per-frame MSE of every model), ``meta``, ``dataset`` and
+    ``model`` (those predicted with), ``notes``, ``warning``, ``timesteps``, ``exports``
+    ({file name: bytes}); else ``message``. Always: ``seconds`` and ``peak_mb`` (the worker's)."""
+    assert mode in ("inspect", "predict"), f"mode is inspect or predict, not {mode}"
     names = ", ".join(name for name, _ in files)
     start = time.time()
     if not _slots.acquire(timeout=limits.WORKER_WAIT_SECONDS):
@@ -76,7 +80,8 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
             (tmp / f"file{i}").write_bytes(data)
         (tmp / "request.json").write_text(json.dumps(
             {"dataset": dataset, "model": model, "names": [n for n, _ in files],
-             "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB}))
+             "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB,
+             "mode": mode, "options": options or {}}))
         result = _run_worker(tmp, names, memory, seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -127,22 +132,24 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
     result_file = tmp / "result.json"
     if not result_file.exists():
         code = proc.returncode
-        why = (f"it ran out of its {memory // limits.MiB:,} MB of memory" if code in (-signal.SIGSEGV, -signal.SIGABRT, 1)
-               else f"it used up its time" if code in (-signal.SIGXCPU, -signal.SIGKILL)
+        out_of_memory = code in (-signal.SIGSEGV, -signal.SIGABRT, 1)
+        why = (f"it ran out of its {memory // limits.MiB:,} MB of memory" if out_of_memory
+               else "it used up its time" if code in (-signal.SIGXCPU, -signal.SIGKILL)
                else f"it stopped unexpectedly (exit status {code})")
         sys.stderr.write((tmp / "worker.log").read_text(errors="replace")[-2000:])
         return {"ok": False, "peak_mb": peak_mb,
                 "message": f"{names}: the upload worker was stopped: {why}. Try a smaller file."}
     result = json.loads(result_file.read_text())
     result["peak_mb"] = peak_mb
-    if result["ok"]:
+    if result["ok"] and "exports" in result:
         with np.load(tmp / "result.npz", allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         result["out"] = {k: arrays.get(k) for k in ARRAYS}
         result["out"]["window"] = float(arrays["window"])
+        result["errors"] = {m: arrays[f"error_{m}"] for m in result["models"] if f"error_{m}" in arrays}
         if "bones" in result["meta"]:
             result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
-        result["exports"] = {k: (tmp / f).read_bytes() for k, f in EXPORTS.items()}
+        result["exports"] = {name: (tmp / "exports" / name).read_bytes() for name in result["exports"]}
     return result
 
 
@@ -161,14 +168,16 @@ def _plain(value):
 
 
 def _predict(req: dict, tmp: Path) -> dict:
-    """The worker's job: read, choose the model, predict, export. Returns the result dict and
-    writes result.npz and the export files into ``tmp``."""
+    """The worker's job: read; inspect, or choose the model, predict with every shipped model and
+    export. Returns the result dict and writes result.npz and exports/ into ``tmp``."""
     import torch
 
     from .checkpoint import resolve_checkpoint, shipped_models
     from .data import get_dataset
-    from .explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
-                          prediction_warning, read_uploads)
+    from .explore import predict_one, prediction_warning, stage_uploads
+    from .uploads_export import round_trip_files
+    from .uploads_frames import DEFAULT_DT, Options, read_trajectory, step_speeds, upload_window
+    from .uploads_route import route_molecule
 
     torch.set_num_threads(1)
     names = req["names"]
@@ -178,28 +187,57 @@ def _predict(req: dict, tmp: Path) -> dict:
     work.mkdir()
     dataset, model = req["dataset"], req["model"]
     family = get_dataset(dataset)
-    windows = read_uploads(dataset, files, work, req["timesteps"])
+    arg, user_names = stage_uploads(dataset, files, work)
+    try:
+        traj = read_trajectory(dataset, arg)
+        if req["mode"] == "inspect":
+            return {"ok": True, "frames": traj.frames, "dt": traj.dt,
+                    "default_dt": DEFAULT_DT[family.view], "step_speeds": step_speeds(traj),
+                    "prediction_of": traj.prediction, "has_velocities": traj.velocities is not None}
+        windows = upload_window(dataset, traj, Options(**req["options"]), req["timesteps"])
+    except ValueError as e:
+        raise ValueError(user_names(str(e))) from None
     meta, notes = windows.meta, []
+    meta["source"] = shown
     if family.view == "molecule":
         meta["symbols"] = family.symbols(windows, 0)
-        if not family.matches(windows):  # another molecule: the model trained on all eight
-            if model not in shipped_models("md17/all"):
-                raise ValueError(f"{shown} ({', '.join(meta['symbols'])}) is not "
-                                 f"{dataset.split('/')[1]}, and no md17/all {model} model (trained "
-                                 "on all eight molecules) is shipped yet.")
-            notes.append(f"{shown} is not {dataset.split('/')[1]}: predicting with md17/all/{model} "
-                         "(the sidebar's card is the one of the model you picked, not of this one).")
-            dataset = "md17/all"
-    out = predict_one(resolve_checkpoint(dataset, model, req["device"]), windows, 0, device=req["device"])
+        dataset, model, note = route_molecule(dataset, model, windows, meta["symbols"], shown)
+        notes.append(note)
+    models = shipped_models(dataset)
+    out, errors = None, {}
+    for name in models:
+        try:
+            one = predict_one(resolve_checkpoint(dataset, name, req["device"]), windows, 0,
+                              device=req["device"])
+        except ValueError:  # a model that cannot run at this P (egnn-s)
+            continue
+        if one["frame_mse"] is not None:
+            errors[name] = one["frame_mse"]
+        if name == model:
+            out = one
+    if out is None:
+        raise ValueError(f"{shown}: {dataset}/{model} could not predict this window")
     if not np.isfinite(out["x"]).all():
         raise ValueError(f"{shown}: the input positions are not finite")
     np.savez(tmp / "result.npz", window=np.float64(out["window"]),
-             **{k: out[k] for k in ARRAYS if out[k] is not None})
-    args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
-    for kind, export in (("csv", export_csv), ("npz", export_npz), ("extxyz", export_extxyz)):
-        (tmp / EXPORTS[kind]).write_bytes(export(*args))
-    return {"ok": True, "dataset": dataset, "meta": _plain(meta), "notes": notes,
-            "warning": prediction_warning(out), "timesteps": windows.timesteps}
+             **{k: out[k] for k in ARRAYS if out[k] is not None},
+             **{f"error_{m}": e for m, e in errors.items()})
+    times = np.concatenate([[0.0], out["t"] * out["window"]])
+    stem = Path(names[-1]).stem
+    exports = {}
+    kinds = [("prediction", out["pred"], f"egno prediction by {dataset}/{model} from {shown}")]
+    if out["truth"] is not None:
+        kinds.append(("truth", out["truth"], f"egno ground truth: the frames of {shown}"))
+    (tmp / "exports").mkdir()
+    for kind, frames, label in kinds:
+        for ext, data in round_trip_files(family.view, np.concatenate([out["x"][None], frames]),
+                                          times, meta, label).items():
+            name = f"{stem}_{model}_{kind}.{ext}" if kind == "prediction" else f"{stem}_{kind}.{ext}"
+            (tmp / "exports" / name).write_bytes(data)
+            exports[name] = kind
+    return {"ok": True, "dataset": dataset, "model": model, "models": list(errors),
+            "meta": _plain(meta), "notes": notes, "warning": prediction_warning(out),
+            "timesteps": windows.timesteps, "exports": list(exports)}
 
 
 def _preload(dataset: str) -> None:
@@ -209,7 +247,7 @@ def _preload(dataset: str) -> None:
     import pandas  # noqa: F401
     import torch  # noqa: F401
 
-    from . import checkpoint, explore  # noqa: F401
+    from . import checkpoint, explore, uploads_export, uploads_frames, uploads_route  # noqa: F401
     if dataset.startswith("protein"):
         import MDAnalysis  # noqa: F401
     if dataset.startswith("md17"):

@@ -274,7 +274,8 @@ def test_worker_predicts_and_returns_plain_arrays(own_tmp):
     r = run_upload("nbody", "egno", [("mine.csv", nbody_csv())])
     assert r["ok"], r.get("message")
     assert r["out"]["pred"].shape == (5, 5, 3) and r["out"]["truth"].shape == (5, 5, 3)
-    assert r["meta"]["source"] == "mine.csv" and r["exports"]["csv"].startswith(b"frame,")
+    assert r["meta"]["source"] == "mine.csv"
+    assert r["exports"]["mine_egno_prediction.csv"].startswith(b"# egno prediction by nbody/egno")
     assert 0 < r["peak_mb"] < limits.WORKER_MEMORY_BYTES / limits.MiB
     assert not list(own_tmp.glob(UPLOAD_PREFIX + "*")), "temporary folder removed"
 

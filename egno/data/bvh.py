@@ -63,7 +63,7 @@ class _Tokens:
         while self.no < len(self.lines):
             self.no += 1
             words = self.lines[self.no - 1].split()
-            if words:
+            if words and not words[0].startswith("#"):  # a comment line (the app's downloads have one)
                 return words
         raise MocapFormatError(f"{self.name}: file ends where {what} was expected")
 

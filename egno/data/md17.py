@@ -178,9 +178,11 @@ class MD17(DatasetFamily):
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            pos, z, dt = *_read_md17_npz(path), TIMESTEP_FS
+            pos, z, dt = _read_md17_npz(path, with_dt=True)
+            dt = dt or TIMESTEP_FS
         elif suffix in (".xyz", ".extxyz"):
             pos, z, dt = _read_xyz(path)
+            dt = dt or TIMESTEP_FS
         else:
             raise ValueError(f"{path.name}: md17 reads .xyz, .extxyz or .npz, not '{suffix}'")
         if pos.shape[1] != len(z):
@@ -225,10 +227,24 @@ def _symbol(z: int) -> str:
     return chemical_symbols[int(z)]
 
 
-def _read_md17_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """R (T, N, 3) Å and z (N,) of an MD17/sGDML npz."""
-    arrays = read_user_npz(path, ("R", "z"), what="an MD17 npz")
-    pos, z = arrays["R"], arrays["z"].ravel()
+def _read_md17_npz(path: Path, with_dt: bool = False) -> tuple:
+    """R (T, N, 3) Å and z (N,) of an MD17/sGDML npz, or of this project's own md17 files
+    (``positions`` (T, N, 3) or (segments, T, N, 3): the first segment, frames 7.5 fs apart).
+    With ``with_dt``, also the time between frames in fs when the file says it (a ``time``
+    array, or the project's layout), else None."""
+    with np.load(path, allow_pickle=False) as f:
+        names = set(f.files)
+    key = "R" if "R" in names or "positions" not in names else "positions"
+    arrays = read_user_npz(path, (key, "z"), ("time",), what="an MD17 npz")
+    pos, z = arrays[key], arrays["z"].ravel()
+    dt = None
+    if key == "positions":  # this project's layout: frames every STRIDE steps; segments: the first
+        pos, dt = (pos[0] if pos.ndim == 4 else pos), STRIDE * TIMESTEP_FS
+    if "time" in arrays and arrays["time"].size > 1:
+        steps = np.diff(arrays["time"].ravel())
+        if not (steps > 0).all() or np.ptp(steps) > 1e-4 * steps.max():
+            raise ValueError(f"{path.name}: frame times must be evenly spaced and increasing")
+        dt = float(steps.mean())
     if pos.ndim == 3 and (len(pos) > MAX_FRAMES or pos.shape[1] > MAX_ATOMS):
         raise ValueError(f"{path.name}: R has {pos.shape[0]} frames of {pos.shape[1]} atoms, over "
                          f"the limits of {MAX_FRAMES} frames and {MAX_ATOMS} atoms")
@@ -239,10 +255,12 @@ def _read_md17_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path.name}: R must be (frames, atoms, 3), got {pos.shape}")
     if not np.isfinite(pos).all():
         raise ValueError(f"{path.name}: R has NaN or inf")
-    return pos, z
+    return (pos, z, dt) if with_dt else (pos, z)
 
 
-def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Positions (T, N, 3) Å, atomic numbers and the time between frames in fs when every
+    frame has ``time`` (else None) of a multi-frame XYZ / extended XYZ."""
     from ase.io import read
 
     from .base import check_user_file
@@ -263,8 +281,8 @@ def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     if not np.isfinite(pos).all():
         raise ValueError(f"{path.name}: non-finite coordinates")
     times = [a.info.get("time") for a in images]
-    dt = TIMESTEP_FS
-    if len(images) > 1 and all(isinstance(t, (int, float)) for t in times):
+    dt = None  # not in the file: the caller decides
+    if len(images) > 1 and all(isinstance(t, (int, float, np.integer, np.floating)) for t in times):
         steps = np.diff(times)
         if not (steps > 0).all() or np.ptp(steps) > 1e-6 * max(steps.max(), 1):
             raise ValueError(f"{path.name}: frame times must be evenly spaced and increasing")

@@ -281,7 +281,7 @@ def _read_csv(path: Path):
 
     check_user_file(path)
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, comment="#")  # '#' lines: the app's downloads say what they hold
     except Exception as e:  # pandas raises several parser error types
         raise ValueError(f"{path.name}: not a readable CSV file ({e})") from None
     df.columns = [str(c).strip().lower() for c in df.columns]

@@ -210,7 +210,15 @@ class Protein(DatasetFamily):
 
     def check_upload(self, names: list[str]) -> None:
         """One multi-model PDB, or a topology with a trajectory: ``read_backbone`` says which
-        pairs it takes (``read_uploads`` refuses more than two files before asking)."""
+        pairs it takes (``read_uploads`` refuses more than two files before asking). A lone
+        trajectory is refused here, with the topology to add."""
+        kinds = [Path(n).suffix.lower().lstrip(".") for n in names]
+        if len(names) == 1 and kinds[0] in ("dcd", "xtc", "trr"):
+            made_by = {"dcd": "a .psf (CHARMM, NAMD)", "xtc": "a .gro or .pdb (GROMACS)",
+                       "trr": "a .gro or .pdb (GROMACS)"}[kinds[0]]
+            raise ValueError(f"{names[0]}: a .{kinds[0]} file holds coordinates only, no atom names "
+                             f"or residues. Select it together with its topology: {made_by}, or a "
+                             "PDB of the same atoms in the same order.")
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:
@@ -243,11 +251,12 @@ def _has_atom_records(path: Path) -> bool:
         return any(line.startswith((b"ATOM  ", b"HETATM")) for line in f)
 
 
-def read_backbone(path, keep_ps: float | None = None) -> tuple:
+def read_backbone(path, keep_ps: float | None = None, frames: tuple[int, int] | None = None) -> tuple:
     """Backbone positions (T, N, 3) Å, static features, residue ids, frame spacing (ps), a
     display name, atom names, residue names and the trajectory's frame count from
     'TOPOLOGY,TRAJECTORY' or one PDB; ValueError with a clear message. With ``keep_ps``, T
-    covers the first ``keep_ps`` ps only (within limits.MAX_ARRAY_VALUES numbers)."""
+    covers the first ``keep_ps`` ps only (within limits.MAX_ARRAY_VALUES numbers); with
+    ``frames`` (lo, hi), T covers those frames only (same limit)."""
     mda = _mda()
     parts = [Path(q) for q in str(path).split(",")]
     source = ", ".join(q.name for q in parts)
@@ -289,8 +298,12 @@ def read_backbone(path, keep_ps: float | None = None) -> tuple:
     if keep_ps is not None:  # the window's frames (and one more), within the size limit
         keep = min(n_frames, int(keep_ps / dt + 1e-6) + 2,
                    max(2, limits.MAX_ARRAY_VALUES // (3 * len(bb))))
+    lo = 0
+    if frames is not None:
+        lo = min(max(frames[0], 0), n_frames - 1)
+        keep = min(n_frames, frames[1], lo + max(2, limits.MAX_ARRAY_VALUES // (3 * len(bb))))
     try:
-        pos = np.stack([bb.positions.astype(np.float64) for _ in u.trajectory[:keep]])
+        pos = np.stack([bb.positions.astype(np.float64) for _ in u.trajectory[lo:max(keep, lo + 1)]])
     except Exception as e:
         raise ValueError(f"{source}: the trajectory could not be read ({type(e).__name__}: {e})") from None
     if not np.isfinite(pos).all():
