@@ -1,15 +1,17 @@
 """Upload: predict a user's trajectory file. Files are read and predicted in a capped worker process
-(egno.uploads), by the egno readers, never unpickled; this page only draws the result."""
+(egno.uploads), by the egno readers, never unpickled; this page asks what the file does not say,
+then draws the result and every shipped model's error like Explore."""
 from __future__ import annotations
-
-import hashlib
 
 import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
                         short_unit)
+from app.upload_state import (EXAMPLE_SETS, EXAMPLES, digest, kept_files, load_example,
+                              take_new_drop, worker)
 from egno import get_dataset, limits
-from egno.uploads import run_upload, sweep_stale
+from egno.uploads import sweep_stale
+from egno.uploads_frames import speed_warning
 
 
 @st.cache_resource(show_spinner=False)
@@ -21,79 +23,139 @@ def swept_at_start() -> int:
 swept_at_start()
 
 HELP = {
-    "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `vx, vy, vz`), or "
-              "an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`. Frame 0 "
-              "is the input; frames are 0.1 time units apart; with frames 1–10 present the "
-              "prediction is scored against them. Example files: `assets/samples/nbody/`.",
+    "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `time`, `vx, vy, "
+              "vz`), or an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`, "
+              "`time`. With frames at the window's times the prediction is scored against them.",
     "skeleton": "An Acclaim pair — the skeleton `.asf` and a motion `.amc` (select both) — or one "
-                "`.bvh` file. Frame 0 is the input; with 0.25 s (31 frames at 120 frames/s) of "
-                "motion the prediction is scored against it. BVH motion is resampled to 120 "
-                "frames/s and scaled to the size of the CMU subjects (the factor is shown).",
-    "molecule": "A multi-frame XYZ / extended XYZ (ASE; frames 0.5 fs apart unless each frame "
-                "has `time` in fs) or an MD17/sGDML npz (`R`, `z`). Heavy atoms are used. A "
-                "molecule that is not this dataset's goes to the `md17/all` model.",
+                "`.bvh` file. Motion is resampled to 120 frames/s; BVH is scaled to the size of the "
+                "CMU subjects (the factor is shown). With 0.25 s of motion after the start frame "
+                "the prediction is scored against it.",
+    "molecule": "A multi-frame XYZ / extended XYZ (`time` in fs per frame, if you have it) or an "
+                "MD17/sGDML npz (`R`, `z`, optionally `time`). Heavy atoms are used. One of the "
+                "eight MD17 molecules goes to its own model, any other to `md17/all`.",
     "protein": "A topology and a trajectory together (`.psf`/`.pdb`/`.gro` with `.dcd`/`.xtc`/"
-               "`.trr`; select both), or one multi-model `.pdb`. The backbone (N, CA, C, O) is "
-               "used; frame 0 is the input. With frames every 3 ps (or a divisor of it) up to "
-               "12 ps the prediction is scored against them.",
+               "`.trr`; select both), or one `.pdb` (one or more models). The backbone (N, CA, C, "
+               "O) is used. With frames at 3 ps steps up to 12 ps after the start the prediction "
+               "is scored against them.",
 }
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
-unit = short_unit(family.length_unit)
+unit, time_unit = short_unit(family.length_unit), short_unit(family.time_unit)
 st.title("Predict your own trajectory")
 st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
             + HELP.get(family.view, ""))
 with st.expander("limits on uploads"):
     st.markdown("\n".join(f"- {line}" for line in limits.describe()))
+with st.expander("example files", expanded=not kept_files()):
+    for i, (label, names, what) in enumerate(EXAMPLE_SETS[family.view]):
+        c1, *downloads = st.columns([2] + [1] * len(names))
+        c1.button(f"load: {label}", key=f"example_{i}", on_click=load_example, args=(names,),
+                  help=what)
+        for col, name in zip(downloads, names):
+            col.download_button(name, (EXAMPLES / name).read_bytes(), name, key=f"example_dl_{i}_{name}")
 pairs = family.view in ("skeleton", "protein")
-upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else ""),
-                          type=list(family.file_formats), key="upload", accept_multiple_files=pairs)
-files = (upload or []) if pairs else ([upload] if upload is not None else [])
+slot = st.session_state.setdefault("upload_slot", 0)
+upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else "") + " — a new drop "
+                          "replaces the current one", type=list(family.file_formats),
+                          key=f"upload_{slot}", accept_multiple_files=pairs)
+dropped = (upload or []) if pairs else ([upload] if upload is not None else [])
+if dropped:
+    too_big = [f for f in dropped if f.size > MAX_UPLOAD_BYTES]
+    if too_big:
+        st.error(f"{too_big[0].name}: {too_big[0].size / 2**20:.1f} MB is over the "
+                 f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
+        st.stop()
+    take_new_drop([(f.name, f.getvalue()) for f in dropped])
+    st.session_state.upload_slot = slot + 1  # an empty uploader: the files are kept in the session
+    st.rerun()
+files = kept_files()
 if not files:
     st.stop()
-too_big = [f for f in files if f.size > MAX_UPLOAD_BYTES]
-if too_big:
-    st.error(f"{too_big[0].name}: {too_big[0].size / 2**20:.1f} MB is over the "
-             f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
+names = ", ".join(n for n, _ in files)
+st.caption(f"Current upload: **{names}** (kept while you visit other pages; drop new files to replace it).")
+info = worker(dataset, model, files, "inspect", None, DEVICE, f"reading {names}…")
+if not info["ok"]:
+    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {info['message']}")
     st.stop()
-names = ", ".join(f.name for f in files)
-# the worker runs once per upload and model: later reruns of this page draw the kept result
-digest = hashlib.sha256(repr((dataset, model)).encode())
-for f in files:
-    digest.update(f.name.encode() + b"\0" + f.getvalue())
-if st.session_state.get("upload_result", (None,))[0] != digest.hexdigest():
-    with st.spinner(f"reading {names} and predicting…"):
-        result = run_upload(dataset, model, [(f.name, f.getvalue()) for f in files], device=DEVICE)
-    st.session_state.upload_result = (digest.hexdigest(), result)
-result = st.session_state.upload_result[1]
+
+# ---------------------------------------------------------------- what the file does not say
+key = digest(dataset, *[b for _, b in files])[:12]
+default_dt = info["dt"] or info["default_dt"]
+c1, c2 = st.columns(2)
+dt = c1.number_input(f"time between frames ({time_unit})", min_value=1e-6, value=float(default_dt),
+                     format="%.6g", key=f"dt_{key}",
+                     help="from the file" if info["dt"] else "the file does not say: this is the "
+                     f"{dataset} data's own spacing; change it to your file's")
+if not info["dt"]:
+    c1.caption(f"The file does not say how far apart its frames are: {default_dt:g} {time_unit} "
+               "assumed. Set it to your file's spacing.")
+frames = info["frames"]
+start = 0
+if frames > 1:
+    start = c2.slider("start frame", 0, frames - 1, 0, key=f"start_{key}",
+                      help="the input frame; the window's later frames, where the file has them, "
+                      "are the ground truth")
+options = {"start": int(start), "dt": None if info["dt"] and dt == info["dt"] else float(dt)}
+if frames == 1 and not info["has_velocities"]:
+    kinds = ["zero", "thermal"] if family.view != "skeleton" else ["zero"]
+    choice = st.radio("starting velocities (the file has one frame)", kinds, horizontal=True,
+                      key=f"vel_{key}")
+    options["velocities"] = choice
+    if choice == "thermal":
+        t1, t2 = st.columns(2)
+        options["temperature"] = t1.number_input(
+            "temperature" + (" (K)" if family.view != "points" else " (kT, simulation units)"),
+            min_value=0.0, value=300.0 if family.view != "points" else 0.083, key=f"temp_{key}")
+        options["seed"] = int(t2.number_input("seed", 0, 2**31 - 1, 0, key=f"seed_{key}"))
+    st.caption("One frame has no velocities: the prediction starts from rest (zero) or from a random "
+               "thermal draw (another seed, another future).")
+speeds = info["step_speeds"]
+if speeds:
+    warning = speed_warning(family.view, speeds[min(start, len(speeds) - 1)] / dt, dt, time_unit)
+    if warning:
+        st.warning(warning)
+if info["prediction_of"]:
+    st.info(f"This file holds a prediction ({info['prediction_of']}): scores below compare the "
+            "models with that prediction, not with a simulation or a recording.")
+
+# ---------------------------------------------------------------- the prediction
+result = worker(dataset, model, files, "predict", options, DEVICE, f"predicting {names} with every model…")
 if not result["ok"]:
     st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
     st.stop()
-
-meta, out, dataset = result["meta"], result["out"], result["dataset"]
+meta, out, used, chosen = result["meta"], result["out"], result["dataset"], result["model"]
 for note in result["notes"]:
     st.info(note)
-note = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
-frames = meta.get("frames")
-st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{note}; "
-           f"predicted P = {result['timesteps']} frames with {dataset}/{model}.")
-warning = result["warning"]
-if warning:
-    st.warning(warning)
-errors = {model: out["frame_mse"]} if out["frame_mse"] is not None else None
-draw_sample(family, out, meta, errors, f"{names} · {model}", key="upload_traj",
-            filename=f"egno_upload_{model}")
+if meta.get("velocity_note"):
+    st.info(meta["velocity_note"])
+scale = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
+st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{scale}, "
+           f"{meta['dt']:g} {time_unit} apart ({meta['dt_from']}); input frame {meta['start']}, "
+           f"velocities: {meta['velocities']}; predicted P = {result['timesteps']} frames with "
+           f"{used}/{chosen}.")
+if result["warning"]:
+    st.warning(result["warning"])
+errors = result["errors"] or None
+draw_sample(family, out, meta, errors, f"{names} · {used}/{chosen}", key="upload_traj",
+            filename=f"egno_upload_{chosen}", highlight=chosen)
 if out["frame_mse"] is not None:
-    c1, c2, c3 = st.columns(3)
-    c1.metric(f"F-MSE against the file's frames ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
-    c2.metric(f"A-MSE against the file's frames ({unit}²)", f"{out['frame_mse'].mean():.5g}")
+    what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"F-MSE against {what} ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
+    c2.metric(f"A-MSE against {what} ({unit}²)", f"{out['frame_mse'].mean():.5g}")
     c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
               help=NO_MOTION_HELP)
+    best = min(result["errors"], key=lambda m: result["errors"][m][-1])
+    c4.metric("lowest F-MSE on this window", best)
+    st.caption(f"Every shipped {used} model on this window: " + ", ".join(
+        f"{m} {e[-1]:.4g}" for m, e in sorted(result["errors"].items(), key=lambda kv: kv[1][-1]))
+        + f"; no motion {out['still_mse'][-1]:.4g} ({unit}², final frame).")
 else:
-    st.info("The file has no frames at the window's target times, so there is nothing to score against.")
-exports = result["exports"]
-stem = files[-1].name.rsplit(".", 1)[0] + f"_{model}_prediction"
-d1, d2, d3 = st.columns(3)
-d1.download_button("prediction as CSV", exports["csv"], f"{stem}.csv", "text/csv", key="up_csv")
-d2.download_button("prediction as npz", exports["npz"], f"{stem}.npz", key="up_npz")
-d3.download_button("prediction as extended XYZ", exports["extxyz"], f"{stem}.extxyz", key="up_xyz")
+    st.info("The file has no frames at the window's target times after the start frame, so there "
+            "is nothing to score against.")
+st.subheader("Download")
+st.caption("In formats this page reads back: the input frame first, then the predicted (or true) "
+           "frames; each file says in its metadata what it holds.")
+columns = st.columns(max(len(result["exports"]), 1))
+for col, (name, data) in zip(columns, result["exports"].items()):
+    col.download_button(name, data, name, key=f"up_dl_{name}")

@@ -1,0 +1,82 @@
+"""The Upload page's kept files and worker results (in st.session_state, so they survive page
+switches), and its example files. The bytes are only held and passed to the worker
+(egno.uploads.run_upload); the server never parses them."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+from egno.paths import SAMPLES
+from egno.uploads import run_upload
+
+EXAMPLES = SAMPLES / "examples"
+# per family view: (label, files, what it shows)
+EXAMPLE_SETS = {
+    "points": [("particles (CSV with charges)", ["particles.csv"], "11 frames, 0.1 apart: scored")],
+    "molecule": [
+        ("aspirin XYZ with times", ["aspirin_with_times.xyz"], "41 frames, 37.5 fs apart: scored"),
+        ("aspirin XYZ without times", ["aspirin_no_times.xyz"], "the same frames; the file does not "
+         "say they are 37.5 fs apart"),
+        ("aspirin MD17-style npz", ["aspirin_md17.npz"], "R, z and time"),
+        ("aspirin, one frame", ["aspirin_one_frame.xyz"], "starting velocities: zero or thermal"),
+        ("ethanol XYZ", ["ethanol_with_times.xyz"], "goes to the ethanol model on any molecule page"),
+    ],
+    "skeleton": [
+        ("CMU walk ASF + AMC", ["35.asf", "35_01_first40.amc"], "subject 35, 40 frames at 120/s"),
+        ("the same walk as BVH", ["walk_35_01.bvh"], "joint positions, 40 frames"),
+    ],
+    "protein": [
+        ("AdK backbone, one frame (PDB)", ["adk_one_frame.pdb"], "starting velocities: zero or thermal"),
+        ("AdK backbone PDB + DCD", ["adk_backbone.pdb", "adk_backbone.dcd"], "13 frames, 1 ps apart"),
+    ],
+}
+PAIR_KINDS = ({"asf", "amc"}, {"pdb", "dcd"}, {"psf", "dcd"}, {"gro", "xtc"}, {"pdb", "xtc"},
+              {"gro", "trr"}, {"pdb", "trr"}, {"psf", "xtc"})
+
+
+def kept_files() -> list[tuple[str, bytes]]:
+    return st.session_state.get("upload_kept", [])
+
+
+def keep_files(files: list[tuple[str, bytes]]) -> None:
+    st.session_state.upload_kept = list(files)
+
+
+def take_new_drop(new: list[tuple[str, bytes]]) -> None:
+    """A new drop replaces the kept upload, unless it is the other half of a kept single file's
+    pair (a topology dropped after its trajectory, a motion after its skeleton)."""
+    old = kept_files()
+    kinds = lambda files: {Path(n).suffix.lower().lstrip(".") for n, _ in files}  # noqa: E731
+    if len(old) == 1 and len(new) == 1 and kinds(old) | kinds(new) in PAIR_KINDS:
+        keep_files(old + new)
+    else:
+        keep_files(new)
+
+
+def load_example(names: list[str]) -> None:
+    keep_files([(n, (EXAMPLES / n).read_bytes()) for n in names])
+
+
+def digest(*parts) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else repr(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, options: dict | None,
+           device: str, spinner: str) -> dict:
+    """run_upload once per (dataset, model, files, mode, options) in this session; the last few
+    results are kept."""
+    key = digest(dataset, model, mode, sorted((options or {}).items()), *[n for n, _ in files],
+                 *[b for _, b in files])
+    cache = st.session_state.setdefault("upload_results", {})
+    if key not in cache:
+        with st.spinner(spinner):
+            cache[key] = run_upload(dataset, model, files, device=device, mode=mode, options=options)
+        while len(cache) > 6:
+            cache.pop(next(iter(cache)))
+    return cache[key]

@@ -1,0 +1,111 @@
+"""Write the Upload page's example files into assets/samples/examples/ (small, one or more per
+family), from data the project already ships or may redistribute:
+
+- particles: a committed N-body test trajectory (assets/samples/nbody), positions and charges;
+- molecules: committed simulated aspirin and ethanol frames (assets/samples/md17), as XYZ with and
+  without per-frame times, and as an MD17-style npz (R, z, time);
+- motion: the CMU skeleton 35.asf and the first 40 frames of 35_01.amc (CMU Graphics Lab Motion
+  Capture Database: free for all uses; /work/shared/data/cmu_mocap/SOURCES.md), and the same frames
+  as a BVH of joint positions;
+- protein: AdK backbone frames from the committed test split (assets/samples/protein/adk) as a
+  one-frame PDB and a PDB + DCD pair. The mdanalysistests files themselves (adk.psf, *.dcd) are
+  GPL-licensed and this project states no licence, so they are not copied here.
+
+Run: python scripts/make_upload_examples.py
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from egno.paths import ROOT, SAMPLES
+from egno.uploads_export import round_trip_files
+
+OUT = SAMPLES / "examples"
+CMU = Path("/work/shared/data/cmu_mocap/35")
+
+
+def xyz(frames: np.ndarray, symbols: list[str], times: np.ndarray | None, title: str) -> str:
+    lines = []
+    for k, pos in enumerate(frames):
+        lines.append(str(len(symbols)))
+        lines.append(f'time={times[k]:.1f} comment="{title}"' if times is not None else title)
+        lines += [f"{s} {x:.5f} {y:.5f} {z:.5f}" for s, (x, y, z) in zip(symbols, pos)]
+    return "\n".join(lines) + "\n"
+
+
+def molecules() -> None:
+    from ase.data import chemical_symbols
+
+    for name in ("aspirin", "ethanol"):
+        with np.load(SAMPLES / "md17" / name / "test.npz") as f:
+            pos, z = f["positions"], f["z"]
+        pos = pos[0] if pos.ndim == 4 else pos
+        frames = pos[:201:5]  # stored every 7.5 fs: 41 frames 37.5 fs apart, 1.5 ps
+        times = np.arange(len(frames)) * 37.5
+        symbols = [chemical_symbols[int(e)] for e in z]
+        text = xyz(frames, symbols, times, f"{name}, simulated here (GFN2-xTB), heavy atoms")
+        (OUT / f"{name}_with_times.xyz").write_text(text)
+        if name == "aspirin":
+            (OUT / "aspirin_no_times.xyz").write_text(
+                xyz(frames, symbols, None, "aspirin heavy atoms, 37.5 fs apart (not said in the file)"))
+            (OUT / "aspirin_one_frame.xyz").write_text(xyz(frames[:1], symbols, None, "aspirin, one frame"))
+            buf = io.BytesIO()
+            np.savez(buf, R=frames.astype(np.float64), z=z, time=times)
+            (OUT / "aspirin_md17.npz").write_bytes(buf.getvalue())
+
+
+def particles() -> None:
+    import pandas as pd
+
+    table = pd.read_csv(SAMPLES / "nbody" / "test_0.csv")
+    table[["frame", "particle", "x", "y", "z", "charge"]].to_csv(OUT / "particles.csv", index=False)
+
+
+def motion() -> None:
+    from egno.data.asf_amc import forward_kinematics, read_amc, read_asf
+
+    (OUT / "35.asf").write_bytes((CMU / "35.asf").read_bytes())
+    lines, frames = [], 0
+    for line in (CMU / "35_01.amc").read_text().splitlines():
+        if line.strip().isdigit():
+            frames += 1
+            if frames > 40:
+                break
+        lines.append(line)
+    (OUT / "35_01_first40.amc").write_text("\n".join(lines) + "\n")
+    skeleton = read_asf(OUT / "35.asf")
+    pos = forward_kinematics(skeleton, read_amc(OUT / "35_01_first40.amc", skeleton))
+    meta = {"joints": skeleton.joints, "bones": skeleton.edges()}
+    data = round_trip_files("skeleton", pos, np.arange(len(pos)) / 120, meta,
+                            "egno example: CMU 35_01 frames 1-40 as joint positions")
+    (OUT / "walk_35_01.bvh").write_bytes(data["bvh"])
+
+
+def protein() -> None:
+    import MDAnalysis as mda
+
+    with np.load(SAMPLES / "protein" / "adk" / "test.npz") as f:
+        pos, names = f["positions"][:13].astype(np.float64), [str(a) for a in f["names"]]
+        resnames, resids = [str(r) for r in f["resnames"]], f["resids"]
+    from egno.data.protein import backbone_pdb
+
+    (OUT / "adk_one_frame.pdb").write_text(backbone_pdb(pos[:1], names, resnames, resids))
+    (OUT / "adk_backbone.pdb").write_text(backbone_pdb(pos[:1], names, resnames, resids))
+    u = mda.Universe(str(OUT / "adk_backbone.pdb"))
+    with mda.coordinates.DCD.DCDWriter(str(OUT / "adk_backbone.dcd"), n_atoms=len(names), dt=1.0) as w:
+        for frame in pos:
+            u.atoms.positions = frame
+            w.write(u.atoms)
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    particles()
+    molecules()
+    motion()
+    protein()
+    for path in sorted(OUT.iterdir()):
+        print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:.0f} KB")
