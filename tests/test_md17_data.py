@@ -321,3 +321,20 @@ def test_a_copied_test_sample_is_replaced_not_resumed(tmp_path):
                       progress=False, floor_windows=0)
     card = json.loads((tmp_path / "card.json").read_text())
     assert card["production"] == "nve" and card["splits"]["test"]["segments"] == 2 and "note" not in card
+
+
+def test_the_apps_test_request_never_overwrites_generated_data(ethanol, tmp_path):
+    """The app asks for the test split alone; generated data there stay as they are, and an
+    empty folder gets the committed sample, without any simulation."""
+    import shutil
+
+    from egno.data.md17 import MD17
+
+    folder = tmp_path / "ethanol"
+    shutil.copytree(ethanol.data_dir, folder)
+    before = (folder / "test.npz").read_bytes(), (folder / "card.json").read_text()
+    MD17("ethanol", folder).generate(progress=False, splits=("test",))
+    assert ((folder / "test.npz").read_bytes(), (folder / "card.json").read_text()) == before
+    empty = tmp_path / "fresh"
+    MD17("ethanol", empty).generate(progress=False, splits=("test",))
+    assert (empty / "test.npz").exists() and (empty / "card.json").exists()
