@@ -1,5 +1,5 @@
-"""Plotly figures the pages draw: trajectories with an error chart, error curves, the
-equivariance overlay and the resolution sweep. One colour palette for all of them."""
+"""Plotly figures the pages draw: trajectories with an error chart, error curves, the RMSD
+chart and the resolution sweep. One colour palette for all of them."""
 from __future__ import annotations
 
 import numpy as np
@@ -192,29 +192,6 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                    camera=dict(up={a: float(a == up) for a in "xyz"},
                                eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
     )
-    return fig
-
-
-def overlay(c: dict, name: str, up: str = "z") -> go.Figure:
-    """One line trace (NaN-separated paths of every node) and one marker trace: fast for 855 atoms."""
-    fig = go.Figure()
-    a, b = c["transformed_pred"], c["pred_on_transformed"]
-    n = a.shape[1]
-    paths = np.concatenate([a.transpose(1, 0, 2), np.full((n, 1, 3), np.nan)], axis=1).reshape(-1, 3)
-    fig.add_scatter3d(x=paths[:, 0], y=paths[:, 1], z=paths[:, 2], mode="lines",
-                      line=dict(color=TRUTH_COLOUR, width=6 if n < 100 else 2), name="g·f(input)")
-    pts = b.reshape(-1, 3)
-    fig.add_scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers",
-                      marker=dict(color=PRED_COLOUR, size=4 if n < 100 else 1.5), name="f(g·input)")
-    x = c["input"]
-    fig.add_scatter3d(x=x[:, 0], y=x[:, 1], z=x[:, 2], mode="markers", name="transformed input",
-                      marker=dict(color=INPUT_COLOUR, size=3 if n < 100 else 1))
-    fig.update_layout(title=f"{name}: max deviation {c['max_dev']:.1e}", height=460,
-                      margin=dict(l=0, r=0, t=40, b=20),
-                      scene=dict(aspectmode="data", camera=dict(
-                          up={a: float(a == up) for a in "xyz"},
-                          eye=dict(x=2.0, y=0.9, z=1.6) if up == "y" else None)),
-                      legend=dict(orientation="h"))
     return fig
 
 

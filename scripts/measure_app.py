@@ -26,7 +26,7 @@ from egno.paths import ROOT
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PLOT_READY = ".slider-group > text.slider-label"
+PLOT_READY = ".egno-player .egno-time"  # the frame player appears once plotly has drawn
 
 
 def free_port() -> int:
