@@ -102,6 +102,8 @@ def test_molecule_explore_and_upload_of_another_molecule():
     html = at.get("iframe")[0].proto.srcdoc
     assert "addModelsAsFrames" in html and '"stick"' in html
     assert "Å" in at.metric[0].label
+    at.selectbox(key="model").select("linear").run()  # extrapolating velocities: far off on md17
+    assert any("worse than predicting no motion" in w.value for w in at.warning)
     at = start("md17/ethanol", "views/upload.py")
     same = "3\n\nC 0 0 0\nC 1.52 0 0\nO 2.0 1.3 0\n" * 2
     at.get("file_uploader")[0].upload("mine.xyz", same.encode(), "chemical/x-xyz").run()
@@ -127,6 +129,7 @@ def test_md17_all_explores_samples_of_every_molecule():
     aspirin = 2000 * list(MOLECULES).index("aspirin")
     at = start("md17/all", sample=str(aspirin))
     assert at.number_input(key="sample").value == aspirin
+    assert any("(aspirin)" in c.value for c in at.caption)  # md17/all names the molecule shown
     html = at.get("iframe")[0].proto.srcdoc
     first = html.split("MODEL     1", 1)[1].split("ENDMDL", 1)[0]  # the drawn PDB's first frame
     elements = [line.split()[-1] for line in first.split("\\n") if line.startswith("ATOM")]
