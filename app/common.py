@@ -152,7 +152,8 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         from app.mol3d import molecule_view, protein_view, show
 
         st.caption(title)
-        options = dict(labels=labels, error_max=error_max, colour_title=colour_title, group=key)
+        options = dict(labels=labels, error_max=error_max, colour_title=colour_title, group=key,
+                       start=start_frame)
         left, right = st.columns([3, 2]) if errors else (st.container(), None)
         with left:
             if family.view == "protein":

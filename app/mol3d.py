@@ -73,7 +73,7 @@ viewer.zoomTo({model: box});
 viewer.removeModel(box);
 viewer.render();
 const player = egnoPlayer(document.getElementById('egno-controls'), {
-  labels: spec.labels, start: 0,
+  labels: spec.labels, start: spec.start,
   show: k => Promise.resolve(viewer.setFrame(k)).then(() => viewer.render()),
   onFrame: k => { if (spec.group) window.parent.postMessage({egnoGroup: spec.group, frame: k}, '*'); },
 });
@@ -107,10 +107,10 @@ def _corners(*paths) -> str:
 
 
 def player_html(models: list[dict], labels: list[str], corners: str, colour_bar: str = "",
-                group: str | None = None) -> str:
+                group: str | None = None, start: int = 0) -> str:
     """The self-contained page of a 3Dmol view: ``models`` as [{"pdb": multi-model PDB text,
     "style": 3Dmol style, colorscheme 'error' for the error colours}], one frame per label."""
-    spec = {"models": models, "labels": labels, "corners": corners, "group": group,
+    spec = {"models": models, "labels": labels, "corners": corners, "group": group, "start": start,
             "colours": [c for _, c in ERROR_SCALE]}
     view = _VIEW_JS % {"spec": json.dumps(spec)}
     return _PAGE % {"css": PLAYER_CSS, "cbar": colour_bar, "lib": _library(), "player": PLAYER_JS,
@@ -129,7 +129,7 @@ def _error_scale(out: dict, error_max: float | None, resids=None) -> tuple[np.nd
 
 
 def protein_view(out: dict, meta: dict, labels: list[str], error_max: float | None = None,
-                 colour_title: str = "squared error", group: str | None = None) -> str:
+                 colour_title: str = "squared error", group: str | None = None, start: int = 0) -> str:
     """Ground truth (thin green trace) and prediction (thick trace, residues coloured by their
     squared error on a scale fixed for the window, or up to ``error_max`` when views share one)."""
     from egno.data.protein import backbone_pdb
@@ -147,7 +147,7 @@ def protein_view(out: dict, meta: dict, labels: list[str], error_max: float | No
         "style": "trace", "thickness": 0.6,
         **({"colorscheme": "error"} if coloured else {"color": "#d9480f"})}}})
     bar = colour_bar_html(top, colour_title) if coloured else ""
-    return player_html(models, labels, _corners(pred, truth), bar, group)
+    return player_html(models, labels, _corners(pred, truth), bar, group, start)
 
 
 def _molecule_pdb(symbols: list[str], frames: np.ndarray, bfactors: np.ndarray | None = None) -> str:
@@ -169,7 +169,7 @@ def _molecule_pdb(symbols: list[str], frames: np.ndarray, bfactors: np.ndarray |
 
 
 def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: float | None = None,
-                  colour_title: str = "squared error", group: str | None = None) -> str:
+                  colour_title: str = "squared error", group: str | None = None, start: int = 0) -> str:
     """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
     squared error, or by element when the window has no ground truth) of a molecule's heavy
     atoms; 3Dmol draws bonds by distance."""
@@ -187,4 +187,4 @@ def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: f
         "stick": {"radius": 0.15, "colorscheme": scheme},
         "sphere": {"scale": 0.25, "colorscheme": scheme}}})
     bar = colour_bar_html(top, colour_title) if coloured else ""
-    return player_html(models, labels, _corners(pred, truth), bar, group)
+    return player_html(models, labels, _corners(pred, truth), bar, group, start)

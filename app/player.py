@@ -31,9 +31,9 @@ function egnoPlayer(host, opts) {
   const bar = document.createElement('div');
   bar.className = 'egno-player';
   bar.innerHTML =
-    '<button data-act="back" title="one frame back" aria-label="one frame back">⏮</button>' +
+    '<button data-act="back" title="one frame back" aria-label="one frame back">‹</button>' +
     '<button data-act="play" title="play / pause" aria-label="play">▶</button>' +
-    '<button data-act="fwd" title="one frame forward" aria-label="one frame forward">⏭</button>' +
+    '<button data-act="fwd" title="one frame forward" aria-label="one frame forward">›</button>' +
     '<select data-act="speed" title="playback speed" aria-label="speed">' +
     speeds.map(s => '<option value="' + s + '"' + (s === 1 ? ' selected' : '') + '>' + s + '×</option>').join('') +
     '</select><label title="start again after the last frame">' +
