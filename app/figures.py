@@ -70,7 +70,7 @@ def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, tit
         fig.add_scatter(x=[0.0, 0.0], y=[lo, hi], mode="lines", name="shown frame",
                         line=dict(color="black", dash="dot"))
     fig.update_layout(title=title, height=380, margin=dict(l=70, r=10, t=40, b=55),
-                      xaxis_title=f"time after the input ({unit})", yaxis_title=mse_title(length_unit),
+                      xaxis_title=f"time ({unit})", yaxis_title=mse_title(length_unit),
                       yaxis_type="log", yaxis_exponentformat="power")
     return fig
 
@@ -86,7 +86,7 @@ def rmsd_chart(times: np.ndarray, unaligned: np.ndarray, aligned: np.ndarray, un
                     line=dict(color=MODEL_COLOURS.get(model, PRED_COLOUR), width=3, dash="dash"))
     fig.update_layout(title=f"{model}: RMSD versus time", height=320,
                       margin=dict(l=70, r=10, t=40, b=55), legend=dict(orientation="h", y=-0.3),
-                      xaxis_title=f"time after the input ({unit})",
+                      xaxis_title=f"time ({unit})",
                       yaxis_title=f"RMSD ({length_unit})" if length_unit else "RMSD")
     return fig
 
@@ -175,7 +175,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                                       color=MODEL_COLOURS.get(name)), row=1, col=2)
         fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power",
                          row=1, col=2)
-        fig.update_xaxes(title_text=f"time after the input ({unit})", row=1, col=2)
+        fig.update_xaxes(title_text=f"time ({unit})", row=1, col=2)
     lo, hi = _bounds(pred_path, truth_path)
     boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None
     fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k),

@@ -159,10 +159,10 @@ def test_upload_valid_file_predicts_and_broken_file_explains():
 
 def test_explore_superposition_toggle_changes_the_rmsd_and_is_in_the_url():
     at = start()
-    drawn = next(m for m in at.metric if m.label.startswith("RMSD of the drawn"))
+    drawn = next(m for m in at.metric if m.label.startswith("RMSD as drawn"))
     before = float(drawn.value)
     at.toggle(key="superpose").set_value(True).run()
     assert not at.exception and at.query_params["superpose"] in (["1"], "1")
-    after = float(next(m for m in at.metric if m.label.startswith("RMSD of the drawn")).value)
+    after = float(next(m for m in at.metric if m.label.startswith("RMSD as drawn")).value)
     assert after < before
     assert any(f["layout"]["title"]["text"].endswith("RMSD versus time") for f in app_figures(at))

@@ -73,24 +73,28 @@ warning = prediction_warning(out)
 if warning:
     st.warning(f"{model}: {warning}")
 if out["frame_mse"] is not None:
+    # a long unit (nbody's) goes to the help: in four columns the label was cut
+    sq, in_unit = (f" ({unit}²)", "") if len(unit) <= 10 else ("", f" In {unit}².")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"F-MSE ({unit}²)", f"{out['frame_mse'][-1]:.5g}",
-              help="MSE of the final frame, over nodes and x, y, z")
-    c2.metric(f"A-MSE ({unit}²)", f"{out['frame_mse'].mean():.5g}",
-              help="MSE averaged over the P frames")
-    c3.metric(f"no-motion F-MSE ({unit}²)", f"{out['still_mse'][-1]:.5g}", help=NO_MOTION_HELP)
+    c1.metric(f"F-MSE{sq}", f"{out['frame_mse'][-1]:.4g}",
+              help="MSE of the final frame, over nodes and x, y, z." + in_unit)
+    c2.metric(f"A-MSE{sq}", f"{out['frame_mse'].mean():.4g}",
+              help="MSE averaged over the P frames." + in_unit)
+    c3.metric(f"no-motion F-MSE{sq}", f"{out['still_mse'][-1]:.4g}", help=NO_MOTION_HELP + in_unit)
     best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
-    c4.metric("lowest F-MSE on this sample", best)
+    c4.metric("best on this sample", best, help="the model with the lowest F-MSE on this sample")
     if out["frame_mse"][-1] > out["still_mse"][-1]:
         st.warning(f"{model} is worse than predicting no motion on this sample: F-MSE "
                    f"{out['frame_mse'][-1]:.4g} against {out['still_mse'][-1]:.4g} {unit}².")
     aligned = aligned_view(out)
     r1, r2 = st.columns([2, 3])
     drawn = aligned["aligned_rmsd"] if superpose else aligned["rmsd"]
-    r1.metric(f"RMSD of the drawn prediction, final frame ({unit})", f"{drawn[-1]:.4g}",
-              help="superposed on the truth when the toggle above is on")
-    r1.metric(f"RMSD after superposition, final frame ({unit})", f"{aligned['aligned_rmsd'][-1]:.4g}",
-              help="shape error: the prediction moved rigidly onto the truth (Kabsch)")
+    length = f" ({unit})" if len(unit) <= 10 else ""
+    r1.metric(f"RMSD as drawn{length}", f"{drawn[-1]:.4g}",
+              help=f"Final frame, in {unit}; superposed on the truth when the toggle above is on.")
+    r1.metric(f"RMSD superposed{length}", f"{aligned['aligned_rmsd'][-1]:.4g}",
+              help=f"Final frame, in {unit}: the shape error left when the prediction is moved "
+              "rigidly onto the truth (Kabsch).")
     with r2:
         plotly_view(rmsd_chart(out["t"] * out["window"], aligned["rmsd"], aligned["aligned_rmsd"],
                                short_unit(family.time_unit), unit, model), key="rmsd")

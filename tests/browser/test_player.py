@@ -61,10 +61,12 @@ def test_3dmol_player_steps_plays_and_marks_the_error_chart(page, server):
         " return t && t.x[0] > 0; }", timeout=TIMEOUT)
 
 
-@needs_adk
-@pytest.mark.parametrize("path", ["?dataset=protein/adk&sample=5", "equivariance?dataset=protein/adk",
-                                  "resolution?dataset=protein/adk"])
-def test_no_view_is_cut_at_1100_px(page, server, path):
+@pytest.mark.parametrize("path", [
+    "?sample=4",
+    pytest.param("?dataset=protein/adk&sample=5", marks=needs_adk),
+    pytest.param("equivariance?dataset=protein/adk", marks=needs_adk),
+    pytest.param("resolution?dataset=protein/adk", marks=needs_adk)])
+def test_no_view_is_cut_at_1100_px(page, server, path, shot):
     page.set_viewport_size({"width": 1100, "height": 1400})
     page.goto(f"{server}/{path}", timeout=TIMEOUT)
     wait_ready(page)
@@ -84,12 +86,14 @@ def test_no_view_is_cut_at_1100_px(page, server, path):
       }
       return out; }""")
     assert not cut, cut
+    if path == "?sample=4":
+        shot(page, "explore_1100")
 
 
 def test_superposition_toggle_changes_the_rmsd(page, server):
     page.goto(f"{server}/?sample=2", timeout=TIMEOUT)
     wait_ready(page)
-    value = page.locator("[data-testid=stMetric]", has_text="RMSD of the drawn").locator(
+    value = page.locator("[data-testid=stMetric]", has_text="RMSD as drawn").locator(
         "[data-testid=stMetricValue]")
     expect(value).to_be_visible(timeout=TIMEOUT)
     text = value.inner_text()
