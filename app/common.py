@@ -136,13 +136,15 @@ def show_card(dataset: str, model: str) -> None:
 
 def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, key: str,
                 filename: str, highlight: str = "egno", error_max: float | None = None,
-                colour_title: str | None = None, start_frame: int = 0) -> None:
+                colour_title: str | None = None, start_frame: int = 0,
+                names: tuple[str, str] = ("ground truth", "prediction")) -> None:
     """Draw one prediction (``egno.explore.predict_one``'s dict) the way its family is best seen,
     with the frame player (app/player.py) on every view: proteins (backbone trace) and molecules
     (sticks) in 3Dmol next to an error chart that marks the shown frame; skeletons and particles
     in plotly. Nodes are coloured by ``out["node_error"]`` on a scale from 0 to ``error_max``
     (default: the window's largest), titled ``colour_title``; ``highlight``: the model drawn
-    thickest in the error chart. Every page that shows a trajectory calls this."""
+    thickest in the error chart; ``names``: the legend's names of reference and prediction
+    (plotly views). Every page that shows a trajectory calls this."""
     times, unit = out["t"] * out["window"], short_unit(family.time_unit)
     length = short_unit(family.length_unit)
     labels = time_labels(times, unit)
@@ -180,10 +182,10 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     if family.view == "skeleton":
         from egno.data.mocap import trail_joints
 
-        names = meta.get("joints") or family.joints
-        options = dict(trail_nodes=trail_joints(names, edges), follow=True, up="y", node_names=names)
+        joints = meta.get("joints") or family.joints
+        options = dict(trail_nodes=trail_joints(joints, edges), follow=True, up="y", node_names=joints)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
                           errors=errors, edges=edges, title=title, length_unit=length,
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
-                          start_frame=start_frame, **options)
+                          start_frame=start_frame, names=names, **options)
     plotly_view(fig, key=key, config=config, start=start_frame)

@@ -98,7 +98,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     trail_nodes: list[int] | None = None, follow: bool = False, up: str = "z",
                     node_names: list[str] | None = None, length_unit: str = "",
                     error_max: float | None = None, highlight: str = "egno",
-                    colour_title: str | None = None) -> go.Figure:
+                    colour_title: str | None = None,
+                    names: tuple[str, str] = ("ground truth", "prediction")) -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
@@ -106,6 +107,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis;
     ``error_max``: the top of the error colour scale (default: this window's largest error), so
     figures side by side can share one scale; ``highlight``: the model drawn thickest;
+    ``names``: the legend's names of the reference and the prediction;
     ``colour_title``: the colour bar's title (default: squared error in the length unit). The
     frames are played by the player under the figure (app/plotview.py)."""
     with_errors = bool(errors)
@@ -114,12 +116,14 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                         column_widths=[0.6, 0.4] if with_errors else None, horizontal_spacing=0.1,
                         subplot_titles=("trajectory", "error versus time (this sample)") if with_errors else None)
     n, p = x0.shape[0], pred.shape[0]
+    truth_name, pred_name = names
+    truth_dash = truth_name.replace("ground truth", "ground-truth")
     pred_path = np.concatenate([x0[None], pred])  # P+1, N, 3
     truth_path = None if truth is None else np.concatenate([x0[None], truth])
     t_all = np.concatenate([[0.0], np.asarray(times)])
     if trails:
-        for path, colour, name, dash in ((pred_path, PRED_COLOUR, "prediction trail", None),
-                                         (truth_path, TRUTH_COLOUR, "ground-truth trail", "dash")):
+        for path, colour, name, dash in ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
+                                         (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")):
             if path is None:
                 continue
             nodes = path.transpose(1, 0, 2)
@@ -136,13 +140,13 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         traces = []
         if edges is not None:
             traces.append(go.Scatter3d(**_bone_xyz(pred_path[k], edges), mode="lines",
-                                       line=dict(color=PRED_COLOUR, width=5), name="prediction bones"))
+                                       line=dict(color=PRED_COLOUR, width=5), name=f"{pred_name} bones"))
             if truth_path is not None:
                 traces.append(go.Scatter3d(**_bone_xyz(truth_path[k], edges), mode="lines",
                                            line=dict(color=TRUTH_COLOUR, width=5),
-                                           name="ground-truth bones"))
+                                           name=f"{truth_dash} bones"))
         if truth_path is not None:
-            traces.append(go.Scatter3d(**_xyz(truth_path[k]), mode="markers", name="ground truth",
+            traces.append(go.Scatter3d(**_xyz(truth_path[k]), mode="markers", name=truth_name,
                                        marker=dict(size=7, color=TRUTH_COLOUR, symbol="diamond-open")))
         marker = dict(size=6, color=PRED_COLOUR)
         if node_error is not None:
@@ -155,7 +159,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                                         xanchor="center", y=-0.02, yanchor="top",
                                         len=0.5 if with_errors else 0.8, thickness=10,
                                         exponentformat="power"))
-        traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name="prediction",
+        traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name=pred_name,
                                    marker=marker, text=node_names or [f"node {i}" for i in range(n)]))
         if with_errors:
             ys = np.concatenate([v for v in errors.values()])

@@ -130,4 +130,5 @@ for col, name in zip(st.columns(len(compare)), compare):
         draw_sample(family, shown(checks[name]), meta, None,
                     f"{name}: max deviation {checks[name]['max_dev']:.1e} {length}",
                     key=f"overlay_{name}", filename=f"egno_equivariance_{name}", error_max=top,
-                    colour_title=f"deviation ({length})", start_frame=len(checks[name]["pred_on_transformed"]))
+                    colour_title=f"deviation ({length})", start_frame=len(checks[name]["pred_on_transformed"]),
+                    names=("g·f(input)", "f(g·input)"))
