@@ -22,12 +22,14 @@ def mark_windows(fig: go.Figure, windows: int, window: float, axis: int = 1) -> 
 
 
 def label_windows(fig: go.Figure, timesteps: int) -> go.Figure:
-    """Slider labels of an animated figure as 'w k · t=…', so the window of each frame shows."""
-    if fig.layout.sliders:
-        steps = list(fig.layout.sliders[0].steps)
-        for i, step in enumerate(steps[1:]):
-            step.label = f"w{i // timesteps + 1} · {step.label}"
-        fig.layout.sliders[0].steps = steps
+    """The player's frame labels as 'w k · t=…', so the window of each frame shows (frame 0 is
+    the input)."""
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    labels = meta.get("frame_labels")
+    if labels:
+        meta["frame_labels"] = [labels[0]] + [f"w{i // timesteps + 1} · {label}"
+                                              for i, label in enumerate(labels[1:])]
+        fig.update_layout(meta=meta)
     return fig
 
 

@@ -131,3 +131,15 @@ def test_long_horizon_page(long_nbody, monkeypatch):
     names = {t.get("name") for t in figs[1]["data"]}
     assert {"egno", "egnn-r", "linear"} <= names
     assert at.success or at.error  # a diverged flag or its all-clear, per model
+
+
+def test_long_horizon_frames_are_labelled_with_their_window():
+    """The player's labels of a chained view say which window each predicted frame is in."""
+    import plotly.graph_objects as go
+
+    from app.figures_rollout import label_windows
+
+    fig = go.Figure(frames=[go.Frame(name=str(k)) for k in range(7)],
+                    layout={"meta": {"frame_labels": [f"t={k}" for k in range(7)]}})
+    labels = label_windows(fig, 3).layout.meta["frame_labels"]
+    assert labels == ["t=0", "w1 · t=1", "w1 · t=2", "w1 · t=3", "w2 · t=4", "w2 · t=5", "w2 · t=6"]
