@@ -55,6 +55,20 @@ def take_new_drop(new: list[tuple[str, bytes]]) -> None:
         keep_files(new)
 
 
+def remembered(key: str, default) -> dict:
+    """The ``value`` argument of an upload widget, or none when its value was kept: Streamlit drops
+    a widget's state when its page is left, so the user's choices are restored from the session."""
+    choices = st.session_state.setdefault("upload_choices", {})
+    if key not in st.session_state and key in choices:
+        st.session_state[key] = choices[key]
+    return {} if key in st.session_state else {"value": default}
+
+
+def remember(key: str, value):
+    st.session_state.setdefault("upload_choices", {})[key] = value
+    return value
+
+
 def load_example(names: list[str]) -> None:
     keep_files([(n, (EXAMPLES / n).read_bytes()) for n in names])
 

@@ -7,8 +7,8 @@ import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
                         short_unit)
-from app.upload_state import (EXAMPLE_SETS, EXAMPLES, digest, kept_files, load_example,
-                              take_new_drop, worker)
+from app.upload_state import (EXAMPLE_SETS, EXAMPLES, digest, kept_files, load_example, remember,
+                              remembered, take_new_drop, worker)
 from egno import get_dataset, limits
 from egno.uploads import sweep_stale
 from egno.uploads_frames import speed_warning
@@ -82,20 +82,23 @@ if not info["ok"]:
 key = digest(dataset, *[b for _, b in files])[:12]
 default_dt = info["dt"] or info["default_dt"]
 c1, c2 = st.columns(2)
-dt = c1.number_input(f"time between frames ({time_unit})", min_value=1e-6, value=float(default_dt),
-                     format="%.6g", key=f"dt_{key}",
+dt = remember(f"dt_{key}", c1.number_input(
+                     f"time between frames ({time_unit})", min_value=1e-6, format="%.6g", key=f"dt_{key}",
+                     **remembered(f"dt_{key}", float(default_dt)),
                      help="from the file" if info["dt"] else "the file does not say: this is the "
-                     f"{dataset} data's own spacing; change it to your file's")
+                     f"{dataset} data's own spacing; change it to your file's"))
 if not info["dt"]:
     c1.caption(f"The file does not say how far apart its frames are: {default_dt:g} {time_unit} "
                "assumed. Set it to your file's spacing.")
 frames = info["frames"]
 start = 0
 if frames > 1:
-    start = c2.slider("start frame", 0, frames - 1, 0, key=f"start_{key}",
+    start = remember(f"start_{key}", c2.slider(
+                      "start frame", 0, frames - 1, key=f"start_{key}", **remembered(f"start_{key}", 0),
                       help="the input frame; the window's later frames, where the file has them, "
-                      "are the ground truth")
-options = {"start": int(start), "dt": None if info["dt"] and dt == info["dt"] else float(dt)}
+                      "are the ground truth"))
+# the widget shows 6 digits: a value within that of the pre-filled one is the file's or the default
+options = {"start": int(start), "dt": None if abs(dt - default_dt) <= 1e-6 * default_dt else float(dt)}
 if frames == 1 and not info["has_velocities"]:
     kinds = ["zero", "thermal"] if family.view != "skeleton" else ["zero"]
     choice = st.radio("starting velocities (the file has one frame)", kinds, horizontal=True,
