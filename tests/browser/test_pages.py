@@ -100,9 +100,10 @@ def test_upload_valid_then_broken_file_then_use_another_page(page, server, shot)
     wait_ready(page)
     assert float(metric_value(page, "F-MSE against the file's frames")) >= 0
     with page.expect_download() as dl:
-        page.get_by_role("button", name="prediction as CSV").click()
-    pred = pd.read_csv(dl.value.path())
-    assert list(pred.columns) == ["frame", "time", "node", "x", "y", "z"] and len(pred) == 6 * 5
+        page.get_by_role("button", name=re.compile(r"prediction\.csv$")).click()
+    pred = pd.read_csv(dl.value.path(), comment="#")  # the first line says it holds a prediction
+    assert list(pred.columns) == ["frame", "time", "particle", "x", "y", "z", "charge"]
+    assert len(pred) == 6 * 5  # the input frame and P = 5 predicted frames of 5 particles
     shot(page, "upload")
 
     broken = Path(page.context.browser.version and "/tmp") / "broken_upload.csv"
