@@ -117,13 +117,13 @@ def test_upload_an_xyz_of_a_molecule_not_among_the_eight(page, server, shot, tmp
     page.goto(f"{server}/upload?dataset=md17/ethanol", timeout=TIMEOUT)
     wait_ready(page)
     page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files([str(xyz)])
-    other = re.compile(r"is not ethanol: predicting with md17/all/egno")
+    other = re.compile(r"is none of the eight MD17 molecules: predicted with md17/all/egno")
     expect(page.get_by_text(other)).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text(re.compile(r"glycine\.xyz: 5 nodes, 40 frames read"))).to_be_visible(timeout=TIMEOUT)
     wait_ready(page)
     expect(page.frame_locator("iframe").first.locator("canvas").first).to_be_visible(timeout=TIMEOUT)
     with page.expect_download() as dl:
-        page.get_by_role("button", name=re.compile("extended XYZ")).click()
+        page.get_by_role("button", name=re.compile(r"prediction\.extxyz$")).click()
     text = Path(dl.value.path()).read_text()
-    assert text.startswith("5\n")  # the five heavy atoms, predicted
+    assert text.startswith("5\n") and "prediction" in text.splitlines()[1]  # five heavy atoms, predicted
     shot(page, "upload_molecule")
