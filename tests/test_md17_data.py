@@ -122,7 +122,7 @@ def test_real_md17_npz_schema_is_read_with_the_protocol(tmp_path, ethanol):
     np.testing.assert_allclose(w.select([1]).target[-1].numpy(), R[3030, :3], atol=1e-5)
     np.testing.assert_allclose(w.select([1]).v.numpy(), (R[31, :3] - R[29, :3]) / 1.0, atol=1e-5)
     np.savez(tmp_path / "bad.npz", positions=R)
-    with pytest.raises(ValueError, match="an MD17 npz needs the arrays 'R', 'z'"):
+    with pytest.raises(ValueError, match="an MD17 npz needs the arrays 'z'; missing 'z'"):
         ethanol.read_file(tmp_path / "bad.npz")
     (tmp_path / "pickled.npz").write_bytes(b"PK not really a zip")
     with pytest.raises(ValueError, match="not a readable npz"):
@@ -338,3 +338,9 @@ def test_the_apps_test_request_never_overwrites_generated_data(ethanol, tmp_path
     empty = tmp_path / "fresh"
     MD17("ethanol", empty).generate(progress=False, splits=("test",))
     assert (empty / "test.npz").exists() and (empty / "card.json").exists()
+
+
+def test_an_md17_npz_without_positions_names_what_is_missing(tmp_path, ethanol):
+    np.savez(tmp_path / "z_only.npz", z=np.array([6, 6, 8]))
+    with pytest.raises(ValueError, match="needs the positions as an array 'R'"):
+        ethanol.read_file(tmp_path / "z_only.npz")

@@ -234,10 +234,10 @@ def _read_md17_npz(path: Path, with_dt: bool = False) -> tuple:
     (``positions`` (T, N, 3) or (segments, T, N, 3): the first segment, frames 7.5 fs apart).
     With ``with_dt``, also the time between frames in fs when the file says it (a ``time``
     array, or the project's layout), else None."""
-    with np.load(path, allow_pickle=False) as f:
-        names = set(f.files)
-    key = "R" if "R" in names or "positions" not in names else "positions"
-    arrays = read_user_npz(path, (key, "z"), ("time",), what="an MD17 npz")
+    arrays = read_user_npz(path, ("z",), ("R", "positions", "time"), what="an MD17 npz")
+    key = "R" if "R" in arrays else "positions"
+    if key not in arrays:
+        raise ValueError(f"{path.name}: an MD17 npz needs the positions as an array 'R' (or 'positions')")
     pos, z = arrays[key], arrays["z"].ravel()
     dt = None
     if key == "positions":  # this project's layout: frames every STRIDE steps; segments: the first
