@@ -221,18 +221,24 @@ def forward_kinematics(skeleton: Skeleton, frames: list[dict[str, np.ndarray]]) 
     names = skeleton.joints
     out = np.zeros((len(frames), len(names), 3))
     C = {n: skeleton.bones[n].C for n in names}
-    for t, frame in enumerate(frames):
-        glob, pos = {}, {}
-        root = frame.get("root", np.zeros(6))
-        angles = dict(zip(skeleton.root_order[3:], root[3:]))
-        glob["root"] = C["root"] @ euler_xyz(angles.get("RX", 0.0), angles.get("RY", 0.0),
-                                             angles.get("RZ", 0.0)) @ C["root"].T
-        pos["root"] = root[:3]
-        for n in names[1:]:
-            bone = skeleton.bones[n]
-            dof = dict(zip(bone.dof, frame.get(n, np.zeros(len(bone.dof)))))
-            M = euler_xyz(dof.get("rx", 0.0), dof.get("ry", 0.0), dof.get("rz", 0.0))
-            glob[n] = glob[bone.parent] @ C[n] @ M @ C[n].T
-            pos[n] = pos[bone.parent] + bone.length * glob[n] @ bone.direction
-        out[t] = np.stack([pos[n] for n in names])
+    with np.errstate(over="ignore", invalid="ignore"):  # huge skeletons overflow: callers check finiteness
+        for t, frame in enumerate(frames):
+            _pose(skeleton, names, C, frame, out[t])
     return out
+
+
+def _pose(skeleton: Skeleton, names: list[str], C: dict, frame: dict[str, np.ndarray], out: np.ndarray) -> None:
+    """One frame's joint positions into ``out`` (J, 3)."""
+    glob, pos = {}, {}
+    root = frame.get("root", np.zeros(6))
+    angles = dict(zip(skeleton.root_order[3:], root[3:]))
+    glob["root"] = C["root"] @ euler_xyz(angles.get("RX", 0.0), angles.get("RY", 0.0),
+                                         angles.get("RZ", 0.0)) @ C["root"].T
+    pos["root"] = root[:3]
+    for n in names[1:]:
+        bone = skeleton.bones[n]
+        dof = dict(zip(bone.dof, frame.get(n, np.zeros(len(bone.dof)))))
+        M = euler_xyz(dof.get("rx", 0.0), dof.get("ry", 0.0), dof.get("rz", 0.0))
+        glob[n] = glob[bone.parent] @ C[n] @ M @ C[n].T
+        pos[n] = pos[bone.parent] + bone.length * glob[n] @ bone.direction
+    out[:] = np.stack([pos[n] for n in names])

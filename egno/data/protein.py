@@ -123,7 +123,7 @@ def protein_windows(pos: np.ndarray, static: np.ndarray, resids: np.ndarray, sta
     h, xs, vs, ei, ea, tg = [], [], [], [], [], []
     for s in starts:
         lo, hi = max(s - 1, 0), min(s + 1, len(pos) - 1)
-        v = (pos[hi] - pos[lo]) / ((hi - lo) * frame_ps)
+        v = (pos[hi] - pos[lo]) / (max(hi - lo, 1) * frame_ps)  # one frame: zero velocity
         edges, attr = cutoff_graph(pos[s], resids)
         speed = np.linalg.norm(v, axis=-1, keepdims=True) * window / LENGTH_SCALE
         h.append(np.concatenate([static, speed], axis=1))
