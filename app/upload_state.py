@@ -8,10 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from egno.paths import SAMPLES
+from egno.examples import example_path
 from egno.uploads import run_upload
 
-EXAMPLES = SAMPLES / "examples"
 # per family view: (label, files, what it shows)
 EXAMPLE_SETS = {
     "points": [("particles (CSV with charges)", ["particles.csv"], "11 frames, 0.1 apart: scored")],
@@ -57,7 +56,7 @@ def take_new_drop(new: list[tuple[str, bytes]]) -> None:
 
 def remembered(key: str, default) -> dict:
     """The ``value`` argument of an upload widget, or none when its value was kept: Streamlit drops
-    a widget's state when its page is left, so the user's choices are restored from the session."""
+    a widget's state when its page is left, so the user's choices are restored from the tab's state."""
     choices = st.session_state.setdefault("upload_choices", {})
     if key not in st.session_state and key in choices:
         st.session_state[key] = choices[key]
@@ -70,7 +69,7 @@ def remember(key: str, value):
 
 
 def load_example(names: list[str]) -> None:
-    keep_files([(n, (EXAMPLES / n).read_bytes()) for n in names])
+    keep_files([(n, example_path(n).read_bytes()) for n in names])
 
 
 def digest(*parts) -> str:
@@ -83,7 +82,7 @@ def digest(*parts) -> str:
 
 def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, options: dict | None,
            device: str, spinner: str) -> dict:
-    """run_upload once per (dataset, model, files, mode, options) in this session; the last few
+    """run_upload once per (dataset, model, files, mode, options) in this browser tab; the last few
     results are kept."""
     key = digest(dataset, model, mode, sorted((options or {}).items()), *[n for n, _ in files],
                  *[b for _, b in files])

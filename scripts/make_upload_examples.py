@@ -4,11 +4,11 @@ family), from data the project already ships or may redistribute:
 - particles: a committed N-body test trajectory (assets/samples/nbody), positions and charges;
 - molecules: committed simulated aspirin and ethanol frames (assets/samples/md17), as XYZ with and
   without per-frame times, and as an MD17-style npz (R, z, time);
-- motion: the CMU skeleton 35.asf and the first 40 frames of 35_01.amc (CMU Graphics Lab Motion
-  Capture Database: free for all uses; /work/shared/data/cmu_mocap/SOURCES.md), and the same frames
-  as a BVH of joint positions;
+- motion: the first 40 frames of CMU trial 35_01 as a BVH of joint positions (the ASF + AMC pair
+  itself is cut from ../shared/data/cmu_mocap on first use by egno/examples.py, not committed);
 - protein: AdK backbone frames from the committed test split (assets/samples/protein/adk) as a
-  one-frame PDB and a PDB + DCD pair. The mdanalysistests files themselves (adk.psf, *.dcd) are
+  one-frame PDB and the PDB of a PDB + DCD pair (the DCD is written on first use by
+  egno/examples.py). The mdanalysistests files themselves (adk.psf, *.dcd) are
   GPL-licensed and this project states no licence, so they are not copied here.
 
 Run: python scripts/make_upload_examples.py
@@ -16,15 +16,14 @@ Run: python scripts/make_upload_examples.py
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
+from egno.examples import example_path
 from egno.paths import ROOT, SAMPLES
 from egno.uploads_export import round_trip_files
 
 OUT = SAMPLES / "examples"
-CMU = Path("/work/shared/data/cmu_mocap/35")
 
 
 def xyz(frames: np.ndarray, symbols: list[str], times: np.ndarray | None, title: str) -> str:
@@ -67,17 +66,8 @@ def particles() -> None:
 def motion() -> None:
     from egno.data.asf_amc import forward_kinematics, read_amc, read_asf
 
-    (OUT / "35.asf").write_bytes((CMU / "35.asf").read_bytes())
-    lines, frames = [], 0
-    for line in (CMU / "35_01.amc").read_text().splitlines():
-        if line.strip().isdigit():
-            frames += 1
-            if frames > 40:
-                break
-        lines.append(line)
-    (OUT / "35_01_first40.amc").write_text("\n".join(lines) + "\n")
-    skeleton = read_asf(OUT / "35.asf")
-    pos = forward_kinematics(skeleton, read_amc(OUT / "35_01_first40.amc", skeleton))
+    skeleton = read_asf(example_path("35.asf"))  # the raw CMU files are made on use, not committed
+    pos = forward_kinematics(skeleton, read_amc(example_path("35_01_first40.amc"), skeleton))
     meta = {"joints": skeleton.joints, "bones": skeleton.edges()}
     data = round_trip_files("skeleton", pos, np.arange(len(pos)) / 120, meta,
                             "egno example: CMU 35_01 frames 1-40 as joint positions")
@@ -85,8 +75,6 @@ def motion() -> None:
 
 
 def protein() -> None:
-    import MDAnalysis as mda
-
     with np.load(SAMPLES / "protein" / "adk" / "test.npz") as f:
         pos, names = f["positions"][:13].astype(np.float64), [str(a) for a in f["names"]]
         resnames, resids = [str(r) for r in f["resnames"]], f["resids"]
@@ -94,11 +82,6 @@ def protein() -> None:
 
     (OUT / "adk_one_frame.pdb").write_text(backbone_pdb(pos[:1], names, resnames, resids))
     (OUT / "adk_backbone.pdb").write_text(backbone_pdb(pos[:1], names, resnames, resids))
-    u = mda.Universe(str(OUT / "adk_backbone.pdb"))
-    with mda.coordinates.DCD.DCDWriter(str(OUT / "adk_backbone.dcd"), n_atoms=len(names), dt=1.0) as w:
-        for frame in pos:
-            u.atoms.positions = frame
-            w.write(u.atoms)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from app.upload_state import EXAMPLE_SETS, EXAMPLES
+from app.upload_state import EXAMPLE_SETS
 from egno.checkpoint import shipped_models
+from egno.examples import COMMITTED, MADE, example_path
 from egno.uploads import _predict
 
 DATASET = {"points": "nbody", "molecule": "md17/aspirin", "skeleton": "mocap/walk", "protein": "protein/adk"}
@@ -16,7 +17,8 @@ SETS = [(view, names) for view, sets in EXAMPLE_SETS.items() for _, names, _ in 
 
 def test_every_example_file_is_offered():
     offered = {n for _, names in SETS for n in names}
-    assert offered == {p.name for p in EXAMPLES.iterdir() if p.is_file()}
+    assert offered == {p.name for p in COMMITTED.iterdir() if p.is_file()} | set(MADE)
+    assert not any((COMMITTED / name).exists() for name in MADE)  # third-party data stays uncommitted
 
 
 @pytest.mark.parametrize("view, names", SETS, ids=["+".join(n) for _, n in SETS])
@@ -25,7 +27,7 @@ def test_example_loads_and_predicts(view, names, tmp_path):
     if not shipped_models(dataset):
         pytest.skip(f"no shipped {dataset} checkpoints")
     for i, name in enumerate(names):
-        (tmp_path / f"file{i}").write_bytes((EXAMPLES / name).read_bytes())
+        (tmp_path / f"file{i}").write_bytes(example_path(name).read_bytes())
     req = {"dataset": dataset, "model": "egno", "names": names, "timesteps": None, "device": "cpu",
            "mode": "predict", "options": {}, "memory_mb": 0}
     result = _predict(req, tmp_path)

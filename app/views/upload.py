@@ -7,9 +7,10 @@ import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
                         short_unit)
-from app.upload_state import (EXAMPLE_SETS, EXAMPLES, digest, kept_files, load_example, remember,
+from app.upload_state import (EXAMPLE_SETS, digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
 from egno import get_dataset, limits
+from egno.examples import example_path
 from egno.uploads import sweep_stale
 from egno.uploads_frames import speed_warning
 
@@ -52,7 +53,7 @@ with st.expander("example files", expanded=not kept_files()):
         c1.button(f"load: {label}", key=f"example_{i}", on_click=load_example, args=(names,),
                   help=what)
         for col, name in zip(downloads, names):
-            col.download_button(name, (EXAMPLES / name).read_bytes(), name, key=f"example_dl_{i}_{name}")
+            col.download_button(name, example_path(name).read_bytes(), name, key=f"example_dl_{i}_{name}")
 pairs = family.view in ("skeleton", "protein")
 slot = st.session_state.setdefault("upload_slot", 0)
 upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else "") + " — a new drop "
