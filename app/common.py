@@ -18,13 +18,13 @@ from egno.paths import ROOT
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # what Streamlit lets through (server.maxUploadSize in .streamlit/config.toml, MB): the pages state it
 MAX_UPLOAD_BYTES = st.get_option("server.maxUploadSize") * 2**20
-# torch threads per inference: fewer than cores keeps concurrent sessions from stalling each other
+# torch threads per inference: fewer than cores keeps concurrent visitors from stalling each other
 torch.set_num_threads(1)
 
 
 @st.cache_resource(show_spinner="loading checkpoint…")
 def load_model(dataset: str, model: str):
-    """Each shipped checkpoint is loaded once per server process and shared by all sessions."""
+    """Each shipped checkpoint is loaded once per server process and shared by all visitors."""
     return resolve_checkpoint(dataset, model, DEVICE)
 
 
@@ -45,7 +45,7 @@ def short_unit(unit: str) -> str:
 
 def query_choice(key: str, options: list, default):
     """The value for a picker: the URL's (?key=value) when it is a valid option, else the one
-    chosen earlier in this session (kept across pages, whose switch clears the URL and the
+    chosen earlier in this browser tab (kept across pages, whose switch clears the URL and the
     widgets' own state), else ``default``; a URL value that is not an option gets a note."""
     url = st.query_params.get(key)
     for value in (url, st.session_state.get(f"kept_{key}")):

@@ -37,7 +37,7 @@ st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} tar
               else f"Orange: {model}; green: ground truth."))
 n = len(windows)
 if "sample" not in st.session_state or st.session_state.get("sample_of") != dataset:
-    # another dataset chosen here: its first sample; else the URL's, or the one this session
+    # another dataset chosen here: its first sample; else the URL's, or the one this tab
     # had before it visited another page
     start = 0 if st.session_state.get("sample_of") not in (None, dataset) else query_choice(
         "sample", range(n), 0)

@@ -39,7 +39,7 @@ n_samples = c3.selectbox("test samples", sizes, index=sizes.index(min(kept["n_sa
                          key=f"sweep_n_{tag}")
 settings = {"ps": sorted(chosen), "models": list(models), "n_samples": int(n_samples)}
 st.session_state[f"sweep_choices_{tag}"] = settings
-done = st.session_state.setdefault("sweeps", {})  # results of this session, across page switches
+done = st.session_state.setdefault("sweeps", {})  # results of this browser tab, across page switches
 
 
 def sweep(dataset: str, settings: dict):
@@ -73,7 +73,7 @@ if df is None and chosen and models:
     if st.button("run sweep", type="primary", key="run_sweep"):
         df = done[request] = sweep(dataset, settings)
     else:
-        st.info("**run sweep** to evaluate these settings (kept for this session, also when you "
+        st.info("**run sweep** to evaluate these settings (kept in this browser tab, also when you "
                 "visit another page).")
 elif not (chosen and models):
     st.info("Pick at least one P and one model.")
