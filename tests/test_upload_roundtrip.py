@@ -4,17 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from egno.examples import example_path
 from egno.uploads import run_upload
 
-EXAMPLES = ROOT / "assets" / "samples" / "examples"
 
 
 @pytest.mark.parametrize("dataset, names", [
     ("nbody", ["particles.csv"]), ("md17/aspirin", ["aspirin_md17.npz"]),
     ("mocap/walk", ["35.asf", "35_01_first40.amc"]), ("protein/adk", ["adk_backbone.pdb", "adk_backbone.dcd"])])
 def test_each_download_uploads_again_with_the_same_frames(dataset, names):
-    files = [(n, (EXAMPLES / n).read_bytes()) for n in names]
+    files = [(n, example_path(n).read_bytes()) for n in names]
     first = run_upload(dataset, "egno", files, options={})
     assert first["ok"], first.get("message")
     assert first["out"]["truth"] is not None and len(first["errors"]) >= 5  # every model scored
@@ -32,6 +31,6 @@ def test_each_download_uploads_again_with_the_same_frames(dataset, names):
 
 
 def test_lone_dcd_says_which_topology_to_add():
-    result = run_upload("protein/adk", "egno", [("run.dcd", (EXAMPLES / "adk_backbone.dcd").read_bytes())],
+    result = run_upload("protein/adk", "egno", [("run.dcd", example_path("adk_backbone.dcd").read_bytes())],
                         mode="inspect")
     assert not result["ok"] and ".psf" in result["message"] and "topology" in result["message"]
