@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from functools import partial
 
 import streamlit as st
 import torch
@@ -14,6 +15,7 @@ from egno.checkpoint import shipped_models
 from egno.data import dataset_names
 from egno.explore import test_windows
 from egno.paths import ROOT
+from egno.render import animation_bytes
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # what Streamlit lets through (server.maxUploadSize in .streamlit/config.toml, MB): the pages state it
@@ -189,3 +191,16 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
                           start_frame=start_frame, names=names, **options)
     plotly_view(fig, key=key, config=config, start=start_frame)
+
+
+OVERLAY_HELP = "truth and prediction overlaid, one frame per time, rendered on the server"
+
+
+def animation_downloads(out: dict, family, meta: dict, stem: str, title: str, key: str,
+                        help: str = OVERLAY_HELP) -> None:
+    """GIF and MP4 download buttons for one drawn prediction (``draw_sample``'s ``out``), rendered
+    on the server only when clicked (egno/render.py), as `python -m egno render` does."""
+    for col, suffix, mime in zip(st.columns(3)[:2], (".gif", ".mp4"), ("image/gif", "video/mp4")):
+        col.download_button(f"animation ({suffix[1:].upper()})",
+                            partial(animation_bytes, out, family, meta, suffix, title),
+                            f"{stem}{suffix}", mime, key=f"{key}_{suffix[1:]}", on_click="ignore", help=help)

@@ -1,18 +1,15 @@
 """Explore: a test sample's predicted and true trajectories, and every model's error over time."""
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import streamlit as st
 import torch
 
-from app.common import (DEVICE, NO_MOTION_HELP, dataset_and_model, draw_sample, keep, load_model,
-                        load_test, molecule_name, query_choice, short_unit)
+from app.common import (DEVICE, NO_MOTION_HELP, animation_downloads, dataset_and_model, draw_sample, keep,
+                        load_model, load_test, molecule_name, query_choice, short_unit)
 from app.figures import rmsd_chart
 from app.plotview import plotly_view
 from egno.align import aligned_view
-from egno.render import animation_bytes
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.evaluate import radius_of_gyration
@@ -118,12 +115,6 @@ stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
 d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
 d2.download_button("CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="dl_csv")
 d3.download_button("npz", export_npz(*args), f"{stem}.npz", "application/octet-stream", key="dl_npz")
-# rendered on the server when clicked (matplotlib; egno/render.py), as `python -m egno render` does
-g1, g2, _ = st.columns(3)
-for col, suffix, mime in ((g1, ".gif", "image/gif"), (g2, ".mp4", "video/mp4")):
-    col.download_button(f"animation ({suffix[1:].upper()})", partial(animation_bytes, shown, family, meta,
-                                                                     suffix, title),
-                        f"{stem}{suffix}", mime, key=f"dl_{suffix[1:]}", on_click="ignore",
-                        help="truth and prediction overlaid, one frame per time, rendered on the server")
+animation_downloads(shown, family, meta, stem, title, key="dl")
 if family.view not in ("protein", "molecule"):  # 3Dmol views have no toolbar
     st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")
