@@ -51,3 +51,13 @@ def test_render_command_writes_a_gif_and_an_mp4(tmp_path, monkeypatch):
         assert "6 frames" in done.stdout
     assert Image.open(tmp_path / "r.gif").n_frames == 6
     assert (tmp_path / "r.mp4").read_bytes()[4:8] == b"ftyp"  # an MP4 container
+
+
+@pytest.mark.parametrize("dataset", ["md17/aspirin", "protein/adk", "mocap/walk"])
+def test_upload_without_truth_renders_in_every_view(tmp_path, dataset):
+    # a one-frame upload (PDB, XYZ) has nothing to score against: truth and errors are None
+    out = _out(p=3, n=31, truth=False)
+    for suffix in (".gif", ".mp4"):
+        path = render_animation(out, get_dataset(dataset), {}, tmp_path / f"d{suffix}")
+        assert path.stat().st_size > 1000
+    assert Image.open(tmp_path / "d.gif").n_frames == 4

@@ -69,3 +69,5 @@ def test_one_frame_pdb_predicts_from_rest_and_says_so():
     at.button(key="example_0").click().run()
     assert any("starts from rest" in i.value for i in at.info)
     assert "velocities: zero" in at.success[0].value
+    # the server-rendered animations are offered with no truth to draw (egno/render.py)
+    assert [b.label for b in at.get("download_button")][-2:] == ["animation (GIF)", "animation (MP4)"]

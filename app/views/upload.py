@@ -3,10 +3,12 @@
 then draws the result and every shipped model's error like Explore."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, dataset_and_model, draw_sample,
-                        short_unit)
+from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, animation_downloads, dataset_and_model,
+                        draw_sample, short_unit)
 from app.upload_state import (EXAMPLE_SETS, digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
 from egno import get_dataset, limits
@@ -140,8 +142,9 @@ st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 
 if result["warning"]:
     st.warning(result["warning"])
 errors = result["errors"] or None
-draw_sample(family, out, meta, errors, f"{names} · {used}/{chosen}", key="upload_traj",
-            filename=f"egno_upload_{chosen}", highlight=chosen)
+title = f"{names} · {used}/{chosen}"
+draw_sample(family, out, meta, errors, title, key="upload_traj", filename=f"egno_upload_{chosen}",
+            highlight=chosen)
 if out["frame_mse"] is not None:
     what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
     c1, c2, c3, c4 = st.columns(4)
@@ -163,3 +166,7 @@ st.caption("In formats this page reads back: the input frame first, then the pre
 columns = st.columns(max(len(result["exports"]), 1))
 for col, (name, data) in zip(columns, result["exports"].items()):
     col.download_button(name, data, name, key=f"up_dl_{name}")
+# from the worker's arrays only: the server never reads the uploaded bytes
+animation_downloads(out, family, meta, f"{Path(files[-1][0]).stem}_{chosen}", title, key="up_anim",
+                    help="the prediction, and the file's frames where it has them, one frame per time, "
+                    "rendered on the server")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from test_pages import TIMEOUT, metric_value, wait_ready
@@ -152,10 +153,15 @@ def test_motion_example_pair_loads_and_is_scored(page, server):
 
 
 @needs("protein/adk")
-def test_one_frame_pdb_predicts_from_rest_and_says_so(page, server):
+def test_one_frame_pdb_predicts_from_rest_says_so_and_renders_a_gif(page, server):
     open_upload(page, server, "protein/adk")
     load(page, "AdK backbone, one frame (PDB)")
     text = success(page, r"adk_one_frame\.pdb: .*1 frame read.*velocities: zero")
-    assert "predicted P =" in text
+    p = int(re.search(r"predicted P = (\d+) frames", text).group(1))
     expect(page.get_by_text(re.compile("starts from rest")).first).to_be_visible()
     expect(page.get_by_text("nothing to score against", exact=False)).to_be_visible()
+    # rendered on the server from the worker's arrays, with no truth to overlay
+    with page.expect_download(timeout=TIMEOUT) as dl:
+        page.get_by_role("button", name="animation (GIF)").click()
+    assert dl.value.suggested_filename == "adk_one_frame_egno.gif"
+    assert Image.open(dl.value.path()).n_frames == p + 1  # the input frame and the P predicted
