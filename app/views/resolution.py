@@ -7,7 +7,8 @@ import time
 import numpy as np
 import streamlit as st
 
-from app.common import DEVICE, dataset_and_model, draw_sample, load_model, load_test, short_unit
+from app.common import (DEVICE, dataset_and_model, draw_sample, keep, load_model, load_test, query_choice,
+                        short_unit)
 from app.figures import sweep_chart
 from app.plotview import plotly_view
 from egno import get_dataset
@@ -26,19 +27,54 @@ st.caption(f"EGNO was trained at P = {trained}. Its time embedding reads the phy
            "so the same weights predict any number of frames. Linear and EGNN-R step at ΔT/P.")
 
 defaults = default_settings(family, shipped_models(dataset), n_test)
-# choices per dataset, kept outside the widgets (a page switch clears widget state)
+candidates = [m for m in SWEEP_MODELS if m in shipped_models(dataset)]
+sizes = sorted({min(k, n_test) for k in (defaults["n_samples"], 20, 200, 500, 2000)})
+LINK = {"ps": "P", "models": "models", "n_samples": "n_samples"}  # setting -> the URL's parameter
+
+
+def from_link(kept: dict) -> tuple[dict, list[str]]:
+    """``kept`` with what the URL asks for (?P=2&P=20&models=egno&n_samples=200; a list also as
+    P=2,20), and the parameters that were not all choices here: such values are left out, a
+    number of samples becomes the nearest choice."""
+    settings, unusable = dict(kept), []
+    for field, options in (("ps", available), ("models", candidates)):
+        asked = [v for raw in st.query_params.get_all(LINK[field]) for v in raw.split(",") if v]
+        valid = [o for o in options if str(o) in asked]
+        if len(valid) < len(set(asked)):
+            unusable.append(LINK[field])
+        if valid:  # P values ascending, models in the link's order (the chart's legend)
+            settings[field] = valid if field == "ps" else sorted(valid, key=asked.index)
+    raw = st.query_params.get(LINK["n_samples"])
+    if raw is not None:
+        try:
+            settings["n_samples"] = min(sizes, key=lambda k: abs(k - int(raw)))
+            if settings["n_samples"] != int(raw):
+                unusable.append(LINK["n_samples"])
+        except ValueError:
+            unusable.append(LINK["n_samples"])
+    return settings, unusable
+
+
+# choices per dataset, kept outside the widgets (a page switch clears widget state and the URL)
 tag = dataset.replace("/", "_")
-kept = st.session_state.setdefault(f"sweep_choices_{tag}", dict(defaults))
+kept = st.session_state.get(f"sweep_choices_{tag}", dict(defaults))
+if not st.session_state.get("sweep_link_read"):  # a link's settings count on arrival only
+    st.session_state.sweep_link_read = True
+    kept, unusable = from_link(kept)
+    if unusable:  # the user's text is not echoed back
+        st.caption(f"The link's {', '.join(f'`{k}`' for k in unusable)}: not all among the choices "
+                   "here; what was not is left out (a number of test samples: the nearest choice).")
 c1, c2, c3 = st.columns([3, 2, 1])
 chosen = c1.multiselect("P values", available, default=[p for p in kept["ps"] if p in available],
                         key=f"sweep_p_{tag}")
-candidates = [m for m in SWEEP_MODELS if m in shipped_models(dataset)]
-models = c2.multiselect("models", candidates, default=kept["models"], key=f"sweep_models_{tag}")
-sizes = sorted({min(k, n_test) for k in (defaults["n_samples"], 20, 200, 500, 2000)})
+models = c2.multiselect("models", candidates, default=[m for m in kept["models"] if m in candidates],
+                        key=f"sweep_models_{tag}")
 n_samples = c3.selectbox("test samples", sizes, index=sizes.index(min(kept["n_samples"], n_test)),
                          key=f"sweep_n_{tag}")
 settings = {"ps": sorted(chosen), "models": list(models), "n_samples": int(n_samples)}
 st.session_state[f"sweep_choices_{tag}"] = settings
+for field, param in LINK.items():
+    st.query_params[param] = [str(v) for v in settings[field]] if field != "n_samples" else str(n_samples)
 done = st.session_state.setdefault("sweeps", {})  # results of this browser tab, across page switches
 
 
@@ -106,7 +142,10 @@ if chosen:
     shown_model = model if model in candidates else "egno"
     st.caption(f"{shown_model} (the sidebar's model; egno when the sidebar's cannot run at any P) at "
                "the smallest and largest chosen P, coloured on one error scale.")
-    sample = st.number_input("test sample", 0, n_test - 1, 0, key="res_sample")
+    if "res_sample" not in st.session_state or st.session_state.res_sample > n_test - 1:
+        st.session_state.res_sample = query_choice("sample", range(n_test), 0)  # Explore's sample
+    sample = st.number_input("test sample", 0, n_test - 1, key="res_sample")
+    keep("sample", int(sample))
     outs = {}
     for p in (min(chosen), max(chosen)):
         w = load_test(dataset, p)
