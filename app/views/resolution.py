@@ -78,13 +78,24 @@ for field, param in LINK.items():
 done = st.session_state.setdefault("sweeps", {})  # results of this browser tab, across page switches
 
 
+def cancelled() -> None:
+    """The cancel's click stops the running sweep (Streamlit ends a run when a widget changes);
+    this says so on the run it starts."""
+    d, total = st.session_state.get("sweep_progress", (0, 0))
+    st.session_state.sweep_note = (f"Sweep cancelled after {d} of {total} sample predictions; its "
+                                   "results were dropped.")
+
+
 def sweep(dataset: str, settings: dict):
     """Run a sweep with a progress bar per sample, an estimate of the time left and a cancel."""
     bar, stop = st.progress(0.0, text="evaluating…"), st.empty()
-    stop.button("cancel", key="cancel_sweep", help="stops the sweep (its results are dropped)")
+    stop.button("cancel", key="cancel_sweep", help="stops the sweep (its results are dropped)",
+                on_click=cancelled)
     began = time.perf_counter()
+    st.session_state.sweep_progress = (0, 0)
 
     def report(d: int, total: int) -> None:
+        st.session_state.sweep_progress = (d, total)
         spent = time.perf_counter() - began
         left = spent / d * (total - d) if d else 0.0
         bar.progress(d / total, text=f"evaluated {d}/{total} sample predictions · about {left:.0f} s left")
@@ -98,6 +109,8 @@ def sweep(dataset: str, settings: dict):
     return df
 
 
+if "sweep_note" in st.session_state:
+    st.info(st.session_state.pop("sweep_note"))
 request = (dataset, json.dumps(settings, sort_keys=True))
 df = done.get(request)
 if df is None and settings == defaults:
