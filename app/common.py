@@ -197,10 +197,11 @@ OVERLAY_HELP = "truth and prediction overlaid, one frame per time, rendered on t
 
 
 def animation_downloads(out: dict, family, meta: dict, stem: str, title: str, key: str,
-                        help: str = OVERLAY_HELP) -> None:
+                        help: str = OVERLAY_HELP, colour_title: str | None = None) -> None:
     """GIF and MP4 download buttons for one drawn prediction (``draw_sample``'s ``out``), rendered
-    on the server only when clicked (egno/render.py), as `python -m egno render` does."""
+    on the server only when clicked (egno/render.py), as `python -m egno render` does;
+    ``colour_title``: what the nodes' colours are, when not the squared error."""
     for col, suffix, mime in zip(st.columns(3)[:2], (".gif", ".mp4"), ("image/gif", "video/mp4")):
         col.download_button(f"animation ({suffix[1:].upper()})",
-                            partial(animation_bytes, out, family, meta, suffix, title),
+                            partial(animation_bytes, out, family, meta, suffix, title, colour_title=colour_title),
                             f"{stem}{suffix}", mime, key=f"{key}_{suffix[1:]}", on_click="ignore", help=help)

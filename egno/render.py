@@ -13,6 +13,7 @@ import numpy as np
 
 TRUTH, PRED = "#2b8a3e", "#d9480f"
 ERROR_COLOURS = ["#ffa94d", "#e8590c", "#5c0a0a"]  # low -> high error, as in the app
+NO_TRUTH = "#adb5bd"  # a predicted node with no truth to score it against (past the data's frames)
 BOND_LENGTH = 1.9  # Å: heavy-atom bonds are under it, atoms two bonds apart (~2.4 Å) are over it
 
 
@@ -34,10 +35,12 @@ def _segments(pos: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def render_animation(out: dict, family, meta: dict, path: str | Path, layout: str = "overlay",
-                     fps: float = 8.0, title: str = "", dpi: int = 80) -> Path:
+                     fps: float = 8.0, title: str = "", dpi: int = 80, colour_title: str | None = None) -> Path:
     """Write ``out`` (``egno.explore.predict_one``'s dict) as an animation, one frame per time
     (the input first), to ``path`` (.gif or .mp4). ``layout``: 'overlay' (one panel) or 'side'
-    (truth left, prediction right)."""
+    (truth left, prediction right). The truth may be None, or NaN past the data's frames (a
+    chained rollout): it is drawn as far as it goes, and nodes without one are grey.
+    ``colour_title``: what ``out["node_error"]`` is, for the colour bar (default: the squared error)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,17 +59,19 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
     err = np.zeros(pred_path.shape[:2])
     if out["node_error"] is not None:
         err[1:] = out["node_error"]
+    scored = err[np.isfinite(err)]
     times = np.concatenate([[0.0], np.asarray(out["t"]) * out["window"]])
     unit = family.time_unit.split(" (")[0]
     length = family.length_unit.split(" (")[0]
     edges = graph_edges(family, meta, x0)
-    cmap = LinearSegmentedColormap.from_list("error", ERROR_COLOURS)
-    norm = Normalize(0.0, max(float(err.max()), 1e-12))
+    cmap = LinearSegmentedColormap.from_list("error", ERROR_COLOURS).with_extremes(bad=NO_TRUTH)
+    norm = Normalize(0.0, max(float(scored.max()) if scored.size else 0.0, 1e-12))
 
     side = layout == "side" and truth_path is not None
     fig = plt.figure(figsize=(9 if side else 6, 5), dpi=dpi)
     axes = [fig.add_subplot(1, 2 if side else 1, k + 1, projection="3d") for k in range(2 if side else 1)]
     everything = np.concatenate([p.reshape(-1, 3) for p in (pred_path, truth_path) if p is not None])
+    everything = everything[np.isfinite(everything).all(1)]  # no truth past the data's frames
     centre = (everything.max(0) + everything.min(0)) / 2
     half = (everything.max(0) - everything.min(0)).max() / 2 * 1.05 + 1e-9
     up = "y" if family.view == "skeleton" else "z"
@@ -106,7 +111,7 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
     if out["node_error"] is not None:
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.6, pad=0.08,
                            orientation="horizontal")
-        bar.set_label(f"squared error ({length}²)" if length else "squared error", fontsize=8)
+        bar.set_label(colour_title or (f"squared error ({length}²)" if length else "squared error"), fontsize=8)
         bar.ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))  # no offset text over the label
     heading = fig.suptitle("", fontsize=9)
 
@@ -122,7 +127,10 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
                 a["pred_pts"]._offsets3d = tuple(pred_path[k].T)
                 a["pred_pts"].set_array(err[k])
         when = "input" if k == 0 else f"t = {times[k]:.3g} {unit}"
-        mse = f" · MSE {err[k].mean():.3g} {length}²" if out["node_error"] is not None and k else ""
+        mse = ""
+        if out["node_error"] is not None and k and np.isfinite(err[k]).all():
+            value = err[k].mean()
+            mse = f" · mean {colour_title} {value:.3g}" if colour_title else f" · MSE {value:.3g} {length}²"
         heading.set_text(f"{title}\n{when}{mse}" if title else f"{when}{mse}")
         return []
 
@@ -141,10 +149,11 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
 
 
 def animation_bytes(out: dict, family, meta: dict, suffix: str = ".gif", title: str = "",
-                    layout: str = "overlay") -> bytes:
+                    layout: str = "overlay", colour_title: str | None = None) -> bytes:
     """``render_animation`` into memory (a temporary file): the bytes of a GIF or an MP4."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = render_animation(out, family, meta, Path(tmp) / f"render{suffix}", layout, title=title)
+        path = render_animation(out, family, meta, Path(tmp) / f"render{suffix}", layout, title=title,
+                                colour_title=colour_title)
         return path.read_bytes()

@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import ROOT
 from egno import get_dataset
 from egno.checkpoint import shipped_models
-from egno.render import graph_edges, render_animation
+from egno.render import NO_TRUTH, graph_edges, render_animation
 
 
 def _out(p: int = 5, n: int = 4, truth: bool = True) -> dict:
@@ -32,6 +32,25 @@ def test_gif_has_one_frame_per_time(tmp_path, layout):
 def test_prediction_without_truth_renders(tmp_path):
     path = render_animation(_out(p=3, truth=False), get_dataset("nbody"), {}, tmp_path / "b.gif")
     assert Image.open(path).n_frames == 4
+
+
+def _grey_pixels(image: Image.Image, frame: int) -> int:
+    """Pixels of one GIF frame in NO_TRUTH, the colour of nodes without a truth."""
+    image.seek(frame)
+    rgb = np.asarray(image.convert("RGB")).astype(int)
+    grey = np.array([int(NO_TRUTH[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(rgb - grey).max(-1) < 8).sum())
+
+
+@pytest.mark.parametrize("dataset", ["nbody", "md17/ethanol"])
+def test_rollout_past_the_datas_frames_renders_unscored_nodes_grey(tmp_path, dataset):
+    # a chained rollout (Long horizon): truth and error NaN after the file's or data's last frame
+    out = _out(p=6, n=6)
+    out["truth"][3:], out["node_error"][3:] = np.nan, np.nan
+    image = Image.open(render_animation(out, get_dataset(dataset), {}, tmp_path / "c.gif"))
+    assert image.n_frames == 7
+    grey = [_grey_pixels(image, k) for k in range(7)]
+    assert not any(grey[:4]) and all(grey[4:]), grey
 
 
 def test_molecule_bonds_from_distances():
