@@ -28,6 +28,7 @@ from . import limits
 UPLOAD_PREFIX = "egno-upload-"
 ROOT = Path(__file__).resolve().parents[1]
 ARRAYS = ("x", "v", "pred", "t", "truth", "frame_mse", "still_mse", "node_error")
+MODES = ("inspect", "predict", "equivariance", "rollout")
 # the worker: lower priority, CPU-time and core caps, its stack in the log before a kill; work()
 # sets the memory cap once our libraries are loaded (scipy's and others' C extensions can spin
 # forever when a library cannot be mapped under the cap, and they read no user bytes)
@@ -60,15 +61,18 @@ def sweep_stale(max_age_s: float = 600.0) -> int:
 def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timesteps: int | None = None,
                device: str = "cpu", memory: int = limits.WORKER_MEMORY_BYTES,
                seconds: float = limits.WORKER_SECONDS, mode: str = "predict",
-               options: dict | None = None) -> dict:
+               options: dict | None = None, job: dict | None = None) -> dict:
     """Read ``files`` ([(name, bytes)]) in a capped worker and, with ``mode`` 'predict', predict
     the window ``options`` (egno.uploads_frames.Options fields) asks for with every shipped model.
     Returns a dict with ``ok``; 'inspect' gives ``frames``, ``dt`` (the file's, or None),
     ``default_dt``, ``step_speeds``, ``prediction_of``; 'predict' gives ``out`` (predict_one's
     arrays of ``model``), ``errors`` (per-frame MSE of every model), ``meta``, ``dataset`` and
     ``model`` (those predicted with), ``notes``, ``warning``, ``timesteps``, ``exports``
-    ({file name: bytes}); else ``message``. Always: ``seconds`` and ``peak_mb`` (the worker's)."""
-    assert mode in ("inspect", "predict"), f"mode is inspect or predict, not {mode}"
+    ({file name: bytes}); 'equivariance' (``job``: rotation, shift, permute) and 'rollout'
+    (``job``: windows) give egno.uploads_checks' results on that window with ``meta``,
+    ``dataset``, ``model`` and ``notes``; else ``message``. Always: ``seconds`` and ``peak_mb``
+    (the worker's)."""
+    assert mode in MODES, f"mode is one of {MODES}, not {mode}"
     names = ", ".join(name for name, _ in files)
     start = time.time()
     if not _slots.acquire(timeout=limits.WORKER_WAIT_SECONDS):
@@ -81,7 +85,7 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
         (tmp / "request.json").write_text(json.dumps(
             {"dataset": dataset, "model": model, "names": [n for n, _ in files],
              "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB,
-             "mode": mode, "options": options or {}}))
+             "mode": mode, "options": options or {}, "job": job or {}}))
         result = _run_worker(tmp, names, memory, seconds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -141,16 +145,30 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
                 "message": f"{names}: the upload worker was stopped: {why}. Try a smaller file."}
     result = json.loads(result_file.read_text())
     result["peak_mb"] = peak_mb
+    if result["ok"] and "arrays" in result:
+        _unpack(result, tmp / "result.npz")
+    if "bones" in result.get("meta", {}):
+        result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
     if result["ok"] and "exports" in result:
         with np.load(tmp / "result.npz", allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         result["out"] = {k: arrays.get(k) for k in ARRAYS}
         result["out"]["window"] = float(arrays["window"])
         result["errors"] = {m: arrays[f"error_{m}"] for m in result["models"] if f"error_{m}" in arrays}
-        if "bones" in result["meta"]:
-            result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
         result["exports"] = {name: (tmp / "exports" / name).read_bytes() for name in result["exports"]}
     return result
+
+
+def _unpack(result: dict, path: Path) -> None:
+    """Put the arrays of result.npz (numbers only: allow_pickle=False) back where ``_pack`` took
+    them from, by their dotted paths in ``result["arrays"]``."""
+    with np.load(path, allow_pickle=False) as f:
+        for key in result.pop("arrays"):
+            *parents, leaf = key.split(".")
+            node = result
+            for part in parents:
+                node = node[part]
+            node[leaf] = f[key]
 
 
 # ---------------------------------------------------------------- inside the worker
@@ -167,14 +185,34 @@ def _plain(value):
     return value
 
 
+def _pack(result: dict, tmp: Path) -> dict:
+    """``result`` as JSON-able data, its numpy arrays saved into result.npz by their dotted path
+    (listed in ``arrays``) for ``_unpack``."""
+    arrays = {}
+
+    def walk(value, path: str):
+        if isinstance(value, np.ndarray):
+            arrays[path] = value
+            return None
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        return _plain(value)
+
+    plain = walk(result, "")
+    np.savez(tmp / "result.npz", **arrays)
+    return {**plain, "arrays": list(arrays)}
+
+
 def _predict(req: dict, tmp: Path) -> dict:
-    """The worker's job: read; inspect, or choose the model, predict with every shipped model and
-    export. Returns the result dict and writes result.npz and exports/ into ``tmp``."""
+    """The worker's job: read; inspect, or choose the model and then predict with every shipped
+    model and export, or check equivariance or chain a rollout (egno.uploads_checks). Returns the
+    result dict and writes result.npz (and exports/) into ``tmp``."""
     import torch
 
     from .checkpoint import resolve_checkpoint, shipped_models
     from .data import get_dataset
     from .explore import predict_one, prediction_warning, stage_uploads
+    from .uploads_checks import equivariance, rollout
     from .uploads_export import round_trip_files
     from .uploads_frames import DEFAULT_DT, Options, read_trajectory, step_speeds, upload_window
     from .uploads_route import route_molecule
@@ -194,15 +232,27 @@ def _predict(req: dict, tmp: Path) -> dict:
             return {"ok": True, "frames": traj.frames, "dt": traj.dt,
                     "default_dt": DEFAULT_DT[family.view], "step_speeds": step_speeds(traj),
                     "prediction_of": traj.prediction, "has_velocities": traj.velocities is not None}
-        windows = upload_window(dataset, traj, Options(**req["options"]), req["timesteps"])
     except ValueError as e:
         raise ValueError(user_names(str(e))) from None
+
+    def window_at(timesteps: int | None, count: int = 1):
+        try:
+            return upload_window(req["dataset"], traj, Options(**req["options"]), timesteps, count)
+        except ValueError as e:
+            raise ValueError(user_names(str(e))) from None
+
+    windows = window_at(req["timesteps"])
     meta, notes = windows.meta, []
     meta["source"] = shown
     if family.view == "molecule":
         meta["symbols"] = family.symbols(windows, 0)
         dataset, model, note = route_molecule(dataset, model, windows, meta["symbols"], shown)
         notes.append(note)
+    if req["mode"] in ("equivariance", "rollout"):
+        done = (equivariance(dataset, model, windows, req["job"], req["device"]) if req["mode"] == "equivariance"
+                else rollout(dataset, model, window_at, int(req["job"]["windows"]), req["device"]))
+        return _pack({"ok": True, "dataset": dataset, "model": model, "meta": _plain(meta), "notes": notes,
+                      **done}, tmp)
     models = shipped_models(dataset)
     out, errors = None, {}
     for name in models:
@@ -247,7 +297,7 @@ def _preload(dataset: str) -> None:
     import pandas  # noqa: F401
     import torch  # noqa: F401
 
-    from . import checkpoint, explore, uploads_export, uploads_frames, uploads_route  # noqa: F401
+    from . import checkpoint, explore, uploads_checks, uploads_export, uploads_frames, uploads_route  # noqa: F401
     if dataset.startswith("protein"):
         import MDAnalysis  # noqa: F401
     if dataset.startswith("md17"):

@@ -271,9 +271,12 @@ def step_speeds(traj: Trajectory, limit: int = 600) -> list[float]:
     return np.linalg.norm(np.diff(pos, axis=0), axis=-1).max(-1).tolist()
 
 
-def upload_window(dataset: str, traj: Trajectory, options: Options, timesteps: int | None = None) -> Windows:
+def upload_window(dataset: str, traj: Trajectory, options: Options, timesteps: int | None = None,
+                  windows: int = 1) -> Windows:
     """The window from ``options.start`` with targets where the file has frames at the window's
-    times; velocities from the file, else differences of frames, else zero or thermal."""
+    times; velocities from the file, else differences of frames, else zero or thermal. With
+    ``windows`` K > 1: times 1/P, 2/P, ..., K (fractions of ΔT, as egno.longdata) and the target
+    (K·P, N, 3) NaN where the file has no frame (a chained rollout's truth)."""
     from .data.mocap import resample
 
     family = get_dataset(dataset)
@@ -286,18 +289,21 @@ def upload_window(dataset: str, traj: Trajectory, options: Options, timesteps: i
     per_target = window / p / dt
     lo = max(start - 1, 0)
     if view == "skeleton" and abs(dt * 120 - 1) > 1e-3:  # motion is resampled to 120 frames/s
-        hi = min(traj.frames, start + int(np.ceil(window / dt)) + 2)
+        hi = min(traj.frames, start + int(np.ceil(window * windows / dt)) + 2)
         pos, offset = resample(traj.positions(start, hi), dt), 0
         step, per_target = 1 / 120, window / p * 120
     else:
         whole = abs(per_target - round(per_target)) < 1e-3 and round(per_target) >= 1
-        need = round(per_target) * p if whole else 1
+        need = round(per_target) * p * windows if whole else 1
         hi = min(traj.frames, start + need + 1)
         pos, offset, step = traj.positions(lo, hi), start - lo, dt
     n = len(pos)
     whole = abs(per_target - round(per_target)) < 1e-3 and round(per_target) >= 1
     target = None
-    if whole and offset + round(per_target) * p < n:
+    if windows > 1:
+        picks = [offset + round(per_target) * k if whole else n for k in range(1, p * windows + 1)]
+        target = np.stack([pos[i] if i < n else np.full(pos.shape[1:], np.nan) for i in picks])
+    elif whole and offset + round(per_target) * p < n:
         target = np.stack([pos[offset + round(per_target) * k] for k in range(1, p + 1)])
     x0 = pos[offset]
     note = None
@@ -316,7 +322,13 @@ def upload_window(dataset: str, traj: Trajectory, options: Options, timesteps: i
         v0, how = np.zeros_like(x0), "zero"
         note = ("The file has one frame, so the prediction starts from rest (zero velocities): "
                 "it shows where the forces alone take the system.")
-    w = traj.build(np.asarray(x0, dtype=np.float64), np.asarray(v0, dtype=np.float64), target, p)
+    w = traj.build(np.asarray(x0, dtype=np.float64), np.asarray(v0, dtype=np.float64), target, p * windows)
+    if windows > 1:
+        import torch
+
+        from .longdata import long_times
+
+        w = replace(w, t=torch.as_tensor(long_times(windows, p), dtype=torch.float32))
     speed = float(np.linalg.norm(v0, axis=-1).max()) if len(v0) else 0.0
     w.meta.update(traj.meta, frames=traj.frames, nodes=int(w.x.shape[0]), start=start, dt=dt,
                   dt_from=dt_from, velocities=how, velocity_note=note, speed=speed)
