@@ -81,15 +81,61 @@ def digest(*parts) -> str:
 
 
 def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, options: dict | None,
-           device: str, spinner: str) -> dict:
-    """run_upload once per (dataset, model, files, mode, options) in this browser tab; the last few
-    results are kept."""
-    key = digest(dataset, model, mode, sorted((options or {}).items()), *[n for n, _ in files],
+           device: str, spinner: str, job: dict | None = None) -> dict:
+    """run_upload once per (dataset, model, files, mode, options, job) in this browser tab; the last
+    few results are kept. A prediction's options are remembered for the other pages (``used_options``)."""
+    if mode == "predict":
+        st.session_state.setdefault("upload_options", {})[digest(*[b for _, b in files])] = dict(options or {})
+    extra = (sorted(job.items()),) if job else ()
+    key = digest(dataset, model, mode, sorted((options or {}).items()), *extra, *[n for n, _ in files],
                  *[b for _, b in files])
     cache = st.session_state.setdefault("upload_results", {})
     if key not in cache:
         with st.spinner(spinner):
-            cache[key] = run_upload(dataset, model, files, device=device, mode=mode, options=options)
+            cache[key] = run_upload(dataset, model, files, device=device, mode=mode, options=options, job=job)
         while len(cache) > 6:
             cache.pop(next(iter(cache)))
     return cache[key]
+
+
+def used_options(files: list[tuple[str, bytes]]) -> dict | None:
+    """The options (start frame, time step, starting velocities) the Upload page last predicted
+    these files with, or None when it has not."""
+    return st.session_state.get("upload_options", {}).get(digest(*[b for _, b in files]))
+
+
+def fits(family, files: list[tuple[str, bytes]]) -> bool:
+    """Whether ``family`` reads files with these extensions (whether it can read their contents,
+    only the worker finds out)."""
+    return all(Path(name).suffix.lower().lstrip(".") in family.file_formats for name, _ in files)
+
+
+SOURCES = ("test sample", "your upload")
+
+
+def upload_source(family, dataset: str, what: str, key: str) -> list[tuple[str, bytes]] | None:
+    """The sidebar's choice (widget ``key``) of input between the test data and the upload kept
+    from the Upload page, one choice for the pages that offer it, kept across page switches: the
+    files when the upload is chosen, else None. Without a kept upload that fits, one caption says why."""
+    files = kept_files()
+    names = ", ".join(n for n, _ in files)
+    if not files:
+        st.caption(f"An upload from the Upload page can be {what} here.")
+        return None
+    if not fits(family, files):
+        st.caption(f"The kept upload ({names}) is not a file {dataset} reads; an upload for this "
+                   f"dataset from the Upload page can be {what} here.")
+        return None
+    if key not in st.session_state:  # a page's widget state is dropped when it is left: one key per page
+        st.session_state[key] = st.session_state.get("upload_choices", {}).get("upload_source", SOURCES[0])
+    choice = remember("upload_source", st.sidebar.radio(
+        "input", SOURCES, key=key, horizontal=True,
+        help=f"a test sample, or your upload ({names}) as the Upload page predicted it"))
+    return files if choice == SOURCES[1] else None
+
+
+def choices_note(meta: dict, options: dict | None, time_unit: str) -> str:
+    """Which of the Upload page's choices made the upload's window, in one sentence."""
+    where = "the Upload page's choices" if options is not None else "the Upload page's defaults"
+    return (f"{meta['source']}: input frame {meta['start']}, {meta['dt']:g} {time_unit} between frames "
+            f"({meta['dt_from']}), velocities: {meta['velocities']} ({where}; change them there).")

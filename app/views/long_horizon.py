@@ -1,14 +1,18 @@
-"""Long horizon: a model chained window after window past its trained ΔT, against the truth."""
+"""Long horizon: a model chained window after window past its trained ΔT, against the truth, on a
+test sample or on the upload kept from the Upload page (chained in its worker, egno.uploads)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 import torch
 
-from app.common import DEVICE, dataset_and_model, draw_sample, load_model, short_unit
+from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
 from app.figures import animated_figure
 from app.figures_rollout import checks_chart, horizon_chart, label_windows, mark_windows
 from app.plotview import plotly_view
+from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.longdata import long_windows
@@ -46,21 +50,49 @@ st.caption(f"{dataset}: the model predicts one window (P = {timesteps} frames ov
            "last predicted state becomes the next input, window after window. EGNO's next velocity "
            "is the difference of its last two frames, EGNN-R keeps its last step, linear its "
            "velocity. Ground truth as far as the data go.")
+files = upload_source(family, dataset, "rolled out", key="lh_source")  # None: a long-horizon test sample
 c1, c2 = st.columns(2)
 windows = c1.slider("windows to chain", 1, 20, 10, key="lh_windows")
-data = long_data(dataset, windows, timesteps)
-sample = int(c2.number_input("long-horizon sample", 0, len(data) - 1, 0, step=1, key="lh_sample"))
-one = data.select([sample])
-truth_frames = int(torch.isfinite(one.target).all(-1).all(-1).sum())
-times = one.t.numpy() * one.window
+if files is None:
+    data = long_data(dataset, windows, timesteps)
+    sample = int(c2.number_input("long-horizon sample", 0, len(data) - 1, 0, step=1, key="lh_sample"))
+    one = data.select([sample])
+    runs = {m: rollout(dataset, m, windows, timesteps, sample)
+            for m in COMPARED if m in shipped_models(dataset)}
+    if model not in runs:
+        runs[model] = rollout(dataset, model, windows, timesteps, sample)
+    meta = dict(one.meta)
+    if family.view == "molecule":
+        meta["symbols"] = family.symbols(one, 0)
+    x0, truth, t, window = one.x.numpy(), one.target.numpy(), one.t.numpy(), one.window
+    truth_checks = per_sample_checks(one, one.target, dataset)[0]["checks"]
+    subject, stem = f"{dataset} long-horizon sample {sample}", f"egno_long_{dataset.replace('/', '_')}"
+else:  # the same rollout on the upload, in the upload worker: the server never reads its bytes
+    names = ", ".join(n for n, _ in files)
+    options = used_options(files)
+    result = worker(dataset, model, files, "rollout", options, DEVICE, f"chaining {windows} windows on {names}…",
+                    job={"windows": windows})
+    if not result["ok"]:
+        st.error(f"Could not roll out {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
+        st.stop()
+    for note in result["notes"]:
+        st.info(note)
+    c2.caption(choices_note(result["meta"], options, unit))
+    runs, meta, model, timesteps = result["runs"], result["meta"], result["model"], result["timesteps"]
+    x0, truth, t, window, truth_checks = (result[k] for k in ("x", "truth", "t", "window", "truth_checks"))
+    subject, stem = f"{names} · {result['dataset']}", f"egno_long_{Path(files[-1][0]).stem}"
+truth_frames = int(np.isfinite(truth).all((1, 2)).sum())
+times = t * window
 if truth_frames < len(times):
-    st.info(f"The data have ground truth for the first {truth_frames} of {len(times)} frames "
-            f"({truth_frames / timesteps:g} windows); past that only the physical checks apply.")
-
-runs = {m: rollout(dataset, m, windows, timesteps, sample)
-        for m in COMPARED if m in shipped_models(dataset)}
-if model not in runs:
-    runs[model] = rollout(dataset, model, windows, timesteps, sample)
+    if files is None:
+        st.info(f"The data have ground truth for the first {truth_frames} of {len(times)} frames "
+                f"({truth_frames / timesteps:g} windows); past that only the physical checks apply.")
+    elif truth_frames:
+        st.info(f"The file has frames at the first {truth_frames} of the {len(times)} chained times: "
+                "the error is scored over those; past that only the physical checks apply.")
+    else:
+        st.info("The file has no frames at the chained times after its input frame: there is "
+                "nothing to score against; only the physical checks apply.")
 shown = runs[model]
 
 for name, r in runs.items():
@@ -73,11 +105,9 @@ for name, r in runs.items():
     else:
         st.success(f"{name}: within every physical limit for {windows} windows.")
 
-truth = one.target.numpy()
 errors = {m: r["frame_mse"] for m, r in runs.items()}
-out = {"x": one.x.numpy(), "pred": shown["pred"], "truth": np.where(np.isfinite(truth), truth, np.nan),
-       "node_error": shown["node_error"], "t": one.t.numpy(), "window": one.window,
-       "frame_mse": shown["frame_mse"]}
+out = {"x": x0, "pred": shown["pred"], "truth": np.where(np.isfinite(truth), truth, np.nan),
+       "node_error": shown["node_error"], "t": t, "window": window, "frame_mse": shown["frame_mse"]}
 # 3Dmol writes PDB/XYZ text with fixed-width coordinates; a blown-up rollout is drawn up to there
 reach = 999.0 if family.view in ("protein", "molecule") else 1e6
 ok = np.isfinite(out["pred"]).all((1, 2)) & (np.abs(np.nan_to_num(out["pred"])).max((1, 2)) < reach)
@@ -89,32 +119,29 @@ if drawn < len(ok):
     out = {**out, **{k: out[k][:drawn] for k in ("pred", "truth", "node_error", "t", "frame_mse")
                      if out[k] is not None}}
 view_times, view_errors = times[:len(out["pred"])], {m: e[:len(out["pred"])] for m, e in errors.items()}
-title = f"{dataset} long-horizon sample {sample} · {model}, {windows} windows"
+title = f"{subject} · {model}, {windows} windows"
 if family.view in ("protein", "molecule") or truth_frames < len(times):
-    meta = dict(one.meta)
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(one, 0)
-    if truth_frames < len(times):
-        out["truth"], out["node_error"] = None, None
-    draw_sample(family, out, meta, None, title, key="lh_trajectory",
-                filename=f"egno_long_{dataset.replace('/', '_')}_{model}")
+    view = {**out, "truth": None, "node_error": None} if truth_frames < len(times) else out
+    draw_sample(family, view, meta, None, title, key="lh_trajectory", filename=f"{stem}_{model}")
 else:
-    options = {}
-    edges = getattr(family, "bones", None)
+    skeleton = {}
+    edges = meta.get("bones", getattr(family, "bones", None))
     if family.view == "skeleton":
         from egno.data.mocap import trail_joints
 
-        options = dict(trail_nodes=trail_joints(family.joints, edges), follow=True, up="y",
-                       node_names=family.joints)
+        joints = meta.get("joints") or family.joints
+        skeleton = dict(trail_nodes=trail_joints(joints, edges), follow=True, up="y", node_names=joints)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], view_times, unit,
-                          errors=view_errors, edges=edges, title=title, length_unit=length, **options)
-    plotly_view(label_windows(mark_windows(fig, windows, one.window), timesteps),
-                key="lh_trajectory")
-plotly_view(horizon_chart(errors, times, windows, one.window, unit, length), key="lh_errors")
-truth_checks = per_sample_checks(one, one.target, dataset)[0]["checks"]
+                          errors=view_errors, edges=edges, title=title, length_unit=length, **skeleton)
+    plotly_view(label_windows(mark_windows(fig, windows, window), timesteps), key="lh_trajectory")
+animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
+                    help="the chained prediction over the truth as far as it goes (nodes past it grey), "
+                    "one frame per time, rendered on the server")
+if truth_frames:
+    plotly_view(horizon_chart(errors, times, windows, window, unit, length), key="lh_errors")
 checks = {**{m: r["checks"] for m, r in runs.items()}, "truth": truth_checks}
 if any(checks.values()):
-    plotly_view(checks_chart(checks, times, windows, one.window, unit, LIMITS), key="lh_checks")
+    plotly_view(checks_chart(checks, times, windows, window, unit, LIMITS), key="lh_checks")
 st.caption("Window ends are dotted. Drifts are relative: N-body momentum ‖ΣΔv‖ / Σ‖v₀‖ and energy "
            "|ΔE| / (K₀ + |U₀|) with finite-difference velocities (the truth's own energy drift "
            "peaks in close encounters); bonds against the truth; bone lengths against the input; "
