@@ -86,7 +86,9 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
             {"dataset": dataset, "model": model, "names": [n for n, _ in files],
              "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB,
              "mode": mode, "options": options or {}, "job": job or {}}))
-        result = _run_worker(tmp, names, memory, seconds)
+        result = _run_worker(tmp, names, memory, seconds,
+                             "fewer windows or a smaller file" if mode == "rollout" else
+                             "a smaller file (fewer atoms or frames)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         _slots.release()
@@ -106,7 +108,8 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
+def _run_worker(tmp: Path, names: str, memory: int, seconds: float,
+                smaller: str = "a smaller file (fewer atoms or frames)") -> dict:
     # one thread per library: a thread pool that cannot map its stacks under the cap can hang
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
@@ -132,7 +135,7 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float) -> dict:
     if killed:
         return {"ok": False, "peak_mb": peak_mb, "message": (
             f"{names}: reading and predicting took longer than {seconds:g} s, the limit for one "
-            "upload, so it was stopped. Try a smaller file (fewer atoms or frames).")}
+            f"upload, so it was stopped. Try {smaller}.")}
     result_file = tmp / "result.json"
     if not result_file.exists():
         code = proc.returncode

@@ -59,3 +59,9 @@ def test_rollout_mode_is_scored_only_over_the_files_frames():
     # linear keeps its input velocity: the chain is exact constant velocity, ΔT = 1 a window
     linear = r["runs"]["linear"]["pred"]
     np.testing.assert_allclose(linear[14] - linear[4], 2 * (linear[4] - r["x"]), atol=1e-4)
+
+
+def test_a_rollout_past_the_time_limit_suggests_fewer_windows():
+    r = run_upload("nbody", "egno", PARTICLES, mode="rollout", options={"start": 0}, job={"windows": 20},
+                   seconds=0.5)
+    assert not r["ok"] and "took longer than 0.5 s" in r["message"] and "fewer windows" in r["message"]
