@@ -375,8 +375,9 @@ def measure_floors(data_dir: Path, smiles: str, engine: str, spacing: int, size:
         pos, vel, z, m = f["positions"], f["velocities"], f["z"], f["masses"]
     step, ahead = spacing // STRIDE, WINDOW_STEPS // STRIDE
     per = segment_windows(size, len(pos))
-    picks = [(s, int(i) * step) for k in range(windows) for s in [k % len(pos)]
-             for i in [np.linspace(0, per[s] - 1, -(-windows // len(pos)), dtype=int)[k // len(pos)]]]
+    rounds = -(-windows // len(pos))  # windows per segment, rounded up; window k from segment k mod S
+    picks = [(k % len(pos), step * int(np.linspace(0, per[k % len(pos)] - 1, rounds, dtype=int)[k // len(pos)]))
+             for k in range(windows)]
     jobs = [((s, f), smiles, engine, 7919 + k, z, m, pos[s, f], vel[s, f], pos[s, f + ahead])
             for k, (s, f) in enumerate(picks)]
     start = time.time()
