@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the shipped motion checkpoints (assets/checkpoints/mocap/{walk,run}). One queue per
-# dataset, one CPU core each (torch threads = 1), as run on the 2-core development machine:
+# dataset, one CPU core each (torch threads = 1):
 #   scripts/train_mocap.sh walk      # linear, egno, egnn, egnn-s, egnn-r, gnn on mocap/walk
 #   scripts/train_mocap.sh run       # the same on mocap/run
 #   scripts/train_mocap.sh all       # both queues side by side

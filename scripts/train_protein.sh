@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the shipped protein checkpoints (assets/checkpoints/protein/adk): one CPU core
-# (torch threads = 1), as run on the 2-core development machine. The 855-atom, ~55k-edge graphs
+# (torch threads = 1). The 855-atom, ~55k-edge graphs
 # make a training step ~1 s per window on one core, so the budget is 12 epochs of the 85 training
 # windows per model (~30–40 minutes each for the EGNN-stack models; 50 minutes at most), hidden 32,
 # batch 2, the same for every model.
