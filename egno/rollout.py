@@ -103,6 +103,21 @@ def chain(model: nn.Module, start: Windows, windows: int, timesteps: int, family
     return torch.cat(out)
 
 
+def chain_one(model: nn.Module, one: Windows, windows: int, timesteps: int, family: str,
+              device="cpu") -> dict:
+    """``chain`` on one sample ``one`` scored against its target (K·P, N, 3; NaN where the data end):
+    ``pred``, per-frame ``frame_mse`` and per-node ``node_error`` (NaN without truth), the physical
+    ``checks`` (input first) and ``first_broken``."""
+    pred = chain(model, one, windows, timesteps, family, device=device)
+    checks = per_sample_checks(one, pred, family)[0]
+    squared = (pred.double() - one.target.double()) ** 2
+    have = torch.isfinite(one.target).all(-1).all(-1)
+    mse = squared.mean((1, 2)).numpy()
+    mse[~have.numpy()] = np.nan
+    return {"pred": pred.numpy(), "frame_mse": mse, "node_error": squared.mean(-1).numpy(),
+            "checks": checks["checks"], "first_broken": checks["first_broken"]}
+
+
 def sample_errors(pred: torch.Tensor, truth: torch.Tensor, node_ptr: torch.Tensor) -> np.ndarray:
     """MSE per sample and frame (S, F) over the sample's nodes and x, y, z: NaN where the data
     have no truth, inf where the prediction is not finite."""

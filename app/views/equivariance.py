@@ -137,17 +137,18 @@ def shown(c: dict) -> dict:
             "truth": c["transformed_pred"][:, back], "node_error": dev[:, back], "t": times, "window": window}
 
 
-top = max(float(shown(c)["node_error"].max()) for c in checks.values())  # one scale for all views
+views = {name: shown(c) for name, c in checks.items()}
+top = max(float(v["node_error"].max()) for v in views.values())  # one scale for all views
 st.caption("Reference g·f(input) in green; f(g·input) coloured by each node's deviation "
            "|f(g·input) − g·f(input)| on one scale for all views: an equivariant model's nodes "
            "stay at the bottom colour.")
 for col, name in zip(st.columns(len(compare)), compare):
     with col:
         title = f"{name}: max deviation {checks[name]['max_dev']:.1e} {length}"
-        draw_sample(family, shown(checks[name]), meta, None, title, key=f"overlay_{name}",
+        draw_sample(family, views[name], meta, None, title, key=f"overlay_{name}",
                     filename=f"egno_equivariance_{name}", error_max=top, colour_title=f"deviation ({length})",
                     start_frame=len(checks[name]["pred_on_transformed"]), names=("g·f(input)", "f(g·input)"))
-        animation_downloads(shown(checks[name]), family, meta, f"egno_equivariance_{name}",
+        animation_downloads(views[name], family, meta, f"egno_equivariance_{name}",
                             f"{label} · {title}", key=f"overlay_{name}_anim", colour_title=f"deviation ({length})",
                             help="g·f(input) (green) and f(g·input) overlaid, f(g·input) coloured by "
                             "each node's deviation, one frame per time, rendered on the server")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
 from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
 from app.figures import animated_figure
@@ -17,7 +16,7 @@ from egno import get_dataset
 from egno.checkpoint import shipped_models
 from egno.longdata import long_windows
 from egno.physics import LIMITS
-from egno.rollout import chain, per_sample_checks
+from egno.rollout import chain_one, per_sample_checks
 
 COMPARED = ("egno", "egnn-r", "linear")
 
@@ -34,14 +33,7 @@ def long_data(dataset: str, windows: int, timesteps: int):
 @st.cache_data(show_spinner="chaining windows…", max_entries=64)
 def rollout(dataset: str, model: str, windows: int, timesteps: int, sample: int) -> dict:
     one = long_data(dataset, windows, timesteps).select([sample])
-    pred = chain(load_model(dataset, model).model, one, windows, timesteps, dataset, device=DEVICE)
-    checks = per_sample_checks(one, pred, dataset)[0]
-    have = torch.isfinite(one.target).all(-1).all(-1)
-    mse = ((pred.double() - one.target.double()) ** 2).mean((1, 2)).numpy()
-    mse[~have.numpy()] = np.nan
-    return {"pred": pred.numpy(), "frame_mse": mse, "checks": checks["checks"],
-            "first_broken": checks["first_broken"],
-            "node_error": ((pred - one.target) ** 2).mean(-1).numpy()}
+    return chain_one(load_model(dataset, model).model, one, windows, timesteps, dataset, device=DEVICE)
 
 
 st.title("Long horizon")
