@@ -122,5 +122,6 @@ def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[
         args.append(words[i])
         i += 1
     args += ["--seed", str(seed), "--out", str(out), "--quiet"]
-    args += ["--device", device] if device else ["--threads", "1"]
+    # one CPU thread per run on a GPU too: runs started side by side would otherwise oversubscribe
+    args += ["--threads", "1"] + (["--device", device] if device else [])
     return [sys.executable, "-m", "egno", *args]

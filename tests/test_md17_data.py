@@ -344,3 +344,44 @@ def test_an_md17_npz_without_positions_names_what_is_missing(tmp_path, ethanol):
     np.savez(tmp_path / "z_only.npz", z=np.array([6, 6, 8]))
     with pytest.raises(ValueError, match="needs the positions as an array 'R'"):
         ethanol.read_file(tmp_path / "z_only.npz")
+
+
+def test_learning_curve_pool_extends_the_protocol_training_split(ethanol, tmp_path):
+    """The learning curve's training pool: its first segments are the protocol's training segments
+    (same seeds, deterministic production), validation and test are the protocol's own files, and
+    the floors come along."""
+    from helpers import load_script
+
+    lc = load_script("scripts/experiments/learning_curve.py")
+    pool = lc.make_pool(ethanol.data_dir, tmp_path / "pool", "ethanol", engine="mmff", size=8, segments=4)
+    with np.load(ethanol.data_dir / "train.npz") as a, np.load(pool / "train.npz") as b:
+        assert b["positions"].shape[0] == 4 and a["positions"].shape[0] == 2
+        frames = b["positions"].shape[1]
+        assert frames < a["positions"].shape[1]  # 2 windows a segment here, 6 in the protocol's
+        np.testing.assert_array_equal(b["positions"][:2], a["positions"][:2, :frames])
+        assert not np.allclose(b["positions"][2, 0], a["positions"][0, 0])
+    card, protocol = (json.loads((d / "card.json").read_text()) for d in (pool, ethanol.data_dir))
+    assert card["floors"] == protocol["floors"] and card["splits"]["test"] == protocol["splits"]["test"]
+    family = get_dataset("md17/ethanol", pool)
+    assert len(family.load("train")) == 8
+    np.testing.assert_array_equal(family.load("test").x.numpy(), ethanol.load("test").x.numpy())
+
+
+def test_learning_curve_runs_get_the_protocol_schedule_in_steps():
+    """Every size trains 6,000 Adam steps with the shipped card's model and learning rate, one CPU
+    thread per run, nothing shipped."""
+    from helpers import load_script
+
+    from egno.__main__ import parser, train_configs
+
+    lc = load_script("scripts/experiments/learning_curve.py")
+    cmds = lc.commands("md17/ethanol", "cuda", 4.0)
+    assert len(cmds) == len(lc.MODELS) * len(lc.SIZES)
+    for cmd in cmds:
+        assert "--ship" not in cmd
+        a = parser().parse_args(cmd[3:])
+        assert (a.threads, a.device, a.time_limit) == (1, "cuda", 4.0)
+        mc, tc = train_configs(a)
+        assert tc.max_train in lc.SIZES and str(a.data_dir).endswith("md17-more/ethanol")
+        assert tc.epochs * tc.max_train // tc.batch_size == 6000
+        assert tc.patience * tc.max_train // tc.batch_size == 1200

@@ -6,7 +6,7 @@ then prints every test and validation F-MSE beside the shipped checkpoint's.
     python scripts/experiments/seed_spread.py protein/adk --seeds 42 1 2 --device cuda --jobs 4
 
 The schedule comes from the card, so it cannot drift from the script that trained the shipped model.
-``--device`` replaces the card's ``--threads`` (a GPU run of seed 42 shows how far the device alone
+``--device`` runs it there, one CPU thread per run (a GPU run of seed 42 shows how far the device alone
 moves the result). Runs are resumable like every training run; ``--table`` only prints.
 """
 from __future__ import annotations

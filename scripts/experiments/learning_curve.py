@@ -1,0 +1,164 @@
+"""How much data do the md17 models need? Trains EGNO, `egnn` and `egnn-s` on 250, 500, 2000 and
+5000 training windows of one molecule and prints their test F-MSE beside the no-motion error and
+the heavy-atom floor (nothing shipped; the shipped protocol models keep their 500 windows).
+
+    .venv/bin/python scripts/experiments/learning_curve.py md17/ethanol --data      # simulate the pool
+    python scripts/experiments/learning_curve.py md17/ethanol --train --device cuda --jobs 12
+    .venv/bin/python scripts/experiments/learning_curve.py md17/ethanol --table
+
+The pool (data/md17-more/<molecule>) is a training split of 100 segments with 50 windows each,
+seeded like the protocol's, so its first 10 segments are the protocol's training split; n windows
+are the first n, i.e. n / 50 whole segments, and larger sets come from more segments. Validation
+and test are the protocol's own splits (copied), so every point is scored on the same windows.
+Every run takes the shipped card's command (model, learning rate, EMA) with ``--max-train n`` and
+the protocol's schedule counted in Adam steps (``schedule``): 6,000 steps at every size, so a larger
+set is seen fewer times, and the curve compares data at equal compute.
+Runs are resumable like every training run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from egno.checkpoint import rerun_command, shipped_path
+from egno.paths import ROOT
+
+SIZES = (250, 500, 2000, 5000)
+POOL_SEGMENTS = 100
+MODELS = ("egno", "egnn", "egnn-s")
+PROTOCOL_WINDOWS, PROTOCOL_EPOCHS = 500, 300
+
+
+def pool_dir(dataset: str) -> Path:
+    return ROOT / "data" / "md17-more" / dataset.split("/", 1)[1]
+
+
+def run_dir(dataset: str, model: str, n: int) -> Path:
+    return ROOT / "runs" / "learning_curve" / dataset / f"{model}-{n}"
+
+
+def schedule(n: int) -> dict[str, str]:
+    """The protocol's schedule (300 epochs, 5 of warm-up, validation every 5, patience 60, all of
+    500 windows) counted in Adam steps, for ``n`` training windows: 6,000 steps at every size."""
+    f = PROTOCOL_WINDOWS / n
+    return {"--epochs": str(round(PROTOCOL_EPOCHS * f)), "--warmup-epochs": str(max(1, round(5 * f))),
+            "--eval-every": str(max(1, round(5 * f))), "--patience": str(max(1, round(60 * f)))}
+
+
+def make_pool(protocol: Path, out: Path, name: str, workers: int = 1, engine: str = "xtb",
+              size: int = max(SIZES), segments: int = POOL_SEGMENTS) -> Path:
+    """Simulate the training pool into ``out`` (``size`` windows from ``segments`` segments), then
+    copy the protocol's validation and test splits (and their card entries and floors) beside it."""
+    os.environ["OMP_NUM_THREADS"] = "1"  # one core per segment process, as `egno data md17`
+    from egno.data.md17_sim import generate_molecule
+
+    card = json.loads((protocol / "card.json").read_text())
+    if card.get("production") != "nve" or not {"val", "test"} <= set(card.get("splits", {})):
+        sys.exit(f"{protocol} has no deterministic validation and test splits: generate md17/{name} first")
+    generate_molecule(out, name, engine, sizes={"train": size}, splits=("train",), segments=segments,
+                      workers=workers, progress=True)
+    pool = json.loads((out / "card.json").read_text())
+    for split in ("val", "test"):
+        shutil.copyfile(protocol / f"{split}.npz", out / f"{split}.npz")
+        pool["splits"][split] = card["splits"][split]
+    pool["floors"] = card.get("floors")
+    pool["note"] = f"training pool for the learning curve; val and test copied from {protocol.name}"
+    (out / "card.json").write_text(json.dumps(pool, indent=2))
+    return out
+
+
+def commands(dataset: str, device: str | None, minutes: float | None = None) -> list[list[str]]:
+    todo = []
+    for m in MODELS:
+        card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
+        for n in SIZES:
+            out = run_dir(dataset, m, n).relative_to(ROOT)
+            cmd = rerun_command(card, card["train_config"]["seed"], out, device)
+            flags = {**schedule(n), "--max-train": str(n), "--data-dir": str(pool_dir(dataset).relative_to(ROOT))}
+            todo.append(_set(cmd, flags | ({"--time-limit": str(minutes)} if minutes else {})))
+    return todo
+
+
+def _set(cmd: list[str], flags: dict[str, str]) -> list[str]:
+    out, i = [], 0
+    while i < len(cmd):
+        if cmd[i] in flags:
+            i += 2
+            continue
+        out.append(cmd[i])
+        i += 1
+    return out + [w for kv in flags.items() for w in kv]
+
+
+def rows(dataset: str) -> list[dict]:
+    """One row per finished run: model, windows, epochs, test and validation F-MSE."""
+    out = []
+    for m in MODELS:
+        for n in SIZES:
+            path = run_dir(dataset, m, n) / f"{m}.json"
+            if path.exists():
+                c = json.loads(path.read_text())
+                out.append({"model": m, "windows": n, "epochs": c["epochs_run"], "device": c["device"],
+                            "test_f_mse": c["metrics"]["test"]["f_mse"], "val_f_mse": c["metrics"]["val"]["f_mse"],
+                            "wall_time_s": c["wall_time_s"]})
+    return out
+
+
+def table(dataset: str) -> str:
+    card = json.loads((pool_dir(dataset) / "card.json").read_text())
+    floor, still = card["floors"]["heavy_atom_f_mse"], card["splits"]["test"]["no_motion_f_mse"]
+    got = {(r["model"], r["windows"]): r for r in rows(dataset)}
+    head = "| model | " + " | ".join(f"{n} windows" for n in SIZES) + " |"
+    lines = [f"**{dataset}**: test F-MSE (Å²); no motion {still:.4f}, heavy-atom floor {floor:.4f}\n",
+             head, "|---|" + "---|" * len(SIZES)]
+    for m in MODELS:
+        cells = [f"{got[m, n]['test_f_mse']:.4f}" if (m, n) in got else "not run" for n in SIZES]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    best = {n: min((got[m, n]["test_f_mse"], m) for m in MODELS if (m, n) in got) for n in SIZES
+            if any((m, n) in got for m in MODELS)}
+    lines.append("| lowest − floor | " + " | ".join(
+        f"{best[n][0] - floor:.4f} ({best[n][1]})" if n in best else "" for n in SIZES) + " |")
+    lines.append("| epochs | " + " | ".join(schedule(n)["--epochs"] for n in SIZES) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dataset", help="md17/<molecule>")
+    ap.add_argument("--data", action="store_true", help="simulate the training pool (GFN2-xTB)")
+    ap.add_argument("--workers", type=int, default=2, help="segments simulated at once")
+    ap.add_argument("--train", action="store_true", help="train every model at every size")
+    ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once")
+    ap.add_argument("--time-limit", type=float, help="minutes per run (default: the card's)")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    a = ap.parse_args()
+    if not a.dataset.startswith("md17/") or a.dataset == "md17/all":
+        sys.exit("the learning curve is per molecule: md17/<molecule>")
+    if a.data:
+        name = a.dataset.split("/", 1)[1]
+        print(f"pool in {make_pool(ROOT / 'data' / a.dataset, pool_dir(a.dataset), name, a.workers)}")
+    if a.train:
+        def run(cmd: list[str]) -> int:
+            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
+            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
+            return code
+
+        with ThreadPoolExecutor(a.jobs) as pool:
+            codes = list(pool.map(run, commands(a.dataset, a.device, a.time_limit)))
+        if any(codes):
+            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+    if a.json:
+        a.json.write_text(json.dumps(rows(a.dataset), indent=2))
+    print(table(a.dataset))
+
+
+if __name__ == "__main__":
+    main()
