@@ -31,21 +31,28 @@ def main() -> None:
     cards = {m: json.loads((a.data_dir / m / "card.json").read_text())
              for m in MOLECULES if (a.data_dir / m / "card.json").exists()}
     print("| molecule | production | T train / val / test | energy drift (eV/ps/atom, max) | "
-          "angular momentum (amu Å²/fs, mean ± sd) | steps | wall time (core-min) |")
-    print("|---|---|---|---|---|---|---|")
+          "angular momentum (amu Å²/fs, mean ± sd) | blocks redrawn (temperature) | steps | "
+          "wall time (core-min) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in MOLECULES:
         card = cards.get(name)
         if card is None or "segments" not in card:
-            print(f"| {name} | {'older data' if card else 'not generated'} | | | | | |")
+            print(f"| {name} | {'older data' if card else 'not generated'} | | | | | | |")
             continue
         splits = card["splits"]
         drift = max(splits[s]["energy_drift_eV_per_ps_per_atom"]["max_abs"] for s in splits)
         ang = splits.get("test", next(iter(splits.values())))["angular_momentum"]
-        steps = sum(splits[s]["steps"] for s in splits) + card.get("floors", {}).get("steps", 0)
-        wall = sum(splits[s]["wall_time_s"] for s in splits) + card.get("floors", {}).get("wall_time_s", 0)
+        # a block of seeds redrawn for its temperature cost as much as the split it was drawn for
+        redrawn = [(s, r) for s in splits for r in card.get("rejected", {}).get(s, [])]
+        steps = (sum(splits[s]["steps"] for s in splits) + sum(splits[s]["steps"] for s, _ in redrawn)
+                 + card.get("floors", {}).get("steps", 0))
+        wall = (sum(splits[s]["wall_time_s"] for s in splits) + sum(r.get("wall_time_s", 0) for _, r in redrawn)
+                + card.get("floors", {}).get("wall_time_s", 0))
+        untimed = sum("wall_time_s" not in r for _, r in redrawn)
         print(f"| {name} | {card['production']}, {card['segments']} segments/split | "
               f"{' / '.join(split_cell(splits.get(s)) for s in SPLITS)} | {drift:.1e} | "
-              f"{ang['mean']:.2f} ± {ang['std']:.2f} | {steps:,} | {wall / 60:.0f} |")
+              f"{ang['mean']:.2f} ± {ang['std']:.2f} | {len(redrawn)} | {steps:,} | {wall / 60:.0f}"
+              f"{f' + {untimed} redrawn block(s) not timed' if untimed else ''} |")
     print()
     print("| molecule | no-motion F-MSE test (Å²) | full-state floor (Å²) | heavy-atom floor (Å²) | "
           "heavy-atom floor / no motion | floor windows |")

@@ -257,8 +257,9 @@ def test_a_split_outside_the_temperature_band_is_redrawn_with_new_seeds(tmp_path
     card = json.loads((tmp_path / "card.json").read_text())
     assert card["splits"]["train"]["mean_temperature_K"] == 520.0
     assert card["splits"]["train"]["seeds"] == seeds[-sim.SEGMENTS:]
-    assert card["rejected"]["train"] == [{"seeds": seeds[:10], "mean_temperature_K": 575.0},
-                                         {"seeds": seeds[10:20], "mean_temperature_K": 449.0}]
+    rejected = card["rejected"]["train"]
+    assert [(r["seeds"], r["mean_temperature_K"]) for r in rejected] == [(seeds[:10], 575.0), (seeds[10:20], 449.0)]
+    assert all(r["wall_time_s"] == 0.0 for r in rejected)  # a redrawn block's cost is kept on the card
     assert (tmp_path / "train.npz").exists() and not (tmp_path / "segments").exists()
 
 
