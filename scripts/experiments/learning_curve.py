@@ -4,7 +4,7 @@ the heavy-atom floor (nothing shipped; the shipped protocol models keep their 50
 
     .venv/bin/python scripts/experiments/learning_curve.py md17/ethanol --data      # simulate the pool
     python scripts/experiments/learning_curve.py md17/ethanol --train --device cuda --jobs 12
-    .venv/bin/python scripts/experiments/learning_curve.py md17/ethanol --table
+    .venv/bin/python scripts/experiments/learning_curve.py md17/ethanol --plot docs/results/learning_curve_ethanol.png
 
 The pool (data/md17-more/<molecule>) is a training split of 100 segments with 50 windows each,
 seeded like the protocol's, so its first 10 segments are the protocol's training split; n windows
@@ -129,6 +129,31 @@ def table(dataset: str) -> str:
     return "\n".join(lines)
 
 
+def plot(dataset: str, path: Path) -> None:
+    """Test F-MSE against training windows (log scale), one line per model, with the no-motion
+    error and the heavy-atom floor as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    card = json.loads((pool_dir(dataset) / "card.json").read_text())
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for m in MODELS:
+        got = sorted((r["windows"], r["test_f_mse"]) for r in rows(dataset) if r["model"] == m)
+        if got:
+            ax.plot(*zip(*got), marker="o", label=m)
+    ax.axhline(card["splits"]["test"]["no_motion_f_mse"], color="grey", ls="--", label="no motion")
+    ax.axhline(card["floors"]["heavy_atom_f_mse"], color="black", ls=":", label="heavy-atom floor")
+    ax.set(xscale="log", xlabel="training windows (6,000 Adam steps each)", ylabel="test F-MSE (Å²)",
+           title=f"{dataset}: learning curve", xticks=SIZES, xticklabels=[str(n) for n in SIZES])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset", help="md17/<molecule>")
@@ -139,6 +164,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
     ap.add_argument("--time-limit", type=float, help="minutes per run (default: the card's)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--plot", type=Path, help="also draw the curve into this PNG")
     a = ap.parse_args()
     if not a.dataset.startswith("md17/") or a.dataset == "md17/all":
         sys.exit("the learning curve is per molecule: md17/<molecule>")
@@ -158,6 +184,8 @@ def main() -> None:
     if a.json:
         a.json.write_text(json.dumps(rows(a.dataset), indent=2))
     print(table(a.dataset))
+    if a.plot:
+        plot(a.dataset, a.plot)
 
 
 if __name__ == "__main__":
