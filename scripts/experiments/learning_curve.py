@@ -31,6 +31,7 @@ from egno.checkpoint import rerun_command, shipped_path
 from egno.paths import ROOT
 
 SIZES = (250, 500, 2000, 5000)
+BUDGETS = (2, 4)  # longer runs: multiples of the protocol's 6,000 steps
 POOL_SEGMENTS = 100
 MODELS = ("egno", "egnn", "egnn-s")
 PROTOCOL_WINDOWS, PROTOCOL_EPOCHS = 500, 300
@@ -40,15 +41,16 @@ def pool_dir(dataset: str) -> Path:
     return ROOT / "data" / "md17-more" / dataset.split("/", 1)[1]
 
 
-def run_dir(dataset: str, model: str, n: int) -> Path:
-    return ROOT / "runs" / "learning_curve" / dataset / f"{model}-{n}"
+def run_dir(dataset: str, model: str, n: int, budget: int = 1) -> Path:
+    return ROOT / "runs" / "learning_curve" / dataset / f"{model}-{n}{f'-x{budget}' if budget != 1 else ''}"
 
 
-def schedule(n: int) -> dict[str, str]:
+def schedule(n: int, budget: int = 1) -> dict[str, str]:
     """The protocol's schedule (300 epochs, 5 of warm-up, validation every 5, patience 60, all of
-    500 windows) counted in Adam steps, for ``n`` training windows: 6,000 steps at every size."""
+    500 windows) counted in Adam steps, for ``n`` training windows: 6,000 steps at every size, or
+    ``budget`` times as many (warm-up, validation and patience keep their number of steps)."""
     f = PROTOCOL_WINDOWS / n
-    return {"--epochs": str(round(PROTOCOL_EPOCHS * f)), "--warmup-epochs": str(max(1, round(5 * f))),
+    return {"--epochs": str(round(PROTOCOL_EPOCHS * f * budget)), "--warmup-epochs": str(max(1, round(5 * f))),
             "--eval-every": str(max(1, round(5 * f))), "--patience": str(max(1, round(60 * f)))}
 
 
@@ -74,14 +76,16 @@ def make_pool(protocol: Path, out: Path, name: str, workers: int = 1, engine: st
     return out
 
 
-def commands(dataset: str, device: str | None, minutes: float | None = None) -> list[list[str]]:
+def commands(dataset: str, device: str | None, minutes: float | None = None, models=MODELS, sizes=SIZES,
+             budget: int = 1) -> list[list[str]]:
     todo = []
-    for m in MODELS:
+    for m in models:
         card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
-        for n in SIZES:
-            out = run_dir(dataset, m, n).relative_to(ROOT)
+        for n in sizes:
+            out = run_dir(dataset, m, n, budget).relative_to(ROOT)
             cmd = rerun_command(card, card["train_config"]["seed"], out, device)
-            flags = {**schedule(n), "--max-train": str(n), "--data-dir": str(pool_dir(dataset).relative_to(ROOT))}
+            flags = {**schedule(n, budget), "--max-train": str(n),
+                     "--data-dir": str(pool_dir(dataset).relative_to(ROOT))}
             todo.append(_set(cmd, flags | ({"--time-limit": str(minutes)} if minutes else {})))
     return todo
 
@@ -97,15 +101,16 @@ def _set(cmd: list[str], flags: dict[str, str]) -> list[str]:
     return out + [w for kv in flags.items() for w in kv]
 
 
-def rows(dataset: str) -> list[dict]:
+def rows(dataset: str, budget: int = 1) -> list[dict]:
     """One row per finished run: model, windows, epochs, test and validation F-MSE."""
     out = []
     for m in MODELS:
         for n in SIZES:
-            path = run_dir(dataset, m, n) / f"{m}.json"
+            path = run_dir(dataset, m, n, budget) / f"{m}.json"
             if path.exists():
                 c = json.loads(path.read_text())
-                out.append({"model": m, "windows": n, "epochs": c["epochs_run"], "device": c["device"],
+                out.append({"model": m, "windows": n, "budget": budget, "epochs": c["epochs_run"],
+                            "best_epoch": c["best_epoch"], "stop_reason": c["stop_reason"], "device": c["device"],
                             "test_f_mse": c["metrics"]["test"]["f_mse"], "val_f_mse": c["metrics"]["val"]["f_mse"],
                             "wall_time_s": c["wall_time_s"]})
     return out
@@ -126,6 +131,13 @@ def table(dataset: str) -> str:
     lines.append("| lowest − floor | " + " | ".join(
         f"{best[n][0] - floor:.4f} ({best[n][1]})" if n in best else "" for n in SIZES) + " |")
     lines.append("| epochs | " + " | ".join(schedule(n)["--epochs"] for n in SIZES) + " |")
+    longer = [r for b in BUDGETS for r in rows(dataset, b)]
+    if longer:
+        lines += ["", "Longer runs:", "",
+                  "| model | windows | Adam steps | test F-MSE | val F-MSE | epochs (best) | stop |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {r['windows']} | {6000 * r['budget']:,} | {r['test_f_mse']:.4f} | "
+                  f"{r['val_f_mse']:.4f} | {r['epochs']} ({r['best_epoch']}) | {r['stop_reason']} |" for r in longer]
     return "\n".join(lines)
 
 
@@ -139,10 +151,14 @@ def plot(dataset: str, path: Path) -> None:
 
     card = json.loads((pool_dir(dataset) / "card.json").read_text())
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for m in MODELS:
+    for k, m in enumerate(MODELS):
         got = sorted((r["windows"], r["test_f_mse"]) for r in rows(dataset) if r["model"] == m)
         if got:
-            ax.plot(*zip(*got), marker="o", label=m)
+            ax.plot(*zip(*got), marker="o", color=f"C{k}", label=m)
+        for b in BUDGETS:
+            more = [(r["windows"], r["test_f_mse"]) for r in rows(dataset, b) if r["model"] == m]
+            if more:
+                ax.plot(*zip(*more), ls="none", marker="s", mfc="none", color=f"C{k}", label=f"{m}, {b}× steps")
     ax.axhline(card["splits"]["test"]["no_motion_f_mse"], color="grey", ls="--", label="no motion")
     ax.axhline(card["floors"]["heavy_atom_f_mse"], color="black", ls=":", label="heavy-atom floor")
     ax.set(xscale="log", xlabel="training windows (6,000 Adam steps each)", ylabel="test F-MSE (Å²)",
@@ -162,6 +178,10 @@ def main() -> None:
     ap.add_argument("--train", action="store_true", help="train every model at every size")
     ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), choices=SIZES)
+    ap.add_argument("--budget", type=int, default=1, choices=(1, *BUDGETS),
+                    help="Adam steps as a multiple of the protocol's 6,000")
     ap.add_argument("--time-limit", type=float, help="minutes per run (default: the card's)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--plot", type=Path, help="also draw the curve into this PNG")
@@ -178,7 +198,7 @@ def main() -> None:
             return code
 
         with ThreadPoolExecutor(a.jobs) as pool:
-            codes = list(pool.map(run, commands(a.dataset, a.device, a.time_limit)))
+            codes = list(pool.map(run, commands(a.dataset, a.device, a.time_limit, a.models, a.sizes, a.budget)))
         if any(codes):
             print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
     if a.json:
