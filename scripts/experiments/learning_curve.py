@@ -27,6 +27,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 from egno.checkpoint import rerun_command, shipped_path
 from egno.paths import ROOT
 
@@ -116,6 +118,53 @@ def rows(dataset: str, budget: int = 1) -> list[dict]:
     return out
 
 
+def segment_scores(dataset: str, budget: int = 1) -> dict[tuple[str, int], np.ndarray]:
+    """Test F-MSE of every finished run per test segment: windows within a segment are strongly
+    correlated, so the segments (10) are the independent samples the test split holds."""
+    from egno.checkpoint import load_checkpoint
+    from egno.data import get_dataset
+    from egno.data.md17_sim import segment_windows
+    from egno.evaluate import predict
+
+    family = get_dataset(dataset, pool_dir(dataset))
+    test = family.load("test")
+    card = json.loads((pool_dir(dataset) / "card.json").read_text())
+    per = segment_windows(card["sizes"]["test"], card["splits"]["test"]["segments"])
+    segment = np.repeat(np.arange(len(per)), per)
+    nodes = np.repeat(np.arange(len(test)), np.diff(test.node_ptr.numpy()))
+    out = {}
+    for r in rows(dataset, budget):
+        model = load_checkpoint(run_dir(dataset, r["model"], r["windows"], budget) / f"{r['model']}.pt").model
+        err = ((predict(model, test, 500)[-1].double() - test.target[-1].double()) ** 2).mean(-1).numpy()
+        window = np.bincount(nodes, err) / np.bincount(nodes)
+        out[r["model"], r["windows"]] = np.bincount(segment, window) / np.bincount(segment)
+    return out
+
+
+def spread(dataset: str) -> str:
+    """Mean ± standard error over test segments, and EGNO against each other model segment by
+    segment (paired: the same windows)."""
+    scores = segment_scores(dataset)
+    lines = ["| model | " + " | ".join(f"{n} windows" for n in SIZES) + " |", "|---|" + "---|" * len(SIZES)]
+    for m in MODELS:
+        cells = []
+        for n in SIZES:
+            v = scores.get((m, n))
+            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1) / np.sqrt(len(v)):.4f}" if v is not None else "")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    for m in MODELS[1:]:
+        cells = []
+        for n in SIZES:
+            if ("egno", n) in scores and (m, n) in scores:
+                d = scores["egno", n] - scores[m, n]
+                cells.append(f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f} "
+                             f"(lower on {(d < 0).sum()} of {len(d)})")
+            else:
+                cells.append("")
+        lines.append(f"| egno − {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(dataset: str) -> str:
     card = json.loads((pool_dir(dataset) / "card.json").read_text())
     floor, still = card["floors"]["heavy_atom_f_mse"], card["splits"]["test"]["no_motion_f_mse"]
@@ -185,6 +234,8 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, help="minutes per run (default: the card's)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--plot", type=Path, help="also draw the curve into this PNG")
+    ap.add_argument("--spread", action="store_true",
+                    help="also score every run per test segment (mean ± standard error, EGNO paired)")
     a = ap.parse_args()
     if not a.dataset.startswith("md17/") or a.dataset == "md17/all":
         sys.exit("the learning curve is per molecule: md17/<molecule>")
@@ -206,6 +257,9 @@ def main() -> None:
     print(table(a.dataset))
     if a.plot:
         plot(a.dataset, a.plot)
+    if a.spread:
+        print("\nPer test segment (mean ± standard error over segments; Å²):\n")
+        print(spread(a.dataset))
 
 
 if __name__ == "__main__":
