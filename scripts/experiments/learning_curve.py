@@ -213,7 +213,7 @@ def plot(dataset: str, path: Path) -> None:
     ax.set(xscale="log", xlabel="training windows (6,000 Adam steps each)", ylabel="test F-MSE (Å²)",
            title=f"{dataset}: learning curve", xticks=SIZES, xticklabels=[str(n) for n in SIZES])
     ax.minorticks_off()
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
