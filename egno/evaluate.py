@@ -36,6 +36,15 @@ def metrics(pred: torch.Tensor, target: torch.Tensor) -> dict:
             "frame_mse": [float(v) for v in per_frame]}
 
 
+def window_f_mse(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Tensor) -> torch.Tensor:
+    """F-MSE of each sample (S,): the final frame's squared error averaged over the sample's nodes
+    and x, y, z (the split's F-MSE weights samples by their node counts)."""
+    err = ((pred[-1].double() - target[-1].double()) ** 2).mean(-1)
+    sizes = node_ptr[1:] - node_ptr[:-1]
+    owner = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+    return torch.zeros(len(sizes), dtype=torch.float64).index_add_(0, owner, err) / sizes
+
+
 def radius_of_gyration(x: torch.Tensor) -> torch.Tensor:
     """Radius of gyration (...,) of point sets (..., N, 3), every node weighted alike."""
     return ((x - x.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()

@@ -386,3 +386,21 @@ def test_learning_curve_runs_get_the_protocol_schedule_in_steps():
         assert tc.max_train in lc.SIZES and str(a.data_dir).endswith("md17-more/ethanol")
         assert tc.epochs * tc.max_train // tc.batch_size == 6000
         assert tc.patience * tc.max_train // tc.batch_size == 1200
+
+
+def test_segments_follow_the_load_order_and_window_errors_average_to_the_f_mse(ethanol):
+    """Each window's segment (the split's independent samples) and each window's F-MSE: their
+    node-weighted mean is the split's F-MSE."""
+    import torch
+
+    from egno.evaluate import metrics, window_f_mse
+
+    test = ethanol.load("test")
+    segment = ethanol.segments("test")
+    assert segment.tolist() == [0] * 6 + [1] * 6 and len(segment) == len(test)
+    torch.manual_seed(0)
+    pred = test.target + 0.1 * torch.randn_like(test.target)
+    per = window_f_mse(pred, test.target, test.node_ptr)
+    sizes = (test.node_ptr[1:] - test.node_ptr[:-1]).double()
+    assert per.shape == (len(test),) and (per > 0).all()
+    assert float((per * sizes).sum() / sizes.sum()) == pytest.approx(metrics(pred, test.target)["f_mse"], rel=1e-12)

@@ -162,13 +162,25 @@ class MD17(DatasetFamily):
             if pos.ndim == 3:  # data made before segments: one long trajectory per split
                 pos, vel = pos[None], vel[None]
             step = split_spacing(card, split) // STRIDE
-            room = (pos.shape[1] - WINDOW_STEPS // STRIDE - 1) // step + 1
-            per = segment_windows(card["sizes"][split], len(pos))
-            parts += [molecule_windows(pos[s], vel[s], z, np.arange(min(n, room)) * step,
-                                       WINDOW_STEPS // STRIDE // p, p) for s, n in enumerate(per)]
+            parts += [molecule_windows(pos[s], vel[s], z, np.arange(n) * step, WINDOW_STEPS // STRIDE // p, p)
+                      for s, n in enumerate(_segment_counts(card, split, pos.shape))]
         w = Windows.concat(parts) if len(parts) > 1 else parts[0]
         w.meta.update(dataset=self.name, split=split)
         return w
+
+    def segments(self, split: str) -> np.ndarray:
+        """The segment of every window of ``split``, in ``load`` order (numbered across molecules
+        for md17/all). Windows of one segment are strongly correlated: a split's independent
+        samples are its segments, and a standard error should be taken over them."""
+        out, first = [], 0
+        for folder in self._molecule_dirs().values():
+            card = json.loads((folder / "card.json").read_text())
+            with np.load(folder / f"{split}.npz", allow_pickle=False) as f:
+                shape = f["positions"].shape
+            counts = _segment_counts(card, split, shape if len(shape) == 4 else (1, *shape))
+            out.append(np.repeat(np.arange(first, first + len(counts)), counts))
+            first += len(counts)
+        return np.concatenate(out)
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:
@@ -215,6 +227,13 @@ class MD17(DatasetFamily):
         w.meta.update(source=path.name, frames=len(pos), nodes=int((z > 1).sum()),
                       symbols=[_symbol(e) for e in z[z > 1]])
         return w
+
+
+def _segment_counts(card: dict, split: str, shape: tuple) -> list[int]:
+    """Windows taken from each segment of a stored split of ``shape`` (segments, frames, atoms, 3)."""
+    step = split_spacing(card, split) // STRIDE
+    room = (shape[1] - WINDOW_STEPS // STRIDE - 1) // step + 1
+    return [min(n, room) for n in segment_windows(card["sizes"][split], shape[0])]
 
 
 def split_spacing(card: dict, split: str) -> int:

@@ -123,20 +123,15 @@ def segment_scores(dataset: str, budget: int = 1) -> dict[tuple[str, int], np.nd
     correlated, so the segments (10) are the independent samples the test split holds."""
     from egno.checkpoint import load_checkpoint
     from egno.data import get_dataset
-    from egno.data.md17_sim import segment_windows
-    from egno.evaluate import predict
+    from egno.evaluate import predict, window_f_mse
 
     family = get_dataset(dataset, pool_dir(dataset))
     test = family.load("test")
-    card = json.loads((pool_dir(dataset) / "card.json").read_text())
-    per = segment_windows(card["sizes"]["test"], card["splits"]["test"]["segments"])
-    segment = np.repeat(np.arange(len(per)), per)
-    nodes = np.repeat(np.arange(len(test)), np.diff(test.node_ptr.numpy()))
+    segment = family.segments("test")
     out = {}
     for r in rows(dataset, budget):
         model = load_checkpoint(run_dir(dataset, r["model"], r["windows"], budget) / f"{r['model']}.pt").model
-        err = ((predict(model, test, 500)[-1].double() - test.target[-1].double()) ** 2).mean(-1).numpy()
-        window = np.bincount(nodes, err) / np.bincount(nodes)
+        window = window_f_mse(predict(model, test, 500), test.target, test.node_ptr).numpy()
         out[r["model"], r["windows"]] = np.bincount(segment, window) / np.bincount(segment)
     return out
 
