@@ -109,14 +109,16 @@ _REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--quiet"}
 _FLAGS = {"--ship", "--quiet"}
 
 
-def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[str]:
+def rerun_command(card: dict, seed: int, out: Path, device: str | None,
+                  override: dict[str, str] | None = None) -> list[str]:
     """The card's training command (``card['command']``) with seed, output folder and device
-    replaced: how a shipped model is retrained with another seed or on another device."""
+    replaced, and each ``override`` flag set to its value: how a shipped model is retrained with
+    another seed, on another device or with another schedule."""
     words = shlex.split(card["command"])
     assert words[:3] == ["python", "-m", "egno"], f"not a training command: {card['command']}"
     args, i = [], 3
     while i < len(words):
-        if words[i] in _REPLACED:
+        if words[i] in _REPLACED or words[i] in (override or {}):
             i += 1 if words[i] in _FLAGS else 2
             continue
         args.append(words[i])
@@ -124,4 +126,5 @@ def rerun_command(card: dict, seed: int, out: Path, device: str | None) -> list[
     args += ["--seed", str(seed), "--out", str(out), "--quiet"]
     # one CPU thread per run on a GPU too: runs started side by side would otherwise oversubscribe
     args += ["--threads", "1"] + (["--device", device] if device else [])
+    args += [word for flag, value in (override or {}).items() for word in (flag, value)]
     return [sys.executable, "-m", "egno", *args]

@@ -5,6 +5,7 @@ size), in the dataset's length unit squared.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -43,6 +44,14 @@ def window_f_mse(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Tenso
     sizes = node_ptr[1:] - node_ptr[:-1]
     owner = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
     return torch.zeros(len(sizes), dtype=torch.float64).index_add_(0, owner, err) / sizes
+
+
+def segment_f_mse(model: nn.Module, windows: Windows, segment: np.ndarray, batch_size: int = 500,
+                  device: str | torch.device = "cpu") -> np.ndarray:
+    """F-MSE of ``model`` per segment (``segment``: each window's segment, as ``MD17.segments``
+    gives it): the mean of its windows' F-MSE, one value per segment."""
+    window = window_f_mse(predict(model, windows, batch_size, device), windows.target, windows.node_ptr)
+    return np.bincount(segment, window.numpy()) / np.bincount(segment)
 
 
 def radius_of_gyration(x: torch.Tensor) -> torch.Tensor:

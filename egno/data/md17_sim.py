@@ -341,7 +341,7 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
             facts["wall_time_s"] = round(float(data["wall_time_s"].sum()), 1)  # summed over segments
             if checked and not temperature_ok(facts["mean_temperature_K"]):
                 rejected.append({"seeds": seeds, "mean_temperature_K": facts["mean_temperature_K"],
-                                 "steps": facts.get("steps"), "wall_time_s": facts["wall_time_s"]})
+                                 "wall_time_s": facts["wall_time_s"]})
             else:
                 np.savez(data_dir / f"{split}.npz", **{k: v for k, v in data.items() if k != "wall_time_s"})
                 card["splits"][split] = facts

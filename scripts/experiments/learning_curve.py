@@ -85,22 +85,11 @@ def commands(dataset: str, device: str | None, minutes: float | None = None, mod
         card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
         for n in sizes:
             out = run_dir(dataset, m, n, budget).relative_to(ROOT)
-            cmd = rerun_command(card, card["train_config"]["seed"], out, device)
             flags = {**schedule(n, budget), "--max-train": str(n),
                      "--data-dir": str(pool_dir(dataset).relative_to(ROOT))}
-            todo.append(_set(cmd, flags | ({"--time-limit": str(minutes)} if minutes else {})))
+            flags |= {"--time-limit": str(minutes)} if minutes else {}
+            todo.append(rerun_command(card, card["train_config"]["seed"], out, device, flags))
     return todo
-
-
-def _set(cmd: list[str], flags: dict[str, str]) -> list[str]:
-    out, i = [], 0
-    while i < len(cmd):
-        if cmd[i] in flags:
-            i += 2
-            continue
-        out.append(cmd[i])
-        i += 1
-    return out + [w for kv in flags.items() for w in kv]
 
 
 def rows(dataset: str, budget: int = 1) -> list[dict]:
@@ -123,7 +112,7 @@ def segment_scores(dataset: str, budget: int = 1) -> dict[tuple[str, int], np.nd
     correlated, so the segments (10) are the independent samples the test split holds."""
     from egno.checkpoint import load_checkpoint
     from egno.data import get_dataset
-    from egno.evaluate import predict, window_f_mse
+    from egno.evaluate import segment_f_mse
 
     family = get_dataset(dataset, pool_dir(dataset))
     test = family.load("test")
@@ -131,8 +120,7 @@ def segment_scores(dataset: str, budget: int = 1) -> dict[tuple[str, int], np.nd
     out = {}
     for r in rows(dataset, budget):
         model = load_checkpoint(run_dir(dataset, r["model"], r["windows"], budget) / f"{r['model']}.pt").model
-        window = window_f_mse(predict(model, test, 500), test.target, test.node_ptr).numpy()
-        out[r["model"], r["windows"]] = np.bincount(segment, window) / np.bincount(segment)
+        out[r["model"], r["windows"]] = segment_f_mse(model, test, segment)
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from egno.checkpoint import resolve_checkpoint, shipped_models
 from egno.data import get_dataset
-from egno.evaluate import predict, window_f_mse
+from egno.evaluate import segment_f_mse
 
 MODELS = ("egno", "egnn", "egnn-s", "egnn-r", "gnn")
 
@@ -22,11 +22,8 @@ def scores(dataset: str) -> dict[str, np.ndarray]:
     """Test F-MSE per test segment (Å²) of every shipped model of ``dataset`` but the linear fit."""
     family = get_dataset(dataset)
     test, segment = family.load("test"), family.segments("test")
-    out = {}
-    for m in (m for m in MODELS if m in shipped_models(dataset)):
-        window = window_f_mse(predict(resolve_checkpoint(dataset, m).model, test, 500), test.target, test.node_ptr)
-        out[m] = np.bincount(segment, window.numpy()) / np.bincount(segment)
-    return out
+    return {m: segment_f_mse(resolve_checkpoint(dataset, m).model, test, segment)
+            for m in MODELS if m in shipped_models(dataset)}
 
 
 def table(dataset: str) -> str:
