@@ -54,6 +54,14 @@ def line_width(name: str, highlight: str) -> int:
     return 5 if name == highlight else 2
 
 
+def error_span(errors: dict[str, np.ndarray]) -> tuple[float, float]:
+    """The smallest and largest positive finite error, for a marker line on a log axis (a diverged
+    model's inf and a frame without truth's NaN are left out)."""
+    ys = np.concatenate([np.asarray(v, dtype=float) for v in errors.values()])
+    ys = ys[np.isfinite(ys) & (ys > 0)]
+    return (float(ys.min()), float(ys.max())) if len(ys) else (1e-6, 1.0)
+
+
 def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str,
                 length_unit: str = "", highlight: str = "egno", marker: bool = False) -> go.Figure:
     """Per-frame MSE of several models against time (log scale). Margins leave room for the
@@ -64,9 +72,7 @@ def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, tit
         fig.add_scatter(x=times, y=err, mode="lines+markers", name=name,
                         line=dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name)))
     if marker:
-        ys = np.concatenate([np.asarray(v, dtype=float) for v in errors.values()])
-        ys = ys[np.isfinite(ys) & (ys > 0)]
-        lo, hi = (float(ys.min()), float(ys.max())) if len(ys) else (1e-6, 1.0)
+        lo, hi = error_span(errors)
         fig.add_scatter(x=[0.0, 0.0], y=[lo, hi], mode="lines", name="shown frame",
                         line=dict(color="black", dash="dot"))
     fig.update_layout(title=title, height=380, margin=dict(l=70, r=10, t=40, b=55),
@@ -162,8 +168,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         traces.append(go.Scatter3d(**_xyz(pred_path[k]), mode="markers", name=pred_name,
                                    marker=marker, text=node_names or [f"node {i}" for i in range(n)]))
         if with_errors:
-            ys = np.concatenate([v for v in errors.values()])
-            lo, hi = float(np.nanmin(ys[ys > 0])) if (ys > 0).any() else 1e-6, float(np.nanmax(ys))
+            lo, hi = error_span(errors)
             traces.append(go.Scatter(x=[t_all[k], t_all[k]], y=[lo, hi], mode="lines",
                                      line=dict(color="black", dash="dot"), name="shown frame"))
         return traces

@@ -106,14 +106,13 @@ def chain(model: nn.Module, start: Windows, windows: int, timesteps: int, family
 def chain_one(model: nn.Module, one: Windows, windows: int, timesteps: int, family: str,
               device="cpu") -> dict:
     """``chain`` on one sample ``one`` scored against its target (K·P, N, 3; NaN where the data end):
-    ``pred``, per-frame ``frame_mse`` and per-node ``node_error`` (NaN without truth), the physical
-    ``checks`` (input first) and ``first_broken``."""
+    ``pred``, per-frame ``frame_mse`` (as ``sample_errors``: NaN without truth, inf where the
+    prediction is not finite), per-node ``node_error``, the physical ``checks`` (input first) and
+    ``first_broken``."""
     pred = chain(model, one, windows, timesteps, family, device=device)
     checks = per_sample_checks(one, pred, family)[0]
     squared = (pred.double() - one.target.double()) ** 2
-    have = torch.isfinite(one.target).all(-1).all(-1)
-    mse = squared.mean((1, 2)).numpy()
-    mse[~have.numpy()] = np.nan
+    mse = sample_errors(pred, one.target, one.node_ptr)[0]
     return {"pred": pred.numpy(), "frame_mse": mse, "node_error": squared.mean(-1).numpy(),
             "checks": checks["checks"], "first_broken": checks["first_broken"]}
 

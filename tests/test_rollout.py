@@ -16,6 +16,7 @@ from egno import ModelConfig, get_dataset
 from egno.data.nbody import build_windows
 from egno.longdata import generate_nbody_long, long_windows
 from egno.physics import first_broken, molecule_checks, nbody_checks, skeleton_checks
+from egno import rollout
 from egno.rollout import chain, check_restate, window_summary
 from egno.zoo import build_model
 
@@ -143,3 +144,28 @@ def test_long_horizon_frames_are_labelled_with_their_window():
                     layout={"meta": {"frame_labels": [f"t={k}" for k in range(7)]}})
     labels = label_windows(fig, 3).layout.meta["frame_labels"]
     assert labels == ["t=0", "w1 · t=1", "w1 · t=2", "w1 · t=3", "w2 · t=4", "w2 · t=5", "w2 · t=6"]
+
+
+
+def test_chained_frame_error_is_inf_where_the_prediction_is_not_finite_and_nan_without_truth(monkeypatch):
+    # frames 2 (NaN) and 3 (inf) of the chain diverged; the file's truth ends after frame 4
+    truth = np.zeros((1, 6, 2, 3))
+    truth[0, 5:] = np.nan
+    w = build_windows(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)), np.array([[1.0, -1.0]]), truth,
+                      np.arange(1, 7) / 3)
+    pred = torch.ones(6, 2, 3)
+    pred[2, 0, 1], pred[3, 1, 2] = float("nan"), float("inf")
+    monkeypatch.setattr(rollout, "chain", lambda *args, **kwargs: pred)
+    out = rollout.chain_one(build_model(ModelConfig(model="linear")), w, 2, 3, "nbody")
+    np.testing.assert_array_equal(out["frame_mse"], [1.0, 1.0, np.inf, np.inf, 1.0, np.nan])
+
+
+def test_shown_frame_marker_spans_the_finite_errors_of_a_diverged_comparison():
+    from app.figures import animated_figure
+
+    x0 = np.zeros((2, 3))
+    pred = np.ones((3, 2, 3))
+    errors = {"egno": np.array([0.1, 0.2, 0.3]), "egnn-r": np.array([0.05, np.inf, np.nan])}
+    fig = animated_figure(x0, pred, pred, np.zeros((3, 2)), np.arange(1, 4), "s", errors=errors)
+    marker = [tr for tr in fig.data if tr.name == "shown frame"]
+    assert len(marker) == 1 and tuple(marker[0].y) == (0.05, 0.3)
