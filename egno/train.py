@@ -108,6 +108,9 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     start, stop_reason, diverged = time.time() - s["wall_s"], "epochs done", False
     skipped_since = 0
     epochs = range(s["epoch"], train_cfg.epochs if params else 0)
+    early = f"early stop: no validation improvement for {train_cfg.patience} epochs"
+    if s["best_epoch"] > 0 and s["epoch"] - s["best_epoch"] >= train_cfg.patience:
+        epochs, stop_reason = range(0), early  # a finished run: rerunning it scores and ships it again
     bar = tqdm(epochs, initial=s["epoch"], total=train_cfg.epochs, desc=f"{dataset}/{model_cfg.model}",
                disable=not progress or rank != 0, mininterval=2.0)
     for epoch in bar:
@@ -135,7 +138,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
             if rank == 0:
                 _save_state(state_path, model, opt, model_cfg, train_cfg, s, ema, data_id)
             if epoch + 1 - s["best_epoch"] >= train_cfg.patience:
-                stop_reason = f"early stop: no validation improvement for {train_cfg.patience} epochs"
+                stop_reason = early
                 break
             if train_cfg.time_limit_min and s["wall_s"] > 60 * train_cfg.time_limit_min:
                 stop_reason = f"time limit {train_cfg.time_limit_min} min"

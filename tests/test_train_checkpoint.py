@@ -88,6 +88,22 @@ def test_training_resumes_after_being_killed(tiny_nbody, tmp_path, env_with_data
     assert [h["epoch"] for h in card["history"]][:killed_at] == list(range(1, killed_at + 1))
 
 
+def test_rerunning_an_early_stopped_run_ships_it_again_without_training(tiny_nbody, tmp_path, env_with_data):
+    # at learning rate 0 validation never improves on epoch 1: patience 2 stops the run at epoch 3
+    out = tmp_path / "run"
+    args = tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "50", "--lr", "0",
+                           "--patience", "2")
+    egno(*args, env=env_with_data)
+    first = json.loads((out / "egnn-s.json").read_text())
+    assert first["epochs_run"] == 3 and first["stop_reason"].startswith("early stop")
+    (out / "egnn-s.pt").unlink()
+    res = egno(*args, env=env_with_data)
+    assert "resuming nbody/egnn-s from epoch 3" in res.stdout
+    again = json.loads((out / "egnn-s.json").read_text())
+    assert again["epochs_run"] == 3 and again["stop_reason"] == first["stop_reason"]
+    assert again["history"] == first["history"] and again["metrics"] == first["metrics"]
+
+
 def _epoch(state):
     try:
         return torch.load(state, weights_only=True)["epoch"]
