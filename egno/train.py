@@ -300,9 +300,8 @@ def _short(m: dict) -> dict:
 
 
 def _data_card(family) -> dict:
-    import json
-    card = family.data_dir / "card.json"
-    return {"generation": json.loads(card.read_text())} if card.exists() else {}
+    card = family.generation_card()
+    return {"generation": card} if card else {}
 
 
 __all__ = ["train", "lr_at", "pick_device"]

@@ -311,6 +311,14 @@ def test_floor_on_the_card_and_the_shrinkage_ratio(ethanol):
     assert gyration_ratio(shrunk, truth, w.node_ptr) == pytest.approx(0.8)
 
 
+def test_model_cards_record_the_generation_card_of_every_molecule_they_train_on(ethanol):
+    """A molecule's runs keep its data card; md17/all's keep each molecule's by name."""
+    card = json.loads((ethanol.data_dir / "card.json").read_text())
+    assert ethanol.generation_card() == card
+    together = get_dataset("md17/all", ethanol.data_dir.parent / "all").generation_card()
+    assert together["ethanol"] == card and "all" not in together
+
+
 def test_a_copied_test_sample_is_replaced_not_resumed(tmp_path):
     """The app copies the committed test sample into the data folder; generating there starts
     afresh instead of refusing the older settings."""

@@ -7,6 +7,7 @@ stored as fractions t_p/ΔT in (0, 1]; ``Windows.window`` gives ΔT in the famil
 """
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -250,6 +251,11 @@ class DatasetFamily(ABC):
     def floor(self) -> float | None:
         """The test F-MSE no model with this input can beat, where the data measured one."""
         return None
+
+    def generation_card(self) -> dict | None:
+        """What made the data (``card.json`` beside the splits), recorded on model cards."""
+        path = self.data_dir / "card.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
     def ensure(self, progress: bool = True) -> None:
         """Generate the data if it is not there yet."""

@@ -143,6 +143,14 @@ class MD17(DatasetFamily):
             return None
         return json.loads(path.read_text()).get("floors", {}).get("heavy_atom_f_mse")
 
+    def generation_card(self) -> dict | None:
+        """The molecule's data card; for md17/all every molecule's, by name."""
+        if self.variant != "all":
+            return super().generation_card()
+        cards = {m: json.loads((d / "card.json").read_text()) for m, d in self._molecule_dirs().items()
+                 if (d / "card.json").exists()}
+        return cards or None
+
     def available_timesteps(self, split: str) -> list[int]:
         frames = WINDOW_STEPS // STRIDE
         return [p for p in range(1, frames + 1) if frames % p == 0]
