@@ -140,7 +140,8 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
             if epoch + 1 - s["best_epoch"] >= train_cfg.patience:
                 stop_reason = early
                 break
-            if train_cfg.time_limit_min and s["wall_s"] > 60 * train_cfg.time_limit_min:
+            last = epoch + 1 == train_cfg.epochs  # then the schedule ended, not the clock
+            if train_cfg.time_limit_min and s["wall_s"] > 60 * train_cfg.time_limit_min and not last:
                 stop_reason = f"time limit {train_cfg.time_limit_min} min"
                 break
     bar.close()

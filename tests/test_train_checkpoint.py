@@ -104,6 +104,18 @@ def test_rerunning_an_early_stopped_run_ships_it_again_without_training(tiny_nbo
     assert again["history"] == first["history"] and again["metrics"] == first["metrics"]
 
 
+def test_a_run_that_ends_its_epochs_after_the_time_limit_says_epochs_done(tiny_nbody, tmp_path, env_with_data):
+    out = tmp_path / "run"
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2", "--time-limit", "1e-6"),
+         env=env_with_data)
+    card = json.loads((out / "egnn-s.json").read_text())
+    assert card["epochs_run"] == 1 and card["stop_reason"] == "time limit 1e-06 min"
+    egno(*tiny_train_args(tiny_nbody, out, "--model", "egnn-s", "--epochs", "2", "--time-limit", "1e-6"),
+         env=env_with_data)
+    card = json.loads((out / "egnn-s.json").read_text())
+    assert card["epochs_run"] == 2 and card["stop_reason"] == "epochs done"
+
+
 def _epoch(state):
     try:
         return torch.load(state, weights_only=True)["epoch"]
