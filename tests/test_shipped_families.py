@@ -127,16 +127,14 @@ def test_md17_all_reproduces_its_card_on_the_eight_committed_test_splits(tmp_pat
     the committed samples, and the card's metrics come back from them."""
     from egno.data.md17 import MOLECULES
 
-    regenerated = [m for m in MOLECULES if "segments" in json.loads(
-        (SAMPLES / "md17" / m / "card.json").read_text())]
-    if regenerated:  # its card describes the test splits it was trained beside, not these
-        pytest.skip(f"md17/all predates the deterministic data of {regenerated}: retrain it "
-                    "(scripts/train_md17.sh all) once every molecule is regenerated")
     family = get_dataset("md17/all", tmp_path / "all")
     family.generate(progress=False, splits=("test",))  # copies assets/samples/md17/<molecule>
     windows = family.load("test")
     loaded = load_checkpoint(shipped_path("md17/all", "egno"))
     assert loaded.card["command"].startswith("python -m egno train --dataset md17/all")
+    for name in MOLECULES:  # trained beside the committed test splits, not older ones
+        committed = json.loads((SAMPLES / "md17" / name / "card.json").read_text())
+        assert loaded.card["data"]["generation"][name]["splits"]["test"] == committed["splits"]["test"], name
     assert len(windows) == len(MOLECULES) * 2000 == loaded.card["metrics"]["test"]["n_samples"]
     got = evaluate(loaded.model, windows, batch_size=256)
     assert got["f_mse"] == pytest.approx(loaded.card["metrics"]["test"]["f_mse"], rel=2e-3)
