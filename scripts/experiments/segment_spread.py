@@ -1,7 +1,7 @@
 """Is a ranking of shipped md17 models beyond the test split's noise? Scores every shipped model of
 each molecule per test segment (10 independent NVE segments; windows within one are strongly
 correlated) and prints mean ± standard error over segments, and EGNO against each model segment by
-segment (paired: the same windows).
+segment (paired: the same windows); the md17/all EGNO is scored beside them.
 
     .venv/bin/python scripts/experiments/segment_spread.py md17/salicylic md17/naphthalene
 """
@@ -19,11 +19,15 @@ MODELS = ("egno", "egnn", "egnn-s", "egnn-r", "gnn")
 
 
 def scores(dataset: str) -> dict[str, np.ndarray]:
-    """Test F-MSE per test segment (Å²) of every shipped model of ``dataset`` but the linear fit."""
+    """Test F-MSE per test segment (Å²) of every shipped model of ``dataset`` but the linear fit,
+    and of the one EGNO trained on all eight molecules (``egno, md17/all``)."""
     family = get_dataset(dataset)
     test, segment = family.load("test"), family.segments("test")
-    return {m: segment_f_mse(resolve_checkpoint(dataset, m).model, test, segment)
-            for m in MODELS if m in shipped_models(dataset)}
+    got = {m: segment_f_mse(resolve_checkpoint(dataset, m).model, test, segment)
+           for m in MODELS if m in shipped_models(dataset)}
+    if "egno" in shipped_models("md17/all"):
+        got["egno, md17/all"] = segment_f_mse(resolve_checkpoint("md17/all", "egno").model, test, segment)
+    return got
 
 
 def table(dataset: str) -> str:
