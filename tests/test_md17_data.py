@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from egno.checkpoint import shipped_path
 from egno.data import get_dataset
 from egno.data.md17 import BOND, MOLECULES, STRIDE, WINDOW_STEPS, molecule_graph
 from egno.data.md17_sim import REDRAWS, frames_needed
@@ -412,3 +414,35 @@ def test_segments_follow_the_load_order_and_window_errors_average_to_the_f_mse(e
     sizes = (test.node_ptr[1:] - test.node_ptr[:-1]).double()
     assert per.shape == (len(test),) and (per > 0).all()
     assert float((per * sizes).sum() / sizes.sum()) == pytest.approx(metrics(pred, test.target)["f_mse"], rel=1e-12)
+
+
+def test_schedule_sweep_changes_one_flag_and_picks_by_validation():
+    """Each sweep run is the shipped card's command with one schedule change (nothing shipped, one
+    CPU thread), and each model's pick is its lowest validation F-MSE: never the test's, never a
+    diverged run."""
+    from helpers import load_script
+
+    from egno.__main__ import parser, train_configs
+
+    sw = load_script("scripts/experiments/schedule_sweep.py")
+    cmds = sw.commands("md17/ethanol", ["egno", "egnn-s"], None)
+    assert len(cmds) == 2 * len(sw.SETTINGS)
+    shipped = parser().parse_args(shlex.split(json.loads(
+        shipped_path("md17/ethanol", "egno").with_suffix(".json").read_text())["command"])[3:])
+    _, base = train_configs(shipped)
+    changed = []
+    for cmd in cmds[:len(sw.SETTINGS)]:
+        assert "--ship" not in cmd
+        a = parser().parse_args(cmd[3:])
+        assert a.threads == 1 and "runs/schedule/md17/ethanol/egno-" in str(a.out)
+        _, tc = train_configs(a)
+        changed.append({k for k, v in tc.to_dict().items() if v != base.to_dict()[k]} - {"time_limit_min"})
+    assert changed == [{"lr"}, {"lr"}, {"patience"}]
+
+    def card(val, test, stop="early stop"):
+        return {"metrics": {"val": {"f_mse": val}, "test": {"f_mse": test}}, "stop_reason": stop}
+
+    got = {("egno", "shipped"): card(0.40, 0.30), ("egno", "lr 1e-3"): card(0.35, 0.50),
+           ("egno", "lr 2e-4"): card(0.10, 0.10, "diverged: non-finite loss"),
+           ("egnn", "shipped"): card(0.50, 0.20), ("egnn", "no early stop"): card(0.45, 0.60)}
+    assert sw.picks(got, ["egno", "egnn", "egnn-s"]) == {"egno": "lr 1e-3", "egnn": "no early stop"}

@@ -1,0 +1,132 @@
+"""Is a ranking of md17 models an artefact of the one shared schedule? Retrains every model of a
+molecule with each of a few schedules (the shipped card's command with one change; nothing shipped:
+into runs/schedule/<dataset>/<model>-<setting>), picks each model's schedule by its validation
+F-MSE, the same rule for every model, and prints validation and test F-MSE beside the shipped
+(untuned) result, the no-motion error and the heavy-atom floor.
+
+    .venv/bin/python scripts/experiments/schedule_sweep.py md17/ethanol md17/benzene --train --jobs 2
+    .venv/bin/python scripts/experiments/schedule_sweep.py md17/ethanol md17/benzene   # only the tables
+
+Runs are resumable like every training run. The test split plays no part in any choice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from egno.checkpoint import rerun_command, shipped_path
+from egno.data import get_dataset
+from egno.paths import ROOT
+
+MODELS = ("egno", "egnn", "egnn-s", "egnn-r")
+# one change each against the shipped schedule (lr 5e-4 with warm-up and cosine decay over 300
+# epochs, early stop after 60 epochs without a better validation score)
+SETTINGS = {
+    "lr 1e-3": {"--lr": "1e-3"},
+    "lr 2e-4": {"--lr": "2e-4"},
+    "no early stop": {"--patience": "300"},  # the cosine decay always reaches its low-lr end
+}
+
+
+def run_dir(dataset: str, model: str, setting: str) -> Path:
+    return ROOT / "runs" / "schedule" / dataset / f"{model}-{setting.replace(' ', '')}"
+
+
+def commands(dataset: str, models, device: str | None) -> list[list[str]]:
+    todo = []
+    for m in models:
+        card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
+        for setting, flags in SETTINGS.items():
+            out = run_dir(dataset, m, setting).relative_to(ROOT)
+            todo.append(rerun_command(card, card["train_config"]["seed"], out, device, flags))
+    return todo
+
+
+def results(dataset: str, models) -> dict[tuple[str, str], dict]:
+    """(model, setting) -> the card of each finished run; setting "shipped" is the shipped card."""
+    got = {}
+    for m in models:
+        cards = {"shipped": shipped_path(dataset, m).with_suffix(".json")}
+        cards |= {s: run_dir(dataset, m, s) / f"{m}.json" for s in SETTINGS}
+        for s, path in cards.items():
+            if path.exists():
+                got[m, s] = json.loads(path.read_text())
+    return got
+
+
+def usable(card: dict) -> bool:
+    return not card["stop_reason"].startswith("diverged")
+
+
+def picks(got: dict, models) -> dict[str, str]:
+    """Each model's setting with the lowest validation F-MSE among its finished, converged runs."""
+    out = {}
+    for m in models:
+        options = [(c["metrics"]["val"]["f_mse"], s) for (mm, s), c in got.items() if mm == m and usable(c)]
+        if options:
+            out[m] = min(options)[1]
+    return out
+
+
+def table(dataset: str, models) -> str:
+    got = results(dataset, models)
+    card = get_dataset(dataset).generation_card()
+    still, floor = card["splits"]["test"]["no_motion_f_mse"], card["floors"]["heavy_atom_f_mse"]
+    settings = ["shipped", *SETTINGS]
+    lines = [f"**{dataset}**: validation / test F-MSE (Å²); no motion {still:.4f}, heavy-atom floor {floor:.4f}",
+             "", "| model | " + " | ".join(settings) + " | picked by validation |",
+             "|---|" + "---|" * (len(settings) + 1)]
+    chosen = picks(got, models)
+    for m in models:
+        cells = []
+        for s in settings:
+            c = got.get((m, s))
+            if c is None:
+                cells.append("not run")
+            elif not usable(c):
+                cells.append("diverged")
+            else:
+                cells.append(f"{c['metrics']['val']['f_mse']:.4f} / {c['metrics']['test']['f_mse']:.4f} "
+                             f"({c['epochs_run']} ep, best {c['best_epoch']})")
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {chosen.get(m, '–')} |")
+    for label, pick in (("shipped schedule", {m: "shipped" for m in models if (m, "shipped") in got}),
+                        ("each model's pick", chosen)):
+        test = {m: got[m, s]["metrics"]["test"]["f_mse"] for m, s in pick.items()}
+        if test:
+            best = min(test, key=test.get)
+            egno = f"; EGNO / no motion {test['egno'] / still:.3f}" if "egno" in test else ""
+            lines.append(f"\n{label}: lowest test F-MSE {best} {test[best]:.4f}{egno}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("datasets", nargs="+", help="md17/<molecule> with shipped models")
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--train", action="store_true", help="train the runs not finished yet")
+    ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once")
+    a = ap.parse_args()
+    if a.train:
+        todo = [cmd for d in a.datasets for cmd in commands(d, a.models, a.device)]
+
+        def run(cmd: list[str]) -> int:
+            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
+            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
+            return code
+
+        with ThreadPoolExecutor(a.jobs) as pool:
+            codes = list(pool.map(run, todo))
+        if any(codes):
+            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+    for d in a.datasets:
+        print(table(d, a.models) + "\n")
+
+
+if __name__ == "__main__":
+    main()
