@@ -444,5 +444,7 @@ def test_schedule_sweep_changes_one_flag_and_picks_by_validation():
 
     got = {("egno", "shipped"): card(0.40, 0.30), ("egno", "lr 1e-3"): card(0.35, 0.50),
            ("egno", "lr 2e-4"): card(0.10, 0.10, "diverged: non-finite loss"),
-           ("egnn", "shipped"): card(0.50, 0.20), ("egnn", "no early stop"): card(0.45, 0.60)}
-    assert sw.picks(got, ["egno", "egnn", "egnn-s"]) == {"egno": "lr 1e-3", "egnn": "no early stop"}
+           ("egnn", "shipped"): card(0.50, 0.20), ("egnn", "no early stop"): card(0.45, 0.60),
+           ("egnn-s", "lr 1e-3"): card(0.30, 0.30), ("egnn-s", "shipped"): card(0.30, 0.30)}
+    assert sw.picks(got, ["egno", "egnn", "egnn-s", "egnn-r"]) == {
+        "egno": "lr 1e-3", "egnn": "no early stop", "egnn-s": "shipped"}

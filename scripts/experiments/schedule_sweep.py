@@ -64,12 +64,14 @@ def usable(card: dict) -> bool:
 
 
 def picks(got: dict, models) -> dict[str, str]:
-    """Each model's setting with the lowest validation F-MSE among its finished, converged runs."""
+    """Each model's setting with the lowest validation F-MSE among its finished, converged runs
+    (the shipped one on a tie: a run with no early stop repeats it when patience never cut it)."""
     out = {}
     for m in models:
-        options = [(c["metrics"]["val"]["f_mse"], s) for (mm, s), c in got.items() if mm == m and usable(c)]
+        options = [(c["metrics"]["val"]["f_mse"], s != "shipped", s) for (mm, s), c in got.items()
+                   if mm == m and usable(c)]
         if options:
-            out[m] = min(options)[1]
+            out[m] = min(options)[2]
     return out
 
 
