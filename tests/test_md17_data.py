@@ -438,6 +438,8 @@ def test_schedule_sweep_changes_one_flag_and_picks_by_validation():
         _, tc = train_configs(a)
         changed.append({k for k, v in tc.to_dict().items() if v != base.to_dict()[k]} - {"time_limit_min"})
     assert changed == [{"lr"}, {"lr"}, {"patience"}]
+    only = sw.commands("md17/ethanol", ["egno"], None, ["lr 2e-4"])
+    assert len(only) == 1 and only[0][-2:] == ["--lr", "2e-4"]
 
     def card(val, test, stop="early stop"):
         return {"metrics": {"val": {"f_mse": val}, "test": {"f_mse": test}}, "stop_reason": stop}

@@ -5,6 +5,7 @@ F-MSE, the same rule for every model, and prints validation and test F-MSE besid
 (untuned) result, the no-motion error and the heavy-atom floor.
 
     .venv/bin/python scripts/experiments/schedule_sweep.py md17/ethanol md17/benzene --train --jobs 2
+    .venv/bin/python scripts/experiments/schedule_sweep.py md17/uracil --train --settings "lr 1e-3" "lr 2e-4"
     .venv/bin/python scripts/experiments/schedule_sweep.py md17/ethanol md17/benzene   # only the tables
 
 Runs are resumable like every training run. The test split plays no part in any choice.
@@ -37,11 +38,12 @@ def run_dir(dataset: str, model: str, setting: str) -> Path:
     return ROOT / "runs" / "schedule" / dataset / f"{model}-{setting.replace(' ', '')}"
 
 
-def commands(dataset: str, models, device: str | None) -> list[list[str]]:
+def commands(dataset: str, models, device: str | None, settings=tuple(SETTINGS)) -> list[list[str]]:
     todo = []
     for m in models:
         card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
-        for setting, flags in SETTINGS.items():
+        for setting in settings:
+            flags = SETTINGS[setting]
             out = run_dir(dataset, m, setting).relative_to(ROOT)
             todo.append(rerun_command(card, card["train_config"]["seed"], out, device, flags))
     return todo
@@ -111,11 +113,13 @@ def main() -> None:
     ap.add_argument("datasets", nargs="+", help="md17/<molecule> with shipped models")
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--train", action="store_true", help="train the runs not finished yet")
+    ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS),
+                    help="the schedules to train (default: all)")
     ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
     a = ap.parse_args()
     if a.train:
-        todo = [cmd for d in a.datasets for cmd in commands(d, a.models, a.device)]
+        todo = [cmd for d in a.datasets for cmd in commands(d, a.models, a.device, a.settings)]
 
         def run(cmd: list[str]) -> int:
             code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
