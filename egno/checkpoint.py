@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,3 +129,20 @@ def rerun_command(card: dict, seed: int, out: Path, device: str | None,
     args += ["--threads", "1"] + (["--device", device] if device else [])
     args += [word for flag, value in (override or {}).items() for word in (flag, value)]
     return [sys.executable, "-m", "egno", *args]
+
+
+def run_commands(commands: list[list[str]], jobs: int = 1, cwd: Path | None = None) -> int:
+    """Run ``commands`` (e.g. :func:`rerun_command`'s), ``jobs`` at once, printing each one's exit
+    status as it ends; returns how many failed (each run is resumable, so rerunning retries them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(cmd: list[str]) -> int:
+        code = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL).returncode
+        print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
+        return code
+
+    with ThreadPoolExecutor(jobs) as pool:
+        failed = sum(code != 0 for code in pool.map(run, commands))
+    if failed:
+        print(f"{failed} of {len(commands)} runs failed", file=sys.stderr)
+    return failed

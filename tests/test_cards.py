@@ -4,6 +4,7 @@ the seed, output folder and device changed."""
 from __future__ import annotations
 
 import json
+import sys
 import math
 import shlex
 from dataclasses import replace
@@ -11,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from egno.__main__ import parser, train_configs
-from egno.checkpoint import rerun_command
+from egno.checkpoint import rerun_command, run_commands
 from egno.config import ModelConfig, TrainConfig
 from egno.paths import CHECKPOINTS as ASSETS
 
@@ -55,3 +56,14 @@ def test_seed_spread_changes_only_seed_output_and_device(tmp_path):
         assert (a.seed, a.out, a.device) == (7, str(tmp_path / "run"), device)
         mc, tc = train_configs(a)
         assert mc == shipped_mc and tc == replace(shipped_tc, seed=7)
+
+
+def test_run_commands_runs_side_by_side_and_counts_failures(tmp_path, capsys):
+    """Every command runs (two at once here, in ``cwd``), each exit status is printed, and the
+    failures are counted rather than stopping the others."""
+    cmds = [[sys.executable, "-c", f"open('{name}', 'w').write('x'); raise SystemExit({code})"]
+            for name, code in (("a", 0), ("b", 3), ("c", 0))]
+    assert run_commands(cmds, jobs=2, cwd=tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+    out = capsys.readouterr()
+    assert out.out.count("exit 0:") == 2 and "exit 3:" in out.out and "1 of 3 runs failed" in out.err

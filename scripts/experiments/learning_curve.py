@@ -20,16 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from egno.checkpoint import rerun_command, shipped_path
+from egno.checkpoint import rerun_command, run_commands, shipped_path
 from egno.paths import ROOT
 
 SIZES = (250, 500, 2000, 5000)
@@ -226,15 +223,7 @@ def main() -> None:
         name = a.dataset.split("/", 1)[1]
         print(f"pool in {make_pool(ROOT / 'data' / a.dataset, pool_dir(a.dataset), name, a.workers)}")
     if a.train:
-        def run(cmd: list[str]) -> int:
-            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
-            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
-            return code
-
-        with ThreadPoolExecutor(a.jobs) as pool:
-            codes = list(pool.map(run, commands(a.dataset, a.device, a.time_limit, a.models, a.sizes, a.budget)))
-        if any(codes):
-            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+        run_commands(commands(a.dataset, a.device, a.time_limit, a.models, a.sizes, a.budget), a.jobs, ROOT)
     if a.json:
         a.json.write_text(json.dumps(rows(a.dataset), indent=2))
     print(table(a.dataset))

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from egno.checkpoint import rerun_command, shipped_path
+from egno.checkpoint import rerun_command, run_commands, shipped_path
 from egno.data import get_dataset
 from egno.paths import ROOT
 
@@ -121,15 +117,7 @@ def main() -> None:
     if a.train:
         todo = [cmd for d in a.datasets for cmd in commands(d, a.models, a.device, a.settings)]
 
-        def run(cmd: list[str]) -> int:
-            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
-            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
-            return code
-
-        with ThreadPoolExecutor(a.jobs) as pool:
-            codes = list(pool.map(run, todo))
-        if any(codes):
-            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+        run_commands(todo, a.jobs, ROOT)
     for d in a.datasets:
         print(table(d, a.models) + "\n")
 

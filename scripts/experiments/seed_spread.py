@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from egno.checkpoint import rerun_command, shipped_path
+from egno.checkpoint import rerun_command, run_commands, shipped_path
 from egno.paths import ROOT
 
 def run_dir(dataset: str, model: str, seed: int) -> Path:
@@ -60,15 +56,7 @@ def main() -> None:
             card = json.loads(shipped_path(a.dataset, m).with_suffix(".json").read_text())
             todo += [rerun_command(card, s, run_dir(a.dataset, m, s), a.device) for s in a.seeds]
 
-        def run(cmd: list[str]) -> int:
-            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
-            print(f"exit {code}: {shlex.join(cmd[1:])}", flush=True)
-            return code
-
-        with ThreadPoolExecutor(a.jobs) as pool:
-            codes = list(pool.map(run, todo))
-        if any(codes):
-            print(f"{sum(c != 0 for c in codes)} of {len(codes)} runs failed", file=sys.stderr)
+        run_commands(todo, a.jobs, ROOT)
     print(f"**{a.dataset}**\n")
     print(table(a.dataset, a.models, a.seeds))
 
