@@ -4,9 +4,9 @@ the seed, output folder and device changed."""
 from __future__ import annotations
 
 import json
-import sys
 import math
 import shlex
+import sys
 from dataclasses import replace
 
 import pytest

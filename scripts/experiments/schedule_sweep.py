@@ -115,9 +115,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
     a = ap.parse_args()
     if a.train:
-        todo = [cmd for d in a.datasets for cmd in commands(d, a.models, a.device, a.settings)]
-
-        run_commands(todo, a.jobs, ROOT)
+        run_commands([cmd for d in a.datasets for cmd in commands(d, a.models, a.device, a.settings)], a.jobs, ROOT)
     for d in a.datasets:
         print(table(d, a.models) + "\n")
 
