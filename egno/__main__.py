@@ -32,9 +32,10 @@ def cmd_md17(a, sizes: dict) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
     for name in names:
-        job = (name, a.engine, sizes, a.data_dir if len(names) == 1 else None, a.quiet, a.production,
-               a.workers, a.segments)
-        print(f"wrote {name} to {generate_job(job)}")
+        out = generate_job(name, a.data_dir if len(names) == 1 else None, progress=not a.quiet, engine=a.engine,
+                           sizes=sizes, production=a.production, rotation=a.rotation, workers=a.workers,
+                           segments=a.segments)
+        print(f"wrote {name} to {out}")
 
 
 def cmd_data(a) -> None:
@@ -228,6 +229,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--production", choices=("nve", "langevin"), default="nve",
                    help="md17 production run after the Langevin equilibration: velocity Verlet "
                    "(default; deterministic) or the older weak Langevin thermostat")
+    d.add_argument("--rotation", choices=("zero", "thermal"), default="zero",
+                   help="md17: angular momentum at the start of production: zero (default; the "
+                   "molecule does not tumble, as in MD17) or the thermal one the equilibration left")
     d.add_argument("--segments", type=int, default=10,
                    help="md17: independent segments per split, each with its own seed (default 10)")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1,

@@ -41,11 +41,15 @@ def test_generation_card_segments_and_floors(ethanol):
     test = card["splits"]["test"]
     assert test["segments"] == 2 and test["frames_per_segment"] == frames_needed(6, 30) == 5 * 2 + 200 + 1
     assert test["energy_drift_eV_per_ps_per_atom"]["max_abs"] < 0.01  # velocity Verlet conserves energy
-    assert test["angular_momentum"]["mean"] > 0 and 0 < test["no_motion_f_mse"]
+    assert card["rotation"] == "zero" and test["angular_momentum"]["max"] < 1e-4  # nothing tumbles
+    assert 0 < test["no_motion_internal_f_mse"] <= test["no_motion_f_mse"]
+    assert 0 <= test["rigid_share_of_no_motion"] < 1
     floors = card["floors"]
     assert floors["windows"] == 20
-    # hiding the hydrogens' velocities costs far more than a 1e-6 nudge of the full state
-    assert floors["full_state_f_mse"] < 0.1 * floors["heavy_atom_f_mse"] < 0.1 * floors["no_motion_f_mse"]
+    # hiding the hydrogens' velocities costs far more than a 1e-6 nudge of the full state (on
+    # rotation-free ethanol more than standing still: its heavy-atom frame turns with its rotors)
+    assert floors["full_state_f_mse"] < 0.1 * floors["heavy_atom_f_mse"]
+    assert floors["no_motion_f_mse"] > 0
     with np.load(ethanol.data_dir / "train.npz") as a, np.load(ethanol.data_dir / "test.npz") as b:
         assert a["z"].tolist() == [6, 6, 8, 1, 1, 1, 1, 1, 1]
         assert b["positions"].shape == b["velocities"].shape == (2, 211, 9, 3)  # all atoms stored
@@ -63,24 +67,49 @@ def test_production_is_deterministic_from_a_stored_state(ethanol):
     np.testing.assert_allclose(end, pos[4 + WINDOW_STEPS // STRIDE], atol=1e-6)
 
 
-def test_hydrogen_redraw_keeps_heavy_atoms_and_zero_momentum():
+def test_hydrogen_redraw_keeps_heavy_atoms_and_zero_momenta():
+    """Only the hydrogens change, and a rotation-free state stays free of net motion and rotation."""
     from ase.data import atomic_masses
 
-    from egno.data.md17_sim import redraw_hydrogens
+    from egno.data.md17_sim import build_molecule, momenta, redraw_hydrogens, rigid_correction
 
+    x = build_molecule("CCO", 0).GetConformer().GetPositions()
     z = np.array([6, 6, 8, 1, 1, 1, 1, 1, 1])
     m = atomic_masses[z]
     rng = np.random.default_rng(0)
     v = rng.normal(0, 0.01, (9, 3))
-    v -= (m[:, None] * v).sum(0) / m.sum()
-    out = redraw_hydrogens(v, z, m, rng)
+    assert np.abs(momenta(x, v, m)).max() > 1e-3
+    v -= rigid_correction(x, v, m, np.ones(9, bool))  # the whole molecule's net motion removed
+    np.testing.assert_allclose(momenta(x, v, m), 0, atol=1e-12)
+    out = redraw_hydrogens(x, v, z, m, rng)
     np.testing.assert_array_equal(out[:3], v[:3])
     assert not np.allclose(out[3:], v[3:])
-    np.testing.assert_allclose((m[:, None] * out).sum(0), 0, atol=1e-12)
-    many = np.concatenate([redraw_hydrogens(v, z, m, rng)[3:] for _ in range(400)])
-    # thermal at 500 K for a proton, sqrt(kT/m) = 0.0203 Å/fs, less the removed mean momentum
-    # of six equal masses: × sqrt(5/6) = 0.0185 Å/fs
-    assert 0.0175 < many.std() < 0.0195
+    np.testing.assert_allclose(momenta(x, out, m), 0, atol=1e-12)
+    many = np.concatenate([redraw_hydrogens(x, v, z, m, rng)[3:] for _ in range(400)])
+    # thermal at 500 K for a proton, sqrt(kT/m) = 0.0203 Å/fs, less the 6 of the hydrogens' 18
+    # degrees of freedom that carry net momentum: × sqrt(12/18) = 0.0166 Å/fs
+    assert 0.0156 < many.std() < 0.0176
+
+
+def test_zero_rotation_production_and_thermal_comparison(tmp_path):
+    """Production starts with no net rotation by default (kept by velocity Verlet); the thermal
+    angular momentum of the older data stays one flag away."""
+    from egno.data.md17_sim import simulate_segment
+
+    still = simulate_segment(MOLECULES["ethanol"], "mmff", 5, 30)
+    thermal = simulate_segment(MOLECULES["ethanol"], "mmff", 5, 30, rotation="thermal")
+    m = still["masses"]
+
+    def angular(seg, k):
+        return np.linalg.norm(momenta_of(seg["positions"][k], seg["velocities"][k], m)[3:])
+
+    from egno.data.md17_sim import momenta as momenta_of
+    assert max(angular(still, k) for k in (0, 29)) < 1e-6 < 0.01 < angular(thermal, 0)
+    np.testing.assert_allclose(still["positions"][0], thermal["positions"][0])  # same equilibration
+    ke = [0.5 * (m[:, None] * s["velocities"][0] ** 2).sum() for s in (still, thermal)]
+    assert abs(ke[0] / ke[1] - 1) < 1e-9  # the kinetic energy kept by rescaling
+    with pytest.raises(ValueError, match="rotation"):
+        simulate_segment(MOLECULES["ethanol"], "mmff", 5, 3, rotation="none")
 
 
 def test_windows_heavy_atoms_graph_and_resolutions(ethanol):
@@ -115,14 +144,16 @@ def test_real_md17_npz_schema_is_read_with_the_protocol(tmp_path, ethanol):
     """An sGDML-style file (R, z, E, F; frames 0.5 fs apart): windows every 30 steps."""
     rng = np.random.default_rng(0)
     frames = 3000 + 30 * 4 + 1
-    R = np.cumsum(rng.normal(0, 1e-3, (frames, 9, 3)), axis=0) + rng.normal(0, 1, (1, 9, 3))
+    # steps small enough that the file does not turn (a rotation is carried: test_rigid.py)
+    R = np.cumsum(rng.normal(0, 1e-5, (frames, 9, 3)), axis=0) + rng.normal(0, 1, (1, 9, 3))
     z = np.array([6, 6, 8, 1, 1, 1, 1, 1, 1])
     np.savez(tmp_path / "md17_ethanol.npz", R=R, z=z, E=np.zeros((frames, 1)), F=np.zeros_like(R))
     w = ethanol.read_file(tmp_path / "md17_ethanol.npz")
     assert len(w) == 5 and w.target.shape == (8, 15, 3)
     np.testing.assert_allclose(w.select([1]).x.numpy(), R[30, :3], atol=1e-5)
     np.testing.assert_allclose(w.select([1]).target[-1].numpy(), R[3030, :3], atol=1e-5)
-    np.testing.assert_allclose(w.select([1]).v.numpy(), (R[31, :3] - R[29, :3]) / 1.0, atol=1e-5)
+    assert w.spin is None and max(w.meta["turn_rad"]) < 0.3
+    np.testing.assert_allclose(w.select([1]).v.numpy(), (R[31, :3] - R[29, :3]) / 1.0, atol=1e-8)
     np.savez(tmp_path / "bad.npz", positions=R)
     with pytest.raises(ValueError, match="an MD17 npz needs the arrays 'z'; missing 'z'"):
         ethanol.read_file(tmp_path / "bad.npz")
@@ -239,7 +270,7 @@ def _fake_md(monkeypatch, temperatures):
 
     seeds = []
 
-    def fake(smiles, engine, seed, n_frames, production="nve"):
+    def fake(smiles, engine, seed, n_frames, production="nve", rotation="zero"):
         seeds.append(seed)
         return {"z": np.array([6]), "masses": np.array([12.0]), "positions": np.zeros((2, 1, 3)),
                 "velocities": np.zeros((2, 1, 3)), "energy": np.zeros(2), "wall_time_s": 0.0}

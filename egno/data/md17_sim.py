@@ -8,8 +8,12 @@ Every split is made of ``SEGMENTS`` independent segments, each from its own seed
 conformer, thermal velocities, a Langevin equilibration (friction 0.01 / fs) and then the
 production run. Production is velocity Verlet (``"nve"``, the default): no thermostat, centre
 of mass fixed, the angular momentum the equilibration left kept, so the future of a stored state
-is determined by it, as in gas-phase ab initio MD. ``"langevin"`` (friction 0.001 / fs) is the
-older thermostatted production, kept for comparison.
+is determined by it, as in gas-phase ab initio MD. At the start of production the linear and
+angular momentum are set to zero (``rotation="zero"``, the default: ω = I⁻¹L about the centre of
+mass removed, the kinetic energy kept by rescaling), so the molecule does not tumble, as in MD17
+and GFN2-xTB's own MD driver; ``rotation="thermal"`` keeps the angular momentum the
+equilibration left (the molecule turns by about a radian per window), for comparison.
+``"langevin"`` (friction 0.001 / fs) is the older thermostatted production, kept for comparison.
 
 Stored per split: positions, velocities (Å, Å/fs) and total energy (eV) of all atoms every
 ``STRIDE`` steps, shape (segments, frames, atoms, 3). Windows start every ``spacing`` steps
@@ -27,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..align import superpose
+
 MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
     "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
     "benzene": "c1ccccc1",
@@ -38,6 +44,7 @@ MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
     "uracil": "O=c1cc[nH]c(=O)[nH]1",
 }
 PRODUCTIONS = ("nve", "langevin")
+ROTATIONS = ("zero", "thermal")  # the angular momentum production starts with
 TIMESTEP_FS = 0.5
 TEMPERATURE_K = 500.0
 LANGEVIN_FRICTION_PER_FS = 0.001   # the "langevin" production only
@@ -156,8 +163,10 @@ def _record(atoms, dyn, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.array(pos), np.array(vel), np.array(energy)
 
 
-def simulate_segment(smiles: str, engine: str, seed: int, n_frames: int, production: str = "nve") -> dict:
-    """One segment: seeded conformer and velocities, Langevin equilibration, then ``production``."""
+def simulate_segment(smiles: str, engine: str, seed: int, n_frames: int, production: str = "nve",
+                     rotation: str = "zero") -> dict:
+    """One segment: seeded conformer and velocities, Langevin equilibration, then ``production``
+    (with the net rotation removed first when ``rotation`` is "zero")."""
     from ase import units
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
@@ -170,6 +179,11 @@ def simulate_segment(smiles: str, engine: str, seed: int, n_frames: int, product
     ZeroRotation(atoms)
     Langevin(atoms, TIMESTEP_FS * units.fs, temperature_K=TEMPERATURE_K,
              friction=EQUILIBRATION_FRICTION_PER_FS / units.fs, fixcm=False, rng=rng).run(EQUILIBRATION)
+    if rotation == "zero":  # the thermostat re-randomises the rotation, so zero it after, not before
+        Stationary(atoms, preserve_temperature=True)
+        ZeroRotation(atoms, preserve_temperature=True)
+    elif rotation != "thermal":
+        raise ValueError(f"rotation must be one of {ROTATIONS}, not '{rotation}'")
     pos, vel, energy = _record(atoms, _integrator(atoms, production, rng), n_frames)
     return {"z": atoms.numbers, "masses": atoms.get_masses(), "positions": pos, "velocities": vel,
             "energy": energy, "wall_time_s": time.time() - start}
@@ -187,18 +201,39 @@ def rerun(smiles: str, engine: str, z: np.ndarray, x: np.ndarray, v: np.ndarray,
     return atoms.positions.copy()
 
 
-def redraw_hydrogens(v: np.ndarray, z: np.ndarray, masses: np.ndarray, rng) -> np.ndarray:
+def redraw_hydrogens(x: np.ndarray, v: np.ndarray, z: np.ndarray, masses: np.ndarray, rng) -> np.ndarray:
     """Velocities (Å/fs) with the hydrogens' drawn anew at 500 K, the heavy atoms' untouched and
-    the total momentum kept zero (the hidden part of the state a heavy-atom model cannot see)."""
+    the total linear and angular momentum kept as they were (the hidden part of the state a
+    heavy-atom model cannot see; a rotation-free state stays rotation-free)."""
     from ase import units
 
     h = z == 1
     sigma = np.sqrt(units.kB * TEMPERATURE_K / masses[h])[:, None] * units.fs  # Å/fs
     out = v.copy()
     out[h] = rng.normal(size=(int(h.sum()), 3)) * sigma
-    momentum = (masses[:, None] * out).sum(0)
-    out[h] -= momentum / masses[h].sum()
-    return out
+    return out - rigid_correction(x, out - v, masses, h)
+
+
+def momenta(x: np.ndarray, v: np.ndarray, masses: np.ndarray) -> np.ndarray:
+    """Linear and angular momentum (6,) of velocities v (N, 3), the latter about the centre of mass."""
+    r = x - (masses[:, None] * x).sum(0) / masses.sum()
+    return np.concatenate([(masses[:, None] * v).sum(0), (masses[:, None] * np.cross(r, v)).sum(0)])
+
+
+def rigid_correction(x: np.ndarray, dv: np.ndarray, masses: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """The rigid velocity field a + ω × r on ``subset`` (zero elsewhere) carrying the same linear
+    and angular momentum as ``dv``: subtract it and dv changes neither."""
+    r = x - (masses[:, None] * x).sum(0) / masses.sum()
+
+    def field(c: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        out[subset] = c[:3] + np.cross(c[3:], r[subset])
+        return out
+
+    basis = np.eye(6)
+    A = np.stack([momenta(x, field(b), masses) for b in basis], axis=1)  # 6×6, linear in (a, ω)
+    coef = np.linalg.lstsq(A, momenta(x, dv, masses), rcond=None)[0]
+    return field(coef)
 
 
 def heavy_mse(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> float:
@@ -207,8 +242,8 @@ def heavy_mse(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> float:
 
 
 def _segment_job(job: tuple) -> tuple:
-    key, smiles, engine, seed, n_frames, production = job
-    return key, simulate_segment(smiles, engine, seed, n_frames, production)
+    key, smiles, engine, seed, n_frames, production, rotation = job
+    return key, simulate_segment(smiles, engine, seed, n_frames, production, rotation)
 
 
 def _floor_job(job: tuple) -> tuple:
@@ -218,7 +253,7 @@ def _floor_job(job: tuple) -> tuple:
     rng = np.random.default_rng(seed)
     nudged = v * (1 + FLOOR_PERTURBATION * rng.standard_normal(v.shape))
     full = rerun(smiles, engine, z, x, nudged, WINDOW_STEPS)
-    heavy = rerun(smiles, engine, z, x, redraw_hydrogens(v, z, masses, rng), WINDOW_STEPS)
+    heavy = rerun(smiles, engine, z, x, redraw_hydrogens(x, v, z, masses, rng), WINDOW_STEPS)
     return key, {"full_state": heavy_mse(full, truth, z) / 2, "heavy_atom": heavy_mse(heavy, truth, z) / 2,
                  "no_motion": heavy_mse(x, truth, z)}
 
@@ -264,8 +299,10 @@ def split_facts(data: dict, seeds: list[int], spacing: int, size: int) -> dict:
     com = (m[None, :, None] * pos[:, 0]).sum(1) / m.sum()
     angular = np.linalg.norm((m[None, :, None] * np.cross(pos[:, 0] - com[:, None], vel[:, 0])).sum(1), axis=-1)
     step, ahead = spacing // STRIDE, WINDOW_STEPS // STRIDE
-    no_motion = [heavy_mse(pos[s, f], pos[s, f + ahead], z)
-                 for s, n in enumerate(segment_windows(size, len(pos))) for f in range(0, n * step, step)]
+    starts = [(s, f) for s, n in enumerate(segment_windows(size, len(pos))) for f in range(0, n * step, step)]
+    no_motion = np.mean([heavy_mse(pos[s, f], pos[s, f + ahead], z) for s, f in starts])
+    internal = np.mean([heavy_mse(superpose(pos[s, f + ahead][None, z > 1], pos[s, f][None, z > 1])[0],
+                                  pos[s, f][z > 1], z[z > 1]) for s, f in starts])
     return {"segments": len(pos), "seeds": seeds, "frames_per_segment": pos.shape[1],
             "steps": len(pos) * ((pos.shape[1] - 1) * STRIDE + EQUILIBRATION),
             "mean_temperature_K": float(temperature.mean()),
@@ -275,7 +312,10 @@ def split_facts(data: dict, seeds: list[int], spacing: int, size: int) -> dict:
             "angular_momentum": {"unit": AMU_A2_PER_FS, "mean": float(angular.mean()),
                                  "std": float(angular.std()), "min": float(angular.min()),
                                  "max": float(angular.max())},
-            "no_motion_f_mse": float(np.mean(no_motion))}
+            "no_motion_f_mse": float(no_motion),
+            # the final frame laid on the first by Kabsch: what is left once the rigid motion is removed
+            "no_motion_internal_f_mse": float(internal),
+            "rigid_share_of_no_motion": float(1 - internal / no_motion)}
 
 
 def temperature_ok(kelvin: float) -> bool:
@@ -291,13 +331,16 @@ def _seeds(name: str, split: str, redraw: int, segments: int) -> list[int]:
 def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: int = 30,
                       sizes: dict | None = None, progress: bool = True,
                       splits: tuple[str, ...] = ("train", "val", "test"), segments: int = SEGMENTS,
-                      production: str = "nve", workers: int = 1, floor_windows: int = FLOOR_WINDOWS) -> Path:
+                      production: str = "nve", workers: int = 1, floor_windows: int = FLOOR_WINDOWS,
+                      rotation: str = "zero") -> Path:
     """Every split of one molecule, its floors and its card (resumable segment by segment)."""
     smiles = MOLECULES[name]
     if spacing % STRIDE:
         raise ValueError(f"the window spacing must be a multiple of the {STRIDE}-step frame stride, not {spacing}")
     if production not in PRODUCTIONS:
         raise ValueError(f"production must be one of {PRODUCTIONS}, not '{production}'")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation must be one of {ROTATIONS}, not '{rotation}'")
     sizes = {**SIZES, **(sizes or {})}
     if any(sizes[s] < segments for s in splits):
         raise ValueError(f"every split needs at least one window per segment ({segments}), got {sizes}")
@@ -306,7 +349,8 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     if card.get("note", "").startswith("test split only"):
         card = {}  # a copy of the committed test sample (the app's), not a generation to resume
-    settings = dict(engine=engine, production=production, spacing_steps=spacing, segments=segments, sizes=sizes)
+    settings = dict(engine=engine, production=production, rotation=rotation, spacing_steps=spacing,
+                    segments=segments, sizes=sizes)
     if card and any(card.get(k) != v for k, v in settings.items()):
         raise ValueError(f"{data_dir} holds data made with other settings "
                          f"({ {k: card.get(k) for k in settings} }); use another --data-dir")
@@ -330,7 +374,8 @@ def generate_molecule(data_dir: Path, name: str, engine: str = "xtb", spacing: i
             seeds = _seeds(name, split, len(rejected), segments)
             per = segment_windows(sizes[split], segments)
             parts.mkdir(exist_ok=True)
-            jobs = [(parts / f"{split}-{seed}.npz", smiles, engine, seed, frames_needed(n, spacing), production)
+            jobs = [(parts / f"{split}-{seed}.npz", smiles, engine, seed, frames_needed(n, spacing), production,
+                     rotation)
                     for seed, n in zip(seeds, per) if not (parts / f"{split}-{seed}.npz").exists()]
             with tqdm(total=len(seeds), initial=len(seeds) - len(jobs), desc=f"{name} {split}",
                       disable=not progress, unit="segment") as bar:
