@@ -23,7 +23,12 @@ def predict(model: nn.Module, windows: Windows, batch_size: int = 100,
     for s in tqdm(starts, desc="predicting", disable=not progress, leave=False):
         batch = collate(windows, torch.arange(s, min(s + batch_size, len(windows)))).to(device)
         out.append(model(batch).cpu())
-    return torch.cat(out, dim=1)
+    pred = torch.cat(out, dim=1)
+    if windows.spin is not None:  # the rigid rotation split off the input, carried analytically
+        times = windows.t.double().numpy() * windows.window
+        pred = torch.as_tensor(windows.spin.carry(pred.double().numpy(), windows.node_ptr.numpy(), times),
+                               dtype=pred.dtype)
+    return pred
 
 
 def frame_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

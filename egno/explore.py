@@ -132,6 +132,8 @@ def transform_windows(w: Windows, R: np.ndarray, shift=(0.0, 0.0, 0.0),
         edge_index=inverse[w.edge_index],
         target=None if w.target is None else w.target[:, perm_t] @ Rt.T + s,
         up=None if w.up is None else w.up @ Rt.T,
+        spin=None if w.spin is None else w.spin.moved(np.asarray(R, dtype=np.float64),
+                                                      np.asarray(shift, dtype=np.float64)),
     )
 
 

@@ -99,7 +99,13 @@ def chain(model: nn.Module, start: Windows, windows: int, timesteps: int, family
         pred = predict(model, state, batch_size, device)
         v = next_velocity(model, state, pred, velocity, device, batch_size)
         out.append(pred)
-        state = restate(state, pred[-1], v, family)
+        if state.spin is None:
+            state = restate(state, pred[-1], v, family)
+            continue
+        spin = state.spin.advanced(state.window)  # the carried rotation goes on into the next window
+        v = torch.as_tensor(spin.internal_velocities(pred[-1].double().numpy(), v.double().numpy(),
+                                                     state.node_ptr.numpy()))
+        state = replace(restate(state, pred[-1], v, family), spin=spin)
     return torch.cat(out)
 
 

@@ -106,7 +106,7 @@ def _nbody(path: Path) -> Trajectory:
         prediction = _npz_text(path, "egno_prediction")
     _check_trajectory(loc, charges, path.name)
 
-    def build(x0, v0, target, p):
+    def build(x0, v0, target, p, **_):
         return build_windows(x0[None], v0[None], charges[None], None if target is None else target[None],
                              uniform_times(p))
 
@@ -117,7 +117,7 @@ def _nbody(path: Path) -> Trajectory:
 def _molecule(path: Path) -> Trajectory:
     from ase.data import atomic_masses
 
-    from .data.md17 import _read_md17_npz, _read_xyz, _symbol, molecule_windows
+    from .data.md17 import _read_md17_npz, _read_xyz, _symbol, carry_rotation, molecule_windows
 
     if path.suffix.lower() == ".npz":
         pos, z, dt = _read_md17_npz(path, with_dt=True)
@@ -128,10 +128,11 @@ def _molecule(path: Path) -> Trajectory:
     if not (z > 1).any():
         raise ValueError(f"{path.name}: no heavy atoms")
 
-    def build(x0, v0, target, p):
+    def build(x0, v0, target, p, start=0, dt=None):
         frames = np.concatenate([x0[None], target]) if target is not None else x0[None]
         vel = np.broadcast_to(v0, frames.shape)
-        return molecule_windows(frames, vel, z, [0], 1 if target is not None else None, p)
+        w = molecule_windows(frames, vel, z, [0], 1 if target is not None else None, p)
+        return carry_rotation(w, pos, z, dt or DEFAULT_DT["molecule"], [start], v0)
 
     meta = {"symbols": [_symbol(e) for e in z[z > 1]], "z": z.tolist()}
     return Trajectory(len(pos), dt, _from_array(pos), build, meta, masses=atomic_masses[z],
@@ -172,7 +173,7 @@ def _motion(arg: str) -> Trajectory:
         bones, joints, frames, dt = skeleton.edges(), skeleton.joints, len(motion), None
         prediction, meta = None, {"joints": joints}
 
-    def build(x0, v0, target, p):
+    def build(x0, v0, target, p, **_):
         return build_mocap_windows(x0[None], v0[None], None if target is None else target[None],
                                    bones, x0.shape[0], p)
 
@@ -195,7 +196,7 @@ def _protein(arg: str) -> Trajectory:
     def positions(lo, hi):
         return read_backbone(arg, frames=(lo, hi))[0]
 
-    def build(x0, v0, target, p):
+    def build(x0, v0, target, p, **_):
         frames = np.concatenate([x0[None], target]) if target is not None else x0[None]
         w = protein_windows(frames, static, resids, np.array([0]), p, FRAME_PS,
                             p if target is not None else None)
@@ -322,7 +323,8 @@ def upload_window(dataset: str, traj: Trajectory, options: Options, timesteps: i
         v0, how = np.zeros_like(x0), "zero"
         note = ("The file has one frame, so the prediction starts from rest (zero velocities): "
                 "it shows where the forces alone take the system.")
-    w = traj.build(np.asarray(x0, dtype=np.float64), np.asarray(v0, dtype=np.float64), target, p * windows)
+    w = traj.build(np.asarray(x0, dtype=np.float64), np.asarray(v0, dtype=np.float64), target, p * windows,
+                   start=start, dt=dt)
     if windows > 1:
         import torch
 

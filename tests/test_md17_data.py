@@ -481,3 +481,17 @@ def test_schedule_sweep_changes_one_flag_and_picks_by_validation():
            ("egnn-s", "lr 1e-3"): card(0.30, 0.30), ("egnn-s", "shipped"): card(0.30, 0.30)}
     assert sw.picks(got, ["egno", "egnn", "egnn-s", "egnn-r"]) == {
         "egno": "lr 1e-3", "egnn": "no early stop", "egnn-s": "shipped"}
+
+
+def test_evaluate_a_shipped_molecule_on_a_fresh_clone(tmp_path):
+    """No generated data: the committed test split is used (copied into the data folder)."""
+    cmd = [sys.executable, "-W", "ignore", "-m", "egno", "evaluate", "--dataset", "md17/uracil", "--model",
+           "linear", "--split", "test", "--json", "--quiet", "--threads", "1"]
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "EGNO_DATA": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    row = json.loads(run.stdout.strip().splitlines()[-1])
+    committed = json.loads((ROOT / "assets/samples/md17/uracil/card.json").read_text())
+    assert row["split"] == "test" and row["n_samples"] == committed["sizes"]["test"]
+    assert np.isfinite(row["f_mse"]) and 0 < row["gyration_ratio"]
+    assert (tmp_path / "md17" / "uracil" / "test.npz").exists()

@@ -14,6 +14,7 @@ from app.upload_state import (EXAMPLE_SETS, digest, kept_files, load_example, re
 from egno import get_dataset, limits
 from egno.examples import example_path
 from egno.uploads import sweep_stale
+from egno.data.rigid import rotation_note
 from egno.uploads_frames import speed_warning
 
 
@@ -134,6 +135,8 @@ for note in result["notes"]:
     st.info(note)
 if meta.get("velocity_note"):
     st.info(meta["velocity_note"])
+if meta.get("turn_rad"):
+    st.info(rotation_note(meta["turn_rad"][0]))
 scale = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
 st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{scale}, "
            f"{meta['dt']:g} {time_unit} apart ({meta['dt_from']}); input frame {meta['start']}, "

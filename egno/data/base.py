@@ -19,6 +19,7 @@ from .. import limits
 
 from ..graph import GraphBatch
 from ..paths import default_data_dir
+from .rigid import RigidMotion, still
 
 
 def uniform_times(timesteps: int) -> np.ndarray:
@@ -43,6 +44,8 @@ class Windows:
       edge_attr (E, d), node_ptr (S+1,), edge_ptr (S+1,), target (P, N, 3) or None, t (P,),
       up (S, 3) or None: the unit vector against gravity in each sample's frame, for families
       where gravity acts (motion). It is an input vector like x and v: it turns with the sample.
+      spin: a rigid rotation split off each sample's input (egno.data.rigid), carried onto the
+      prediction after the model; None for data that do not tumble.
     """
 
     h: torch.Tensor
@@ -57,6 +60,7 @@ class Windows:
     window: float  # ΔT in the family's time unit
     meta: dict = field(default_factory=dict)
     up: torch.Tensor | None = None
+    spin: RigidMotion | None = None
 
     def __post_init__(self):
         n = self.x.shape[0]
@@ -66,6 +70,8 @@ class Windows:
         assert self.edge_attr.shape[0] == self.edge_index.shape[1], "one edge_attr row per edge"
         if self.up is not None:
             assert self.up.shape == (len(self), 3), f"up must be (S, 3), got {tuple(self.up.shape)}"
+        if self.spin is not None:
+            assert len(self.spin) == len(self), f"one rigid motion per sample, not {len(self.spin)}"
         if self.target is not None:
             assert self.target.shape == (len(self.t), n, 3), (
                 f"target must be (P, N, 3) = ({len(self.t)}, {n}, 3), got {tuple(self.target.shape)}"
@@ -119,6 +125,8 @@ class Windows:
             target=None if first.target is None else torch.cat([w.target for w in parts], dim=1),
             t=first.t, window=first.window, meta=dict(first.meta),
             up=None if first.up is None else cat("up"),
+            spin=None if all(w.spin is None for w in parts) else RigidMotion.concat(
+                [w.spin if w.spin is not None else still(len(w)) for w in parts]),
         )
 
     def select(self, index) -> "Windows":
@@ -134,7 +142,8 @@ class Windows:
             edge_attr=self.edge_attr[edges], node_ptr=torch.cat([zero, torch.cumsum(n_count, 0)]),
             edge_ptr=torch.cat([zero, torch.cumsum(e_count, 0)]),
             target=None if self.target is None else self.target[:, nodes], t=self.t,
-            window=self.window, meta=dict(self.meta), up=None if self.up is None else self.up[index])
+            window=self.window, meta=dict(self.meta), up=None if self.up is None else self.up[index],
+            spin=None if self.spin is None else self.spin.select(index.numpy()))
 
     def sample_nodes(self, i: int) -> slice:
         return slice(int(self.node_ptr[i]), int(self.node_ptr[i + 1]))
@@ -147,10 +156,15 @@ class Windows:
         counts = self.node_ptr[1:] - self.node_ptr[:-1]
         sample = torch.repeat_interleave(torch.arange(len(self)), counts)
         centre = torch.zeros(len(self), 3, dtype=self.x.dtype).index_add_(0, sample, self.x)
-        centre = (centre / counts.clamp(min=1)[:, None].to(self.x.dtype))[sample]  # N, 3
+        centroid = centre / counts.clamp(min=1)[:, None].to(self.x.dtype)  # S, 3
+        centre = centroid[sample]  # N, 3
+        spin = None
+        if self.spin is not None:
+            c = centroid.double().numpy()
+            spin = self.spin.moved(R.double().numpy(), c - c @ R.double().numpy().T)
         return replace(self, x=(self.x - centre) @ R.T + centre, v=self.v @ R.T,
                        target=None if self.target is None else (self.target - centre) @ R.T + centre,
-                       up=None if self.up is None else self.up @ R.T)
+                       up=None if self.up is None else self.up @ R.T, spin=spin)
 
 
 def collate(w: Windows, index: torch.Tensor | list[int] | None = None) -> GraphBatch:

@@ -8,26 +8,26 @@ every 3000 / P steps, so P may be any divisor of 200 (8 and 50 included).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..paths import SAMPLES
 from .. import limits
+from . import rigid
 from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
 from .md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
                        segment_windows)
 from .mocap import two_hop
 
 
-def generate_job(job: tuple) -> str:
-    """(dataset name, engine, sizes, data_dir, quiet, production, workers, segments) -> output folder."""
+def generate_job(name: str, data_dir: Path | None = None, **options) -> str:
+    """Generate md17/<molecule> ``name`` with ``MD17.generate``'s options; returns its folder."""
     from . import get_dataset
 
-    name, engine, sizes, data_dir, quiet, production, workers, segments = job
-    return str(get_dataset(name, data_dir).generate(progress=not quiet, engine=engine, sizes=sizes,
-                                                    production=production, workers=workers,
-                                                    segments=segments))
+    return str(get_dataset(name, data_dir).generate(**options))
 
 
 # ---------------------------------------------------------------- windows and the family
@@ -76,6 +76,40 @@ def molecule_windows(pos, vel, z, starts, frames_per_target: int | None, timeste
                                uniform_times(timesteps), window=window)
 
 
+def carry_rotation(w: Windows, pos: np.ndarray, z: np.ndarray, dt: float, starts,
+                   v0: np.ndarray | None = None) -> Windows:
+    """``w`` (heavy-atom windows from frames ``starts`` of the all-atom frames ``pos``, ``dt``
+    apart) with each window's rigid rotation split off and carried (egno.data.rigid): the angular
+    momentum averaged over the frames around the start (from ``v0`` (N, 3), all atoms, when the
+    file has fewer than three frames). ``w`` unchanged when no window turns by CARRY_MIN_ANGLE;
+    ``meta["turn_rad"]``: each window's turn at its input angular velocity."""
+    from ase.data import atomic_masses
+
+    m, heavy = atomic_masses[z], z > 1
+    v = w.v.double().numpy().copy()
+    motions, turns = [], []
+    for i, s in enumerate(starts):
+        s = int(s)
+        if len(pos) >= 3:
+            L = rigid.mean_angular_momentum(pos, dt, m, s)
+            velocity = pos[min(s + 1, len(pos) - 1)] - pos[max(s - 1, 0)]
+            velocity = velocity / (dt * (min(s + 1, len(pos) - 1) - max(s - 1, 0)))
+        else:
+            velocity = np.zeros_like(pos[s]) if v0 is None else v0
+            L = rigid.angular_momentum(pos[s], velocity, m)
+        motion = rigid.rigid_motion(pos[s], velocity, m, L)
+        nodes = w.sample_nodes(i)
+        v[nodes], carried = rigid.split_rotation(pos[s][heavy], v[nodes], motion, w.window)
+        motions.append(carried if carried is not None else rigid.still())
+        turns.append(float(motion.turn_angle(w.window)[0]))
+    w.meta["turn_rad"] = turns
+    if all(np.allclose(mo.angular_momentum, 0) for mo in motions):
+        return w
+    h = w.h.clone()
+    h[:, -1] = torch.as_tensor(np.linalg.norm(v, axis=-1) * SPEED_FS, dtype=h.dtype)
+    return replace(w, v=torch.as_tensor(v, dtype=w.v.dtype), h=h, spin=rigid.RigidMotion.concat(motions))
+
+
 class MD17(DatasetFamily):
     default_timesteps = 8
     time_unit = "fs"
@@ -114,7 +148,8 @@ class MD17(DatasetFamily):
 
     def generate(self, progress: bool = True, engine: str = "xtb", sizes: dict | None = None,
                  splits: tuple[str, ...] = ("train", "val", "test"), spacing: int = 30,
-                 segments: int = SEGMENTS, production: str = "nve", workers: int = 1, **_) -> Path:
+                 segments: int = SEGMENTS, production: str = "nve", workers: int = 1,
+                 rotation: str = "zero", **_) -> Path:
         """Simulate the molecule's splits (md17/all: every molecule's). A request for the test
         split alone is served from the committed sample (assets/samples/md17) when there is one:
         the app then needs no minutes of GFN2-xTB MD."""
@@ -126,10 +161,14 @@ class MD17(DatasetFamily):
                 copy_committed(committed, folder, ("test.npz", "card.json"))
                 continue
             generate_molecule(folder, name, engine, spacing, sizes, progress, splits, segments,
-                              production, workers)
+                              production, workers, rotation=rotation)
         return self.data_dir
 
     def ensure(self, progress: bool = True) -> None:
+        """The test split of every molecule: generated here, else the committed sample's copy."""
+        for m, d in self._molecule_dirs().items():
+            if not (d / "test.npz").exists() and (SAMPLES / "md17" / m / "test.npz").exists():
+                copy_committed(SAMPLES / "md17" / m, d, ("test.npz", "card.json"))
         missing = [m for m, d in self._molecule_dirs().items() if not (d / "test.npz").exists()]
         if missing:
             raise FileNotFoundError(f"no simulated data for {missing}: run `python -m egno data "
@@ -228,6 +267,7 @@ class MD17(DatasetFamily):
         # velocities (central differences) of the frames the windows use, not of the whole file
         used = pos[: int(starts[-1]) + (per or 0) * p + 2]
         w = molecule_windows(used, np.gradient(used, dt, axis=0), z, starts, per, p)
+        w = carry_rotation(w, pos, z, dt, starts)
         if w.edge_index.shape[1] > limits.MAX_EDGES * len(starts):
             raise ValueError(f"{path.name}: atoms so close together that the graph has "
                              f"{w.edge_index.shape[1] // len(starts):,} edges, over the limit of "
