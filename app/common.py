@@ -1,21 +1,20 @@
 """Shared app pieces: cached models and data, the sidebar pickers and drawing one prediction."""
 from __future__ import annotations
 
-import functools
 from functools import partial
 
 import streamlit as st
 import torch
 
-from app.figures import animated_figure, error_chart
+from app.figures import IN_3DMOL, animated_figure, error_chart, plot_options
 from app.player import time_labels
 from app.plotview import plotly_view
 from egno import get_dataset, resolve_checkpoint
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 from egno.data import dataset_names
-from egno.explore import test_windows
+from egno.service.inference import test_windows
 from egno.paths import ROOT
-from egno.render import animation_bytes
+from egno.service.render import animation_bytes
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # what Streamlit lets through (server.maxUploadSize in .streamlit/config.toml, MB): the pages state it
@@ -64,26 +63,6 @@ def keep(key: str, value) -> None:
     """Remember a choice for the other pages (``query_choice``) and put it in the URL."""
     st.session_state[f"kept_{key}"] = value
     st.query_params[key] = str(value)
-
-
-@functools.lru_cache(maxsize=1)
-def _heavy_formulas() -> dict:
-    from collections import Counter
-
-    from rdkit import Chem
-
-    from egno.data.md17_sim import MOLECULES
-
-    return {name: Counter(a.GetSymbol() for a in Chem.MolFromSmiles(smiles).GetAtoms())
-            for name, smiles in MOLECULES.items()}
-
-
-def molecule_name(symbols: list[str]) -> str | None:
-    """Which of the eight MD17 molecules a set of heavy atoms is (their formulas differ), or None."""
-    from collections import Counter
-
-    count = Counter(symbols)
-    return next((name for name, formula in _heavy_formulas().items() if formula == count), None)
 
 
 def dataset_and_model(default_model: str = "egno", models_key: str = "model") -> tuple[str, str]:
@@ -140,7 +119,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                 filename: str, highlight: str = "egno", error_max: float | None = None,
                 colour_title: str | None = None, start_frame: int = 0,
                 names: tuple[str, str] = ("ground truth", "prediction")) -> None:
-    """Draw one prediction (``egno.explore.predict_one``'s dict) the way its family is best seen,
+    """Draw one prediction (``egno.service.inference.predict_one``'s dict) the way its family is best seen,
     with the frame player (app/player.py) on every view: proteins (backbone trace) and molecules
     (sticks) in 3Dmol next to an error chart that marks the shown frame; skeletons and particles
     in plotly. Nodes are coloured by ``out["node_error"]`` on a scale from 0 to ``error_max``
@@ -152,20 +131,16 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     labels = time_labels(times, unit)
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
     colour_title = colour_title or f"squared error ({length}²)"
-    if family.view in ("protein", "molecule"):
-        from app.mol3d import molecule_view, protein_view, show
+    if family.view in IN_3DMOL:
+        from app.mol3d import family_view, show
 
         st.caption(title)
         options = dict(labels=labels, error_max=error_max, colour_title=colour_title, group=key,
                        start=start_frame)
         left, right = st.columns([3, 2]) if errors else (st.container(), None)
         with left:
-            if family.view == "protein":
-                show(protein_view(out, meta, **options), height=560)
-                what = "thin green trace; prediction as a thick trace coloured by each residue's error"
-            else:
-                show(molecule_view(out, meta["symbols"], **options), height=560)
-                what = "thin green sticks; prediction as sticks and atoms coloured by their error"
+            view, what = family_view(family, out, meta, **options)
+            show(view, height=560)
             if out["truth"] is not None:
                 st.caption(f"3Dmol: reference as {what} (colour bar: one scale for the whole window)."
                            " Drag to rotate, scroll to zoom.")
@@ -179,17 +154,10 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                 plotly_view(chart, key=f"{key}_errors", config=config,
                             listen=(key, [0.0, *map(float, times)]))
         return
-    edges = meta.get("bones", getattr(family, "bones", None))
-    options = {}
-    if family.view == "skeleton":
-        from egno.data.mocap import trail_joints
-
-        joints = meta.get("joints") or family.joints
-        options = dict(trail_nodes=trail_joints(joints, edges), follow=True, up="y", node_names=joints)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
-                          errors=errors, edges=edges, title=title, length_unit=length,
+                          errors=errors, title=title, length_unit=length,
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
-                          start_frame=start_frame, names=names, **options)
+                          start_frame=start_frame, names=names, **plot_options(family, meta))
     plotly_view(fig, key=key, config=config, start=start_frame)
 
 
@@ -199,7 +167,7 @@ OVERLAY_HELP = "truth and prediction overlaid, one frame per time, rendered on t
 def animation_downloads(out: dict, family, meta: dict, stem: str, title: str, key: str,
                         help: str = OVERLAY_HELP, colour_title: str | None = None) -> None:
     """GIF and MP4 download buttons for one drawn prediction (``draw_sample``'s ``out``), rendered
-    on the server only when clicked (egno/render.py), as `python -m egno render` does;
+    on the server only when clicked (egno/service/render.py), as `python -m egno render` does;
     ``colour_title``: what the nodes' colours are, when not the squared error."""
     for col, suffix, mime in zip(st.columns(3)[:2], (".gif", ".mp4"), ("image/gif", "video/mp4")):
         col.download_button(f"animation ({suffix[1:].upper()})",

@@ -11,6 +11,7 @@ from app.player import time_labels
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
 MODEL_COLOURS = {"egno": "#7048e8", "egnn": "#1c7ed6", "egnn-r": "#a61e4d", "egnn-s": "#0c8599",
                  "gnn": "#868e96", "linear": "#212529"}
+IN_3DMOL = ("protein", "molecule")  # the drawing kinds (DatasetFamily.view) shown with 3Dmol
 ERROR_SCALE = [[0.0, "#ffa94d"], [0.5, "#e8590c"], [1.0, "#5c0a0a"]]  # prediction nodes by error
 
 
@@ -117,10 +118,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     ``colour_title``: the colour bar's title (default: squared error in the length unit). The
     frames are played by the player under the figure (app/plotview.py)."""
     with_errors = bool(errors)
-    fig = make_subplots(rows=1, cols=2 if with_errors else 1,
-                        specs=[[{"type": "scene"}, {"type": "xy"}]] if with_errors else [[{"type": "scene"}]],
-                        column_widths=[0.6, 0.4] if with_errors else None, horizontal_spacing=0.1,
-                        subplot_titles=("trajectory", "error versus time (this sample)") if with_errors else None)
+    fig = _trajectory_subplots(with_errors)
     n, p = x0.shape[0], pred.shape[0]
     truth_name, pred_name = names
     truth_dash = truth_name.replace("ground truth", "ground-truth")
@@ -128,16 +126,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     truth_path = None if truth is None else np.concatenate([x0[None], truth])
     t_all = np.concatenate([[0.0], np.asarray(times)])
     if trails:
-        for path, colour, name, dash in ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
-                                         (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")):
-            if path is None:
-                continue
-            nodes = path.transpose(1, 0, 2)
-            if trail_nodes is not None:
-                nodes = nodes[trail_nodes]
-            seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
-            fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
-                              line=dict(color=colour, width=3, dash=dash), row=1, col=1)
+        _add_trails(fig, ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
+                          (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")), trail_nodes)
     cmax, mse_unit = None, f"{length_unit}²" if length_unit else "squared length"
     if node_error is not None:
         cmax = float(max(error_max if error_max is not None else node_error.max(), 1e-12))
@@ -178,30 +168,61 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         fig.add_trace(tr, row=1, col=2 if isinstance(tr, go.Scatter) else 1)
     dyn_idx = list(range(first, len(fig.data)))
     if with_errors:
-        for name, err in errors.items():
-            fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
-                            line=dict(width=line_width(name, highlight),
-                                      color=MODEL_COLOURS.get(name)), row=1, col=2)
-        fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power",
-                         row=1, col=2)
-        fig.update_xaxes(title_text=f"time ({unit})", row=1, col=2)
+        _add_error_lines(fig, errors, times, unit, length_unit, highlight)
     lo, hi = _bounds(pred_path, truth_path)
     boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None
     fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k),
                            layout=_scene_ranges(*boxes[k]) if follow else None) for k in range(p + 1)]
     if follow:
         lo, hi = boxes[start_frame]
-    fig.update_layout(
-        meta={"frame_labels": time_labels(times, unit)},  # the player's names of the frames
+    fig.update_layout(**_trajectory_layout(title, time_labels(times, unit), lo, hi, up, node_error is not None))
+    return fig
+
+
+def _trajectory_subplots(with_errors: bool) -> go.Figure:
+    """The 3D scene, with the error chart beside it when there are errors to draw."""
+    if not with_errors:
+        return make_subplots(rows=1, cols=1, specs=[[{"type": "scene"}]], horizontal_spacing=0.1)
+    return make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "xy"}]], column_widths=[0.6, 0.4],
+                         horizontal_spacing=0.1, subplot_titles=("trajectory", "error versus time (this sample)"))
+
+
+def _trajectory_layout(title: str, labels: list[str], lo, hi, up: str, colour_bar: bool) -> dict:
+    """The trajectory figure's layout: a cube scene over [lo, hi] with ``up`` vertical, the legend
+    on top, room below for the colour bar, the player's frame labels in ``meta``."""
+    return dict(
+        meta={"frame_labels": labels},  # the player's names of the frames
         title=dict(text=title, y=0.99, yanchor="top"), height=600,
-        margin=dict(l=0, r=0, t=110, b=90 if node_error is not None else 10),
+        margin=dict(l=0, r=0, t=110, b=90 if colour_bar else 10),
         uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},
                                eye=dict(x=1.6, y=0.6, z=1.2) if up == "y" else None)),
     )
-    return fig
+
+
+def _add_trails(fig: go.Figure, paths, trail_nodes: list[int] | None) -> None:
+    """Each node's path over the window, for (path (F, N, 3) or None, colour, name, dash) in
+    ``paths``; only ``trail_nodes`` when given."""
+    for path, colour, name, dash in paths:
+        if path is None:
+            continue
+        nodes = path.transpose(1, 0, 2)
+        if trail_nodes is not None:
+            nodes = nodes[trail_nodes]
+        seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
+        fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
+                          line=dict(color=colour, width=3, dash=dash), row=1, col=1)
+
+
+def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str) -> None:
+    """Every model's error versus time in the right-hand panel, on a log axis."""
+    for name, err in errors.items():
+        fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
+                        line=dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name)), row=1, col=2)
+    fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power", row=1, col=2)
+    fig.update_xaxes(title_text=f"time ({unit})", row=1, col=2)
 
 
 def sweep_chart(shown, metric: str, label: str, unit: str, trained: int, ps: list, n_samples: int,
@@ -223,3 +244,15 @@ def sweep_chart(shown, metric: str, label: str, unit: str, trained: int, ps: lis
                       xaxis=dict(tickvals=sorted(ps)), yaxis_exponentformat="power",
                       margin=dict(l=70, r=10, t=40, b=50))
     return fig
+
+
+def plot_options(family, meta: dict) -> dict:
+    """``animated_figure`` options a family's drawing kind needs: a skeleton's bones, joint
+    names, the trails of its extremities and the camera that follows it, y up."""
+    edges = meta.get("bones", getattr(family, "bones", None))
+    if family.view != "skeleton":
+        return {"edges": edges}
+    from egno.data.mocap import trail_joints
+
+    joints = meta.get("joints") or family.joints
+    return dict(edges=edges, trail_nodes=trail_joints(joints, edges), follow=True, up="y", node_names=joints)

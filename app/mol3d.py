@@ -188,3 +188,13 @@ def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: f
         "sphere": {"scale": 0.25, "colorscheme": scheme}}})
     bar = colour_bar_html(top, colour_title) if coloured else ""
     return player_html(models, labels, _corners(pred, truth), bar, group, start)
+
+
+def family_view(family, out: dict, meta: dict, **options) -> tuple[py3Dmol.view, str]:
+    """The 3Dmol view of one prediction for a protein or molecule family, and what its reference
+    and prediction look like (for the caption)."""
+    if family.view == "protein":
+        return (protein_view(out, meta, **options),
+                "thin green trace; prediction as a thick trace coloured by each residue's error")
+    return (molecule_view(out, meta["symbols"], **options),
+            "thin green sticks; prediction as sticks and atoms coloured by their error")

@@ -1,6 +1,6 @@
 """The Upload page's kept files and worker results (in st.session_state, so they survive page
 switches), and its example files. The bytes are only held and passed to the worker
-(egno.uploads.run_upload); the server never parses them."""
+(egno.uploads.worker.run_upload); the server never parses them."""
 from __future__ import annotations
 
 import hashlib
@@ -8,29 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from egno.examples import example_path
-from egno.uploads import run_upload
+from egno.service.examples import example_path
+from egno.uploads.worker import run_upload
 
-# per family view: (label, files, what it shows)
-EXAMPLE_SETS = {
-    "points": [("particles (CSV with charges)", ["particles.csv"], "11 frames, 0.1 apart: scored")],
-    "molecule": [
-        ("aspirin XYZ with times", ["aspirin_with_times.xyz"], "41 frames, 37.5 fs apart: scored"),
-        ("aspirin XYZ without times", ["aspirin_no_times.xyz"], "the same frames; the file does not "
-         "say they are 37.5 fs apart"),
-        ("aspirin MD17-style npz", ["aspirin_md17.npz"], "R, z and time"),
-        ("aspirin, one frame", ["aspirin_one_frame.xyz"], "starting velocities: zero or thermal"),
-        ("ethanol XYZ", ["ethanol_with_times.xyz"], "goes to the ethanol model on any molecule page"),
-    ],
-    "skeleton": [
-        ("CMU walk ASF + AMC", ["35.asf", "35_01_first40.amc"], "subject 35, 40 frames at 120/s"),
-        ("the same walk as BVH", ["walk_35_01.bvh"], "joint positions, 40 frames"),
-    ],
-    "protein": [
-        ("AdK backbone, one frame (PDB)", ["adk_one_frame.pdb"], "starting velocities: zero or thermal"),
-        ("AdK backbone PDB + DCD", ["adk_backbone.pdb", "adk_backbone.dcd"], "13 frames, 1 ps apart"),
-    ],
-}
 PAIR_KINDS = ({"asf", "amc"}, {"pdb", "dcd"}, {"psf", "dcd"}, {"gro", "xtc"}, {"pdb", "xtc"},
               {"gro", "trr"}, {"pdb", "trr"}, {"psf", "xtc"})
 
@@ -40,7 +20,17 @@ def kept_files() -> list[tuple[str, bytes]]:
 
 
 def keep_files(files: list[tuple[str, bytes]]) -> None:
+    """Keep an upload for every page, hashed once here (``files_digest``)."""
     st.session_state.upload_kept = list(files)
+    st.session_state.upload_digest = digest(*[n for n, _ in files], *[b for _, b in files])
+
+
+def files_digest(files: list[tuple[str, bytes]]) -> str:
+    """The kept upload's hash when these are its files (the same objects), else theirs."""
+    kept = kept_files()
+    if len(kept) == len(files) and all(a is b for (_, a), (_, b) in zip(kept, files)):
+        return st.session_state.upload_digest
+    return digest(*[n for n, _ in files], *[b for _, b in files])
 
 
 def take_new_drop(new: list[tuple[str, bytes]]) -> None:
@@ -84,11 +74,11 @@ def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, 
            device: str, spinner: str, job: dict | None = None) -> dict:
     """run_upload once per (dataset, model, files, mode, options, job) in this browser tab; the last
     few results are kept. A prediction's options are remembered for the other pages (``used_options``)."""
+    files_id = files_digest(files)
     if mode == "predict":
-        st.session_state.setdefault("upload_options", {})[digest(*[b for _, b in files])] = dict(options or {})
+        st.session_state.setdefault("upload_options", {})[files_id] = dict(options or {})
     extra = (sorted(job.items()),) if job else ()
-    key = digest(dataset, model, mode, sorted((options or {}).items()), *extra, *[n for n, _ in files],
-                 *[b for _, b in files])
+    key = digest(dataset, model, mode, sorted((options or {}).items()), *extra, files_id)
     cache = st.session_state.setdefault("upload_results", {})
     if key not in cache:
         with st.spinner(spinner):
@@ -101,7 +91,7 @@ def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, 
 def used_options(files: list[tuple[str, bytes]]) -> dict | None:
     """The options (start frame, time step, starting velocities) the Upload page last predicted
     these files with, or None when it has not."""
-    return st.session_state.get("upload_options", {}).get(digest(*[b for _, b in files]))
+    return st.session_state.get("upload_options", {}).get(files_digest(files))
 
 
 def fits(family, files: list[tuple[str, bytes]]) -> bool:

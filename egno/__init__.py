@@ -5,10 +5,10 @@ The small public API the app and the command line use:
   get_dataset(name)                                            -> a dataset family (load, read_file)
   predict / evaluate                                           -> positions, F-MSE / A-MSE
 """
-from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, resolve_checkpoint
-from .config import ModelConfig, TrainConfig, preset
-from .data import get_dataset
-from .evaluate import evaluate, predict
+from egno.run.checkpoint import CheckpointError, LoadedModel, load_checkpoint, resolve_checkpoint
+from egno.nn.config import ModelConfig, TrainConfig, preset
+from egno.data import get_dataset
+from egno.run.evaluate import evaluate, predict
 
 __all__ = ["CheckpointError", "LoadedModel", "load_checkpoint", "resolve_checkpoint", "ModelConfig",
            "TrainConfig", "preset", "get_dataset", "evaluate", "predict"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .config import MODELS, preset
+from egno.nn.config import MODELS, preset
 
 
 def _threads(n: int | None) -> None:
@@ -18,46 +18,29 @@ def _threads(n: int | None) -> None:
         torch.set_num_threads(n)
 
 
-def cmd_md17(a, sizes: dict) -> None:
-    """Molecules one after another, each one's segments on ``--workers`` processes
-    (OMP_NUM_THREADS=1 each)."""
-    import os
-
-    from .data import MOLECULES
-    from .data.md17 import generate_job
-
-    molecule = a.molecule or "all"
-    if molecule != "all" and molecule not in MOLECULES:
-        sys.exit(f"--molecule must be one of {list(MOLECULES)} or all, not {molecule}")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    names = [f"md17/{m}" for m in (MOLECULES if molecule == "all" else [molecule])]
-    for name in names:
-        out = generate_job(name, a.data_dir if len(names) == 1 else None, progress=not a.quiet, engine=a.engine,
-                           sizes=sizes, production=a.production, rotation=a.rotation, workers=a.workers,
-                           segments=a.segments)
-        print(f"wrote {name} to {out}")
-
-
 def cmd_data(a) -> None:
-    from .data import dataset_names, get_dataset
+    from egno.data import dataset_names, get_dataset
 
     sizes = {k: v for k, v in (("train", a.train), ("val", a.val), ("test", a.test)) if v}
     if a.long:
-        from .longdata import generate_nbody_long
+        from egno.data.long import generate_nbody_long
 
         assert a.dataset == "nbody", "--long makes the nbody long-horizon test file"
         print(f"wrote {generate_nbody_long(get_dataset('nbody', a.data_dir), seed=a.seed)}")
         return
-    if a.dataset.split("/")[0] == "md17":
-        if "/" in a.dataset and not a.molecule:
-            a.molecule = a.dataset.split("/", 1)[1]
-        return cmd_md17(a, sizes)
-    names = [n for n in dataset_names() if n.startswith(a.dataset + "/")] or [a.dataset]
+    dataset = f"{a.dataset.split('/')[0]}/{a.molecule}" if a.molecule else a.dataset
+    # a family's name alone: each of its datasets (md17/all is every molecule already)
+    names = [n for n in dataset_names() if n.startswith(dataset + "/") and not n.endswith("/all")] or [dataset]
+    options = dict(engine=a.engine, production=a.production, rotation=a.rotation, workers=a.workers,
+                   segments=a.segments)  # md17's; the other families ignore them
     for name in names:
-        family = get_dataset(name, a.data_dir if len(names) == 1 else None)
+        try:
+            family = get_dataset(name, a.data_dir if len(names) == 1 else None)
+        except (KeyError, ValueError) as e:
+            sys.exit(str(e))
         if a.source:
             family.source = a.source
-        out = family.generate(progress=not a.quiet, seed=a.seed, sizes=sizes)
+        out = family.generate(progress=not a.quiet, seed=a.seed, sizes=sizes, **options)
         print(f"wrote {name} to {out}")
 
 
@@ -80,8 +63,8 @@ def train_configs(a) -> tuple:
 
 
 def cmd_train(a) -> None:
-    from .checkpoint import shipped_path
-    from .train import train
+    from egno.run.checkpoint import shipped_path
+    from egno.run.train import train
 
     _threads(a.threads)
     mc, tc = train_configs(a)
@@ -93,10 +76,10 @@ def cmd_train(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from .checkpoint import load_checkpoint, resolve_checkpoint
-    from .data import get_dataset
-    from .evaluate import evaluate
-    from .train import pick_device
+    from egno.run.checkpoint import load_checkpoint, resolve_checkpoint
+    from egno.data import get_dataset
+    from egno.run.evaluate import evaluate
+    from egno.run.train import pick_device
 
     _threads(a.threads)
     dev = pick_device(a.device)
@@ -114,7 +97,7 @@ def cmd_evaluate(a) -> None:
         windows = family.load(a.split, p)
         split = a.split
     if a.rotate:
-        from .explore import rotation_from_euler
+        from egno.service.inference import rotation_from_euler
 
         axis, _, text = a.rotate.partition(":")
         try:
@@ -138,8 +121,8 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_export(a) -> None:
-    from .data import get_dataset
-    from .data.nbody import export_trajectory
+    from egno.data import get_dataset
+    from egno.data.nbody import export_trajectory
 
     assert a.dataset == "nbody", "export is implemented for nbody"
     family = get_dataset(a.dataset, a.data_dir)
@@ -152,10 +135,10 @@ def cmd_export(a) -> None:
 def cmd_render(a) -> None:
     import time
 
-    from .checkpoint import resolve_checkpoint
-    from .data import get_dataset
-    from .explore import predict_one, test_windows
-    from .render import render_animation
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.data import get_dataset
+    from egno.service.inference import predict_one, test_windows
+    from egno.service.render import render_animation
 
     _threads(a.threads)
     began = time.perf_counter()
@@ -166,9 +149,7 @@ def cmd_render(a) -> None:
     assert 0 <= a.sample < len(windows), f"--sample: 0 to {len(windows) - 1}"
     out = predict_one(resolve_checkpoint(a.dataset, a.model), windows, a.sample,
                       timesteps=None if truth else a.timesteps)
-    meta = dict(windows.meta)
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(windows, a.sample)
+    meta = family.sample_meta(windows, a.sample)
     predicted = time.perf_counter()
     render_animation(out, family, meta, a.out, a.layout, a.fps,
                      f"{a.dataset} test sample {a.sample} · {a.model}")
@@ -178,11 +159,11 @@ def cmd_render(a) -> None:
 
 
 def cmd_rollout(a) -> None:
-    from .checkpoint import resolve_checkpoint
-    from .data import get_dataset
-    from .longdata import long_windows
-    from .rollout import run
-    from .train import pick_device
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.data import get_dataset
+    from egno.data.long import long_windows
+    from egno.run.rollout import run
+    from egno.run.train import pick_device
 
     _threads(a.threads)
     dev = pick_device(a.device)
@@ -206,15 +187,12 @@ def cmd_rollout(a) -> None:
 
 
 def cmd_bench(a) -> None:
-    from .bench import run_bench
+    from egno.run.bench import run_bench
 
     run_bench(a)
 
 
-def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m egno", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-
+def _data_command(sub) -> None:
     d = sub.add_parser("data", help="generate a dataset into the data directory")
     d.add_argument("dataset")
     d.add_argument("--data-dir", type=Path, help="output folder (default: data/<dataset>)")
@@ -223,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
                    "../shared/data/cmu_mocap)")
     for split in ("train", "val", "test"):
         d.add_argument(f"--{split}", type=int, help=f"number of {split} samples")
-    d.add_argument("--molecule", help="md17: one of the eight molecules, or all (default)")
+    d.add_argument("--molecule", help="md17: one of the eight molecules, or all (the same as md17/<molecule>)")
     d.add_argument("--engine", choices=("xtb", "mmff"), default="xtb",
                    help="md17 forces: GFN2-xTB (tblite; default) or RDKit MMFF94 (fast, tests)")
     d.add_argument("--production", choices=("nve", "langevin"), default="nve",
@@ -241,6 +219,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_data)
 
+
+def _train_command(sub) -> None:
     t = sub.add_parser("train", help="train a model; rerun the same command to resume")
     t.add_argument("--dataset", required=True)
     t.add_argument("--model", required=True, choices=MODELS)
@@ -262,6 +242,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
+
+def _evaluate_command(sub) -> None:
     e = sub.add_parser("evaluate", help="F-MSE / A-MSE of a checkpoint")
     e.add_argument("--dataset", required=True)
     e.add_argument("--model", default="egno", choices=MODELS)
@@ -280,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 
+
+def _export_command(sub) -> None:
     x = sub.add_parser("export", help="write dataset trajectories as user files (csv / npz)")
     x.add_argument("--dataset", default="nbody")
     x.add_argument("--split", default="test", choices=("train", "val", "test"))
@@ -288,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--data-dir", type=Path)
     x.set_defaults(func=cmd_export)
 
+
+def _render_command(sub) -> None:
     g = sub.add_parser("render", help="a test prediction as a GIF or MP4 (truth and prediction)")
     g.add_argument("--dataset", default="nbody")
     g.add_argument("--model", default="egno")
@@ -299,6 +285,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=int, default=1, help="torch threads (1: see docs/performance.md)")
     g.set_defaults(func=cmd_render)
 
+
+def _rollout_command(sub) -> None:
     r = sub.add_parser("rollout", help="chained long-horizon rollout, window after window")
     r.add_argument("--dataset", required=True)
     r.add_argument("--model", nargs="+", default=["egno"], choices=MODELS,
@@ -308,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
     one.add_argument("--sample", type=int, help="one long-horizon test sample")
     one.add_argument("--samples", type=int, help="the first N long-horizon test samples")
     r.add_argument("--velocity", choices=("fd", "fd2", "fine"), default="fd",
-                   help="how EGNO's next input velocity is obtained (egno/rollout.py)")
+                   help="how EGNO's next input velocity is obtained (egno/run/rollout.py)")
     r.add_argument("--data-dir", type=Path)
     r.add_argument("--device")
     r.add_argument("--threads", type=int)
@@ -316,6 +304,8 @@ def parser() -> argparse.ArgumentParser:
                    help="last line: one JSON object, error and checks per window and per model")
     r.set_defaults(func=cmd_rollout)
 
+
+def _bench_command(sub) -> None:
     b = sub.add_parser("bench", help="latency, throughput and memory benchmarks")
     b.add_argument("--dataset", default="nbody")
     b.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -325,12 +315,20 @@ def parser() -> argparse.ArgumentParser:
                    help="instead: latency and memory of the shipped EGNO on one test sample at these P")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m egno", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for add in (_data_command, _train_command, _evaluate_command, _export_command, _render_command,
+                _rollout_command, _bench_command):
+        add(sub)
     return ap
 
 
 def main(argv=None) -> None:
     a = parser().parse_args(argv)
-    from .train import TrainingDiverged
+    from egno.run.train import TrainingDiverged
 
     try:
         a.func(a)

@@ -1,6 +1,6 @@
 """Hostile uploads, measured (issue 18): `python scripts/bench_hostile_upload.py [--switches N]`.
 
-1. Each crafted file class through the upload worker (egno.uploads.run_upload, what the Upload
+1. Each crafted file class through the upload worker (egno.uploads.worker.run_upload, what the Upload
    page calls): seconds to its message and the worker's peak memory.
 2. A real server and Chromium: one browser session uploads hostile and heavy protein files on the
    Upload page over and over, while another session switches samples on Explore; prints that
@@ -81,7 +81,7 @@ def hostile_files(tmp: Path) -> list[tuple[str, str, list[tuple[str, bytes]]]]:
 
 
 def per_class(cases) -> None:
-    from egno.uploads import run_upload
+    from egno.uploads.worker import run_upload
 
     print("| file | seconds | worker peak (MB) | outcome |\n|---|---:|---:|---|")
     for what, dataset, files in cases:
@@ -107,11 +107,11 @@ def _rss_kb(pid: int, field: str) -> int:
 
 
 def _workers() -> list[int]:
-    """Process ids of running upload workers (egno.uploads._BOOT)."""
+    """Process ids of running upload workers (egno.uploads.worker._BOOT)."""
     out = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"egno.uploads import work" in (proc / "cmdline").read_bytes():
+            if proc.name.isdigit() and b"egno.uploads.worker import work" in (proc / "cmdline").read_bytes():
                 out.append(int(proc.name))
         except OSError:
             pass

@@ -48,8 +48,8 @@ def card(dataset: str, model: str) -> dict:
 
 def no_motion(dataset: str) -> dict:
     """Reference row: every node stays where it is at the input (no model)."""
-    from egno.evaluate import metrics
-    from egno.explore import test_windows
+    from egno.run.evaluate import metrics
+    from egno.service.inference import test_windows
 
     w = test_windows(get_dataset(dataset))
     return metrics(w.x.expand_as(w.target), w.target)

@@ -5,10 +5,10 @@ family), from data the project already ships or may redistribute:
 - molecules: committed simulated aspirin and ethanol frames (assets/samples/md17), as XYZ with and
   without per-frame times, and as an MD17-style npz (R, z, time);
 - motion: the first 40 frames of CMU trial 35_01 as a BVH of joint positions (the ASF + AMC pair
-  itself is cut from ../shared/data/cmu_mocap on first use by egno/examples.py, not committed);
+  itself is cut from ../shared/data/cmu_mocap on first use by egno/service/examples.py, not committed);
 - protein: AdK backbone frames from the committed test split (assets/samples/protein/adk) as a
   one-frame PDB and the PDB of a PDB + DCD pair (the DCD is written on first use by
-  egno/examples.py). The mdanalysistests files themselves (adk.psf, *.dcd) are
+  egno/service/examples.py). The mdanalysistests files themselves (adk.psf, *.dcd) are
   GPL-licensed and this project states no licence, so they are not copied here.
 
 Run: python scripts/make_upload_examples.py
@@ -19,9 +19,10 @@ import io
 
 import numpy as np
 
-from egno.examples import example_path
+from egno.service.examples import example_path
 from egno.paths import ROOT, SAMPLES
-from egno.uploads_export import round_trip_files
+from egno.data import get_dataset
+from egno.data.export import trajectory_files
 
 OUT = SAMPLES / "examples"
 
@@ -69,7 +70,7 @@ def motion() -> None:
     skeleton = read_asf(example_path("35.asf"))  # the raw CMU files are made on use, not committed
     pos = forward_kinematics(skeleton, read_amc(example_path("35_01_first40.amc"), skeleton))
     meta = {"joints": skeleton.joints, "bones": skeleton.edges()}
-    data = round_trip_files("skeleton", pos, np.arange(len(pos)) / 120, meta,
+    data = trajectory_files(get_dataset("mocap/walk"), pos, np.arange(len(pos)) / 120, meta,
                             "egno example: CMU 35_01 frames 1-40 as joint positions")
     (OUT / "walk_35_01.bvh").write_bytes(data["bvh"])
 

@@ -1,4 +1,4 @@
-"""Compute the default resolution sweep (egno/sweeps.py) of every dataset with shipped
+"""Compute the default resolution sweep (egno/service/sweeps.py) of every dataset with shipped
 checkpoints and write it to assets/sweeps/<dataset>.json, which the Resolution page draws on
 arrival. Prints each sweep's wall time (one torch thread, as the app runs it).
 
@@ -12,10 +12,10 @@ import time
 import torch
 
 from egno import get_dataset, resolve_checkpoint
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 from egno.data import dataset_names
-from egno.explore import resolution_sweep, test_windows
-from egno.sweeps import default_settings, save_sweep
+from egno.service.inference import resolution_sweep, test_windows
+from egno.service.sweeps import default_settings, save_sweep
 
 
 def main(datasets: list[str]) -> None:

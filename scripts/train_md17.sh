@@ -19,7 +19,7 @@ train() {  # dataset, model, extra flags: the shared schedule, shipped into asse
   $PY -m egno train --dataset "$1" "${on[@]}" --ship --quiet --model "$2" --epochs 300 --ema 0.999 --time-limit 15 "${@:3}"
 }
 diverged() {  # whether the shipped card of (dataset, model) says its run stopped on a non-finite loss
-  $PY -c "import json, sys; from egno.checkpoint import shipped_path; \
+  $PY -c "import json, sys; from egno.run.checkpoint import shipped_path; \
 sys.exit(0 if json.loads(shipped_path('$1', '$2').with_suffix('.json').read_text())['stop_reason'].startswith('diverged') else 1)"
 }
 ladder() {  # dataset, model: trained at lower learning rates while a run diverges

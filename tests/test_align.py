@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from egno.align import aligned_view, kabsch, rmsd, superpose
-from egno.explore import random_rotation
+from egno.service.inference import random_rotation
 
 
 def test_kabsch_undoes_a_rotation_and_shift():

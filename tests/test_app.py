@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from helpers import app_figures
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 
 pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
 MAIN = str(ROOT / "app" / "main.py")

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from helpers import app_figures
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 from test_bvh import bvh_text
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -121,7 +121,7 @@ def test_md17_all_explores_samples_of_every_molecule():
     is molecule k, drawn with its own atoms."""
     from egno import get_dataset
     from egno.data.md17 import MOLECULES
-    from egno.explore import test_windows
+    from egno.service.inference import test_windows
 
     windows = test_windows(get_dataset("md17/all"))
     sizes = {int(windows.node_ptr[2000 * k + 1] - windows.node_ptr[2000 * k]) for k in range(len(MOLECULES))}

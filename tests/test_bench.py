@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from egno import get_dataset
-from egno.bench import latency, training_throughput
+from egno.run.bench import latency, training_throughput
 import torch
 
 
 def test_latency_and_throughput_helpers_report_positive_numbers(tiny_nbody, monkeypatch):
-    import egno.bench as bench
+    import egno.run.bench as bench
 
     monkeypatch.setattr(bench, "LATENCY_GRID", [(1, 5), (20, 8)])
     windows = get_dataset("nbody", tiny_nbody).load("train")
@@ -19,7 +19,7 @@ def test_latency_and_throughput_helpers_report_positive_numbers(tiny_nbody, monk
 
 def test_paired_times_alternate_the_contenders():
     """Latency pairs are timed in turns, so a slow spell of the machine hits both models."""
-    from egno.bench import paired_times
+    from egno.run.bench import paired_times
 
     calls = []
     times = paired_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
@@ -31,8 +31,8 @@ def test_paired_times_alternate_the_contenders():
 def test_shipped_inference_benchmark_times_each_p_and_measures_memory():
     import pytest
 
-    from egno.bench import shipped_inference
-    from egno.checkpoint import shipped_models
+    from egno.run.bench import shipped_inference
+    from egno.run.checkpoint import shipped_models
 
     if "egno" not in shipped_models("mocap/walk"):
         pytest.skip("no shipped mocap checkpoints")

@@ -1,5 +1,5 @@
 """The command in every shipped card reproduces the card's configs, no shipped run diverged, and
-egno.checkpoint.rerun_command (scripts/experiments/seed_spread.py) reruns that command with only
+egno.run.checkpoint.rerun_command (scripts/experiments/seed_spread.py) reruns that command with only
 the seed, output folder and device changed."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from egno.__main__ import parser, train_configs
-from egno.checkpoint import rerun_command, run_commands
-from egno.config import ModelConfig, TrainConfig
+from egno.run.checkpoint import rerun_command, run_commands
+from egno.nn.config import ModelConfig, TrainConfig
 from egno.paths import CHECKPOINTS as ASSETS
 
 CARDS = sorted(ASSETS.rglob("*.json"))

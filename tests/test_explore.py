@@ -10,11 +10,11 @@ import pytest
 from torch import nn
 
 from egno import get_dataset
-from egno.checkpoint import LoadedModel
-from egno.config import preset
-from egno.explore import (DIVERGED_FACTOR, diverged, predict_one, prediction_warning,
+from egno.run.checkpoint import LoadedModel
+from egno.nn.config import preset
+from egno.service.inference import (DIVERGED_FACTOR, diverged, predict_one, prediction_warning,
                           resolution_sweep)
-from egno.explore import test_windows as committed_windows
+from egno.service.inference import test_windows as committed_windows
 
 
 class Moves(nn.Module):
@@ -68,3 +68,11 @@ def test_resolution_sweep_marks_diverged_rows_with_the_no_motion_reference(windo
     rows = df.set_index("model")
     assert rows.loc["still", "f_mse"] == pytest.approx(rows.loc["still", "no_motion_f_mse"])
     assert rows["diverged"].to_dict() == {"still": False, "wild": True, "nan": True}
+
+
+def test_best_model_ignores_errors_that_are_not_finite():
+    from egno.service.inference import best_model
+
+    errors = {"egno": np.array([0.1, np.nan]), "egnn": np.array([0.2, 0.5]), "gnn": np.array([0.0, np.inf])}
+    assert best_model(errors) == "egnn"
+    assert best_model({"egno": np.array([np.nan])}) is None

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from egno.checkpoint import shipped_path
+from egno.run.checkpoint import shipped_path
 from egno.data import get_dataset
 from egno.data.md17 import BOND, MOLECULES, STRIDE, WINDOW_STEPS, molecule_graph
 from egno.data.md17_sim import REDRAWS, frames_needed
@@ -198,24 +198,27 @@ def test_downloaded_prediction_keeps_its_elements_and_reads_back(tmp_path, ethan
 
     import pandas as pd
 
+    from egno.data.export import element_symbols, table_files
     from egno.data.md17 import MD17
-    from egno.explore import element_symbols, export_csv, export_extxyz, export_npz, read_uploads
+    from egno.uploads.staging import read_uploads
 
     w = ethanol.load("test")
     one = w.select([0])
     symbols = element_symbols({"symbols": MD17.symbols(w, 0)})
     assert symbols == ["C", "C", "O"]
-    args = (one.x.numpy(), one.target.numpy(), one.t.numpy(), one.window, symbols)
-    back = read_uploads("md17/ethanol", [("pred.extxyz", export_extxyz(*args))], tmp_path)
+    frames = np.concatenate([one.x.numpy()[None], one.target.numpy()])
+    times = np.concatenate([[0.0], one.t.numpy() * one.window])
+    files = table_files(frames, times, symbols, "egno prediction by test")
+    back = read_uploads("md17/ethanol", [("pred.extxyz", files["extxyz"])], tmp_path)
     assert back.meta["symbols"] == symbols and ethanol.matches(back)
     np.testing.assert_allclose(back.x.numpy(), one.x.numpy(), atol=1e-6)
     np.testing.assert_allclose(back.target.numpy(), one.target.numpy(), atol=1e-6)
-    table = pd.read_csv(io.BytesIO(export_csv(*args)))
+    table = pd.read_csv(io.BytesIO(files["csv"]), comment="#")
     assert table.loc[table.frame == 0, "element"].tolist() == symbols
-    with np.load(io.BytesIO(export_npz(*args)), allow_pickle=False) as f:
+    with np.load(io.BytesIO(files["npz"]), allow_pickle=False) as f:
         assert f["elements"].tolist() == symbols and f["positions"].shape == (9, 3, 3)
     assert element_symbols({"atom_names": ["N", "CA", "C", "O"]}) == ["N", "C", "C", "O"]
-    assert element_symbols({}) is None and b"\nX " in export_extxyz(*args[:4])
+    assert element_symbols({}) is None and b"\nX " in table_files(frames, times, None, "egno x")["extxyz"]
 
 
 def test_every_molecule_embeds_from_smiles():
@@ -329,7 +332,7 @@ def test_floor_on_the_card_and_the_shrinkage_ratio(ethanol):
     1 for the truth and reads a prediction shrunk toward its centre as below 1."""
     import torch
 
-    from egno.evaluate import gyration_ratio
+    from egno.run.evaluate import gyration_ratio
 
     card = json.loads((ethanol.data_dir / "card.json").read_text())
     assert ethanol.floor() == card["floors"]["heavy_atom_f_mse"] > 0
@@ -434,7 +437,7 @@ def test_segments_follow_the_load_order_and_window_errors_average_to_the_f_mse(e
     node-weighted mean is the split's F-MSE."""
     import torch
 
-    from egno.evaluate import metrics, window_f_mse
+    from egno.run.evaluate import metrics, window_f_mse
 
     test = ethanol.load("test")
     segment = ethanol.segments("test")

@@ -189,7 +189,7 @@ def test_read_amc_upload_with_its_skeleton(tmp_path):
 
 
 def test_read_uploads_orders_an_asf_amc_pair(tmp_path):
-    from egno.explore import read_uploads
+    from egno.uploads.staging import read_uploads
 
     files = [("35_02.amc", (SOURCE / "35" / "35_02.amc").read_bytes()), ("35.asf", ASF35.read_bytes())]
     w = read_uploads("mocap/walk", files, tmp_path)
@@ -206,7 +206,7 @@ def test_read_uploads_orders_an_asf_amc_pair(tmp_path):
 ])
 def test_uploads_that_are_not_one_motion_say_what_to_select(tmp_path, names, message):
     """Upload names the user's files only (the reader's temporary names never show)."""
-    from egno.explore import read_uploads
+    from egno.uploads.staging import read_uploads
 
     with pytest.raises(ValueError) as e:
         read_uploads("mocap/walk", [(n, b"some bytes") for n in names], tmp_path)

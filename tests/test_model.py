@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from egno.config import preset
+from egno.nn.config import preset
 from egno.data import collate, uniform_times
 from egno.data.nbody import build_windows, simulate
-from egno.model import time_embedding
-from egno.spectral import EquivariantSpectralConv, SpectralConv, dft_matrices
-from egno.zoo import EQUIVARIANT, build_model
+from egno.nn.model import time_embedding
+from egno.nn.spectral import EquivariantSpectralConv, SpectralConv, dft_matrices
+from egno.nn.zoo import EQUIVARIANT, build_model
 from helpers import random_orthogonal
 
 ALL = ("egno", "egnn", "egnn-r", "egnn-s", "gnn", "linear")
@@ -239,7 +239,7 @@ def test_graphs_of_different_sizes_batch_together():
 
 
 def test_chunked_inference_equals_one_pass(monkeypatch):
-    import egno.model as model_module
+    import egno.nn.model as model_module
 
     batch, model = make_batch(n_samples=4), make_model("egno")
     with torch.no_grad():

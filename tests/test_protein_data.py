@@ -126,7 +126,7 @@ def test_broken_or_unusable_files_explain(tmp_path, adk, files, message):
 
 
 def test_upload_limits_and_p(tmp_path, adk):
-    from egno.explore import read_uploads
+    from egno.uploads.staging import read_uploads
 
     with pytest.raises(ValueError, match="P must divide"):
         adk.read_file(f"{datafiles.PSF},{datafiles.DCD2}", timesteps=5)

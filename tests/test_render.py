@@ -1,4 +1,4 @@
-"""Server-side GIF / MP4 export (egno/render.py and `python -m egno render`)."""
+"""Server-side GIF / MP4 export (egno/service/render.py and `python -m egno render`)."""
 from __future__ import annotations
 
 import subprocess
@@ -10,8 +10,8 @@ from PIL import Image
 
 from conftest import ROOT
 from egno import get_dataset
-from egno.checkpoint import shipped_models
-from egno.render import NO_TRUTH, graph_edges, render_animation
+from egno.run.checkpoint import shipped_models
+from egno.service.render import NO_TRUTH, graph_edges, render_animation
 
 
 def _out(p: int = 5, n: int = 4, truth: bool = True) -> dict:
@@ -60,6 +60,7 @@ def test_molecule_bonds_from_distances():
 
 
 @pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
+@pytest.mark.slow
 def test_render_command_writes_a_gif_and_an_mp4(tmp_path, monkeypatch):
     monkeypatch.setenv("EGNO_DATA", str(tmp_path / "data"))
     get_dataset("nbody", tmp_path / "data" / "nbody").generate(progress=False, splits=("test",))

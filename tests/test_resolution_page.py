@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 
 pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
 MAIN = str(ROOT / "app" / "main.py")

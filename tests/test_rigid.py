@@ -70,8 +70,8 @@ def test_a_rotation_free_window_is_left_exactly_as_it_was(aspirin):
 def test_a_steadily_turned_window_is_predicted_turned(aspirin):
     """The same molecule turned at a known ω: the velocities the model reads are the unturned
     ones (turned), and the prediction follows the turn."""
-    from egno.checkpoint import resolve_checkpoint
-    from egno.evaluate import predict
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.run.evaluate import predict
 
     pos, z, masses = aspirin
     turned, omega, c = steady_turn(pos, masses, 1.5)
@@ -90,9 +90,9 @@ def test_a_steadily_turned_window_is_predicted_turned(aspirin):
 
 def test_the_carried_rotation_turns_with_the_input(aspirin):
     """Turning and shifting the input of a spinning window turns and shifts its prediction."""
-    from egno.checkpoint import resolve_checkpoint
-    from egno.evaluate import predict
-    from egno.explore import transform_windows
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.run.evaluate import predict
+    from egno.service.inference import transform_windows
     from helpers import random_orthogonal
 
     pos, z, masses = aspirin
@@ -119,7 +119,7 @@ def test_an_uploaded_xyz_that_tumbles_is_carried(aspirin, tmp_path):
     import ase
     import ase.io
 
-    from egno.uploads_frames import Options, read_trajectory, upload_window
+    from egno.uploads.frames import Options, read_trajectory, upload_window
 
     pos, z, masses = aspirin
     for name, frames, turning in (("turned", steady_turn(pos, masses, 1.5)[0], True), ("still", pos, False)):

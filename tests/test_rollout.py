@@ -14,11 +14,11 @@ import torch
 from conftest import ROOT
 from egno import ModelConfig, get_dataset
 from egno.data.nbody import build_windows
-from egno.longdata import generate_nbody_long, long_windows
-from egno.physics import first_broken, molecule_checks, nbody_checks, skeleton_checks
-from egno import rollout
-from egno.rollout import chain, check_restate, window_summary
-from egno.zoo import build_model
+from egno.data.long import generate_nbody_long, long_windows
+from egno.data.physics import first_broken, molecule_checks, nbody_checks, skeleton_checks
+from egno.run import rollout
+from egno.run.rollout import chain, check_restate, window_summary
+from egno.nn.zoo import build_model
 
 
 @pytest.fixture(scope="module")

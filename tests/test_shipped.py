@@ -8,10 +8,10 @@ import torch
 
 from conftest import ROOT
 from egno import get_dataset, load_checkpoint
-from egno.checkpoint import shipped_models, shipped_path
+from egno.run.checkpoint import shipped_models, shipped_path
 from egno.data import collate
-from egno.evaluate import evaluate
-from egno.zoo import EQUIVARIANT
+from egno.run.evaluate import evaluate
+from egno.nn.zoo import EQUIVARIANT
 from helpers import random_orthogonal
 
 SHIPPED = shipped_models("nbody")

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from egno import get_dataset, load_checkpoint
-from egno.checkpoint import shipped_models, shipped_path
+from egno.run.checkpoint import shipped_models, shipped_path
 from egno.data import collate, dataset_names
-from egno.evaluate import evaluate
+from egno.run.evaluate import evaluate
 from egno.paths import SAMPLES
-from egno.zoo import EQUIVARIANT
+from egno.nn.zoo import EQUIVARIANT
 from helpers import random_orthogonal
 
 MODELS = {"egno", "egnn", "egnn-r", "egnn-s", "gnn", "linear"}
@@ -75,7 +75,8 @@ def test_shipped_models_keep_or_break_symmetry_as_designed(committed, dataset, n
         assert deviation > 1e-3 * scale
 
 
-@pytest.mark.parametrize("dataset", FAMILIES)
+@pytest.mark.parametrize("dataset", [pytest.param(d, marks=pytest.mark.slow) if d == "protein/adk" else d
+                                     for d in FAMILIES])  # AdK: two minutes of 855-node graphs
 def test_shipped_metrics_reproduce_on_the_committed_test_split(committed, dataset):
     windows = committed[dataset].load("test")
     # molecules: 2000 windows each, so the headline pair only (the suite's time budget)
@@ -107,7 +108,7 @@ def test_turning_the_walk_test_set_leaves_egno_unchanged_and_breaks_gnn(committe
     """`evaluate --rotate y:90`: every test window turned 90° about the vertical (gravity stays
     where it is). EGNO's error is the same; the gnn's, which reads lab-frame coordinates, is not:
     it learned that room's walking direction."""
-    from egno.explore import rotation_from_euler
+    from egno.service.inference import rotation_from_euler
 
     windows = committed["mocap/walk"].load("test")
     turned = windows.turned(rotation_from_euler(0, 90, 0))
@@ -122,6 +123,7 @@ def test_turning_the_walk_test_set_leaves_egno_unchanged_and_breaks_gnn(committe
 
 
 @pytest.mark.skipif(not shipped_models("md17/all"), reason="no shipped md17/all checkpoint")
+@pytest.mark.slow
 def test_md17_all_reproduces_its_card_on_the_eight_committed_test_splits(tmp_path):
     """md17/all's test set is the eight molecules' test splits together; the app serves it from
     the committed samples, and the card's metrics come back from them."""

@@ -9,8 +9,8 @@ import torch
 
 from egno import get_dataset, preset
 from egno.data import collate
-from egno.train import make_optimizer, sample_times, time_subset, train_step
-from egno.zoo import build_model
+from egno.run.train import make_optimizer, sample_times, time_subset, train_step
+from egno.nn.zoo import build_model
 
 
 @pytest.mark.parametrize("model", ["egno", "egnn"])

@@ -14,9 +14,9 @@ import torch
 
 from conftest import ROOT
 from egno import load_checkpoint
-from egno.checkpoint import CheckpointError, resolve_checkpoint, save_checkpoint
-from egno.config import preset
-from egno.zoo import build_model
+from egno.run.checkpoint import CheckpointError, resolve_checkpoint, save_checkpoint
+from egno.nn.config import preset
+from egno.nn.zoo import build_model
 
 PY = sys.executable
 
@@ -131,6 +131,7 @@ def test_resume_refuses_a_different_model_config(tiny_nbody, tmp_path, env_with_
     assert res.returncode != 0 and "different run" in res.stderr
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_training_data(tiny_nbody, tmp_path, env_with_data):
     """A state trained on other windows (regenerated data, another --max-train) is not continued."""
     out = tmp_path / "run"
@@ -218,7 +219,7 @@ def test_diverged_training_stops_and_never_ships_nan_weights(tiny_nbody, tmp_pat
     """A NaN training loss ends the run at once (it would stay NaN for every later epoch): with
     weights that scored on validation before it, those are written and the card says it
     diverged; with none, nothing is written and the error says what to try."""
-    import egno.train as training
+    import egno.run.train as training
 
     real_epoch = training._train_epoch
 
@@ -249,7 +250,7 @@ def test_configs_written_before_a_key_existed_read_as_what_was_trained():
     """vector_conv_init arrived after the first checkpoints: an old EGNO config (no still_start)
     was trained from the random start, every other old config gets the default (run states
     resume through the same from_dict, so one written then still matches today's config)."""
-    from egno.config import ModelConfig
+    from egno.nn.config import ModelConfig
 
     def legacy(dataset, model):
         return {k: v for k, v in preset(dataset, model)[0].to_dict().items() if k != "vector_conv_init"}
@@ -276,9 +277,9 @@ class _Blowup(torch.nn.Module):
 
 
 def test_a_step_with_non_finite_gradients_is_skipped_and_the_weights_stay_finite(tiny_nbody):
-    from egno.config import TrainConfig
+    from egno.nn.config import TrainConfig
     from egno.data import get_dataset
-    from egno.train import _train_epoch
+    from egno.run.train import _train_epoch
 
     w = get_dataset("nbody", tiny_nbody).load("train").select(torch.arange(40))
     first = w.x[:5].clone()  # sample 0's nodes: the batch that holds them gives inf

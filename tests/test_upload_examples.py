@@ -1,18 +1,17 @@
 """Every example file the Upload page offers loads and predicts (in-process, one worker job each)."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 
-from app.upload_state import EXAMPLE_SETS
-from egno.checkpoint import shipped_models
-from egno.examples import COMMITTED, MADE, example_path
-from egno.uploads import _predict
+from egno.data import get_dataset
+from egno.run.checkpoint import shipped_models
+from egno.service.examples import COMMITTED, MADE, example_path
+from egno.uploads.worker import run_in_process
 
-DATASET = {"points": "nbody", "molecule": "md17/aspirin", "skeleton": "mocap/walk", "protein": "protein/adk"}
-SETS = [(view, names) for view, sets in EXAMPLE_SETS.items() for _, names, _ in sets]
+DATASETS = ("nbody", "md17/aspirin", "mocap/walk", "protein/adk")  # one of each family
+SETS = [(d, list(names)) for d in DATASETS for _, names, _ in get_dataset(d).upload_examples]
 
 
 def test_every_example_file_is_offered():
@@ -21,19 +20,14 @@ def test_every_example_file_is_offered():
     assert not any((COMMITTED / name).exists() for name in MADE)  # third-party data stays uncommitted
 
 
-@pytest.mark.parametrize("view, names", SETS, ids=["+".join(n) for _, n in SETS])
-def test_example_loads_and_predicts(view, names, tmp_path):
-    dataset = DATASET[view]
+@pytest.mark.parametrize("dataset, names", SETS, ids=["+".join(n) for _, n in SETS])
+def test_example_loads_and_predicts(dataset, names, tmp_path):
     if not shipped_models(dataset):
         pytest.skip(f"no shipped {dataset} checkpoints")
-    for i, name in enumerate(names):
-        (tmp_path / f"file{i}").write_bytes(example_path(name).read_bytes())
-    req = {"dataset": dataset, "model": "egno", "names": names, "timesteps": None, "device": "cpu",
-           "mode": "predict", "options": {}, "memory_mb": 0}
-    result = _predict(req, tmp_path)
+    result = run_in_process(dataset, "egno", [(n, example_path(n).read_bytes()) for n in names], tmp_path)
     assert result["ok"] and result["exports"], result
-    json.dumps(result)  # plain data only, as the worker writes it
-    with np.load(tmp_path / "result.npz", allow_pickle=False) as f:
-        assert np.isfinite(f["x"]).all() and f["pred"].shape[0] == result["timesteps"]
-        if "no_times" not in names[0]:  # 0.5 fs apart by default: that one may diverge (the page warns)
-            assert np.isfinite(f["pred"]).all()
+    assert all(isinstance(data, bytes) and data for data in result["exports"].values())
+    out = result["out"]
+    assert np.isfinite(out["x"]).all() and out["pred"].shape[0] == result["timesteps"]
+    if "no_times" not in names[0]:  # 0.5 fs apart by default: that one may diverge (the page warns)
+        assert np.isfinite(out["pred"]).all()

@@ -10,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from helpers import app_figures
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 
-pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
+pytestmark = [pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints"),
+              pytest.mark.slow]
 MAIN = str(ROOT / "app" / "main.py")
 GIF_MP4 = ["animation (GIF)", "animation (MP4)"]
 
@@ -23,7 +24,7 @@ def small_data(tmp_path_factory):
     import os
 
     from egno import get_dataset
-    from egno.longdata import generate_nbody_long
+    from egno.data.long import generate_nbody_long
 
     family = get_dataset("nbody", tmp_path_factory.mktemp("data") / "nbody")
     family.generate(progress=False, splits=("test",), sizes={"test": 10})

@@ -5,9 +5,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from egno.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models
 
-pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped checkpoints")
+pytestmark = [pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped checkpoints"), pytest.mark.slow]
 MAIN = str(ROOT / "app" / "main.py")
 EXAMPLES = ROOT / "assets" / "samples" / "examples"
 
@@ -69,5 +69,5 @@ def test_one_frame_pdb_predicts_from_rest_and_says_so():
     at.button(key="example_0").click().run()
     assert any("starts from rest" in i.value for i in at.info)
     assert "velocities: zero" in at.success[0].value
-    # the server-rendered animations are offered with no truth to draw (egno/render.py)
+    # the server-rendered animations are offered with no truth to draw (egno/service/render.py)
     assert [b.label for b in at.get("download_button")][-2:] == ["animation (GIF)", "animation (MP4)"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from egno.examples import example_path
-from egno.uploads import run_upload
+from egno.service.examples import example_path
+from egno.uploads.worker import run_upload
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, names", [
     ("nbody", ["particles.csv"]), ("md17/aspirin", ["aspirin_md17.npz"]),
     ("mocap/walk", ["35.asf", "35_01_first40.amc"]), ("protein/adk", ["adk_backbone.pdb", "adk_backbone.dcd"])])

@@ -1,4 +1,4 @@
-"""The upload worker's equivariance and rollout modes (egno.uploads_checks through run_upload), and
+"""The upload worker's equivariance and rollout modes (egno.uploads.checks through run_upload), and
 the chained window they read (upload_window with several windows), on the particles example."""
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from conftest import ROOT
-from egno.checkpoint import shipped_models
-from egno.explore import rotation_from_euler, stage_uploads
-from egno.uploads import run_upload
-from egno.uploads_frames import Options, read_trajectory, upload_window
+from egno.run.checkpoint import shipped_models
+from egno.service.inference import rotation_from_euler
+from egno.uploads.staging import stage_uploads
+from egno.uploads.worker import run_upload
+from egno.uploads.frames import Options, read_trajectory, upload_window
 
 needs_models = pytest.mark.skipif(not {"egno", "gnn", "linear"} <= set(shipped_models("nbody")),
                                   reason="no shipped nbody checkpoints")

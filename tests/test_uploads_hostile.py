@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from egno import limits
-from egno.explore import read_uploads
+from egno.uploads.staging import read_uploads
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 10  # the bound for any upload to end
@@ -269,7 +269,7 @@ def nbody_csv() -> bytes:
 
 
 def test_worker_predicts_and_returns_plain_arrays(own_tmp):
-    from egno.uploads import UPLOAD_PREFIX, run_upload
+    from egno.uploads.worker import UPLOAD_PREFIX, run_upload
 
     r = run_upload("nbody", "egno", [("mine.csv", nbody_csv())])
     assert r["ok"], r.get("message")
@@ -281,14 +281,14 @@ def test_worker_predicts_and_returns_plain_arrays(own_tmp):
 
 
 def test_worker_message_for_a_refused_file_names_it(own_tmp):
-    from egno.uploads import run_upload
+    from egno.uploads.worker import run_upload
 
     r = run_upload("nbody", "egno", [("head.csv", b"frame,particle,x,y,z,charge\n")])
     assert not r["ok"] and r["message"] == "head.csv: no rows under the header"
 
 
 def test_worker_past_its_time_is_killed_and_its_folder_removed(own_tmp):
-    from egno.uploads import UPLOAD_PREFIX, run_upload
+    from egno.uploads.worker import UPLOAD_PREFIX, run_upload
 
     start = time.time()
     r = run_upload("nbody", "egno", [("mine.csv", nbody_csv())], seconds=0.5)
@@ -298,7 +298,7 @@ def test_worker_past_its_time_is_killed_and_its_folder_removed(own_tmp):
 
 
 def test_worker_over_its_memory_says_so(own_tmp):
-    from egno.uploads import run_upload
+    from egno.uploads.worker import run_upload
 
     # the worker's libraries take about 1 GB of address space before the cap is set: a 600 MB cap
     # leaves nothing for the work (a library whose threads cannot start may instead hang until
@@ -311,7 +311,7 @@ def test_worker_over_its_memory_says_so(own_tmp):
 
 
 def test_stale_upload_folders_are_swept(own_tmp):
-    from egno.uploads import UPLOAD_PREFIX, sweep_stale
+    from egno.uploads.worker import UPLOAD_PREFIX, sweep_stale
 
     old, new = own_tmp / f"{UPLOAD_PREFIX}old", own_tmp / f"{UPLOAD_PREFIX}new"
     for folder in (old, new):

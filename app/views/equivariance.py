@@ -1,5 +1,5 @@
 """Equivariance: transform the input live and compare f(g·x) with g·f(x), EGNO against the gnn, on
-a test sample or on the upload kept from the Upload page (checked in its worker, egno.uploads)."""
+a test sample or on the upload kept from the Upload page (checked in its worker, egno.uploads.worker)."""
 from __future__ import annotations
 
 import math
@@ -12,8 +12,8 @@ from app.common import (DEVICE, animation_downloads, dataset_and_model, draw_sam
                         load_test, query_choice, short_unit)
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
-from egno.checkpoint import shipped_models
-from egno.explore import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
+from egno.run.checkpoint import shipped_models
+from egno.service.inference import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -95,9 +95,7 @@ if files is None:
               for name in compare}
     one = windows.select([sample])
     times, window, label = one.t.numpy(), one.window, f"{dataset} sample {sample}"
-    meta = dict(windows.meta)
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(windows, sample)
+    meta = family.sample_meta(windows, sample)
 else:  # the same check on the upload, in the upload worker: the server never reads its bytes
     names = ", ".join(n for n, _ in files)
     options = used_options(files)

@@ -6,15 +6,16 @@ import streamlit as st
 import torch
 
 from app.common import (DEVICE, NO_MOTION_HELP, animation_downloads, dataset_and_model, draw_sample, keep,
-                        load_model, load_test, molecule_name, query_choice, short_unit)
-from app.figures import rmsd_chart
+                        load_model, load_test, query_choice, short_unit)
+from app.figures import IN_3DMOL, rmsd_chart
 from app.plotview import plotly_view
 from egno.align import aligned_view
 from egno import get_dataset
-from egno.checkpoint import shipped_models
-from egno.evaluate import radius_of_gyration
-from egno.explore import (element_symbols, export_csv, export_extxyz, export_npz, predict_one,
-                          prediction_warning)
+from egno.run.checkpoint import shipped_models
+from egno.run.evaluate import radius_of_gyration
+from egno.data.export import element_symbols, table_files
+from egno.data.md17 import molecule_name
+from egno.service.inference import best_model, predict_one, prediction_warning
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -30,7 +31,7 @@ def prediction(dataset: str, model: str, sample: int) -> dict:
 st.title("Explore predictions")
 st.caption(f"{dataset}: {len(windows)} test samples, P = {windows.timesteps} target times over "
            f"ΔT = {windows.window:g} {family.time_unit}; lengths in {family.length_unit}. "
-           + (f"{model} coloured by its error; green: ground truth." if family.view in ("protein", "molecule")
+           + (f"{model} coloured by its error; green: ground truth." if family.view in IN_3DMOL
               else f"Orange: {model}; green: ground truth."))
 n = len(windows)
 if "sample" not in st.session_state or st.session_state.get("sample_of") != dataset:
@@ -56,13 +57,11 @@ keep("superpose", int(superpose))
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
-meta = dict(windows.meta)
+meta = family.sample_meta(windows, int(sample))
 title = f"{dataset} test sample {sample} · {model}"
-if family.view == "molecule":
-    meta["symbols"] = family.symbols(windows, int(sample))
-    name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md17/all" else None
-    if name:
-        title = f"{dataset} test sample {sample} ({name}) · {model}"
+name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md17/all" else None
+if name:
+    title = f"{dataset} test sample {sample} ({name}) · {model}"
 shown = aligned_view(out) if superpose and out["truth"] is not None else out
 draw_sample(family, shown, meta, errors, title + (" · superposed" if shown is not out else ""),
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model)
@@ -78,8 +77,8 @@ if out["frame_mse"] is not None:
     c2.metric(f"A-MSE{sq}", f"{out['frame_mse'].mean():.4g}",
               help="MSE averaged over the P frames." + in_unit)
     c3.metric(f"no-motion F-MSE{sq}", f"{out['still_mse'][-1]:.4g}", help=NO_MOTION_HELP + in_unit)
-    best = min(errors, key=lambda m: errors[m][-1] if np.isfinite(errors[m][-1]) else np.inf)
-    c4.metric("best on this sample", best, help="the model with the lowest F-MSE on this sample")
+    c4.metric("best on this sample", best_model(errors) or "none finite",
+              help="the model with the lowest F-MSE on this sample")
     if out["frame_mse"][-1] > out["still_mse"][-1]:
         st.warning(f"{model} is worse than predicting no motion on this sample: F-MSE "
                    f"{out['frame_mse'][-1]:.4g} against {out['still_mse'][-1]:.4g} {unit}².")
@@ -96,7 +95,7 @@ if out["frame_mse"] is not None:
         plotly_view(rmsd_chart(out["t"] * out["window"], aligned["rmsd"], aligned["aligned_rmsd"],
                                short_unit(family.time_unit), unit, model), key="rmsd")
     floor = family.floor()
-    if family.view == "molecule":
+    if family.shape_metrics:
         s1, s2, _, _ = st.columns(4)
         shrink = float(radius_of_gyration(torch.as_tensor(out["pred"][-1]))
                        / radius_of_gyration(torch.as_tensor(out["truth"][-1])))
@@ -109,12 +108,13 @@ if out["frame_mse"] is not None:
                       "the F-MSE between reruns with the hydrogens' velocities redrawn")
 
 st.subheader("Download the prediction")
-args = (out["x"], out["pred"], out["t"], out["window"], element_symbols(meta))
+files = table_files(np.concatenate([out["x"][None], out["pred"]]), np.concatenate([[0.0], out["t"] * out["window"]]),
+                    element_symbols(meta), f"egno prediction by {dataset}/{model} of test sample {sample}")
 d1, d2, d3 = st.columns(3)
 stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
-d1.download_button("extended XYZ", export_extxyz(*args), f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
-d2.download_button("CSV", export_csv(*args), f"{stem}.csv", "text/csv", key="dl_csv")
-d3.download_button("npz", export_npz(*args), f"{stem}.npz", "application/octet-stream", key="dl_npz")
+d1.download_button("extended XYZ", files["extxyz"], f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
+d2.download_button("CSV", files["csv"], f"{stem}.csv", "text/csv", key="dl_csv")
+d3.download_button("npz", files["npz"], f"{stem}.npz", "application/octet-stream", key="dl_npz")
 animation_downloads(shown, family, meta, stem, title, key="dl")
-if family.view not in ("protein", "molecule"):  # 3Dmol views have no toolbar
+if family.view not in IN_3DMOL:  # 3Dmol views have no toolbar
     st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")

@@ -1,5 +1,5 @@
 """Long horizon: a model chained window after window past its trained ΔT, against the truth, on a
-test sample or on the upload kept from the Upload page (chained in its worker, egno.uploads)."""
+test sample or on the upload kept from the Upload page (chained in its worker, egno.uploads.worker)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,15 +8,15 @@ import numpy as np
 import streamlit as st
 
 from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
-from app.figures import animated_figure
+from app.figures import IN_3DMOL, animated_figure, plot_options
 from app.figures_rollout import checks_chart, horizon_chart, label_windows, mark_windows
 from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
-from egno.checkpoint import shipped_models
-from egno.longdata import long_windows
-from egno.physics import LIMITS
-from egno.rollout import chain_one, per_sample_checks
+from egno.run.checkpoint import shipped_models
+from egno.data.long import long_windows
+from egno.data.physics import LIMITS
+from egno.run.rollout import chain_one, per_sample_checks
 
 COMPARED = ("egno", "egnn-r", "linear")
 
@@ -53,9 +53,7 @@ if files is None:
             for m in COMPARED if m in shipped_models(dataset)}
     if model not in runs:
         runs[model] = rollout(dataset, model, windows, timesteps, sample)
-    meta = dict(one.meta)
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(one, 0)
+    meta = family.sample_meta(one, 0)
     x0, truth, t, window = one.x.numpy(), one.target.numpy(), one.t.numpy(), one.window
     truth_checks = per_sample_checks(one, one.target, dataset)[0]["checks"]
     subject, stem = f"{dataset} long-horizon sample {sample}", f"egno_long_{dataset.replace('/', '_')}"
@@ -101,7 +99,7 @@ errors = {m: r["frame_mse"] for m, r in runs.items()}
 out = {"x": x0, "pred": shown["pred"], "truth": np.where(np.isfinite(truth), truth, np.nan),
        "node_error": shown["node_error"], "t": t, "window": window, "frame_mse": shown["frame_mse"]}
 # 3Dmol writes PDB/XYZ text with fixed-width coordinates; a blown-up rollout is drawn up to there
-reach = 999.0 if family.view in ("protein", "molecule") else 1e6
+reach = 999.0 if family.view in IN_3DMOL else 1e6
 ok = np.isfinite(out["pred"]).all((1, 2)) & (np.abs(np.nan_to_num(out["pred"])).max((1, 2)) < reach)
 drawn = len(ok) if ok.all() else int(np.argmax(~ok))
 if drawn < len(ok):
@@ -112,19 +110,12 @@ if drawn < len(ok):
                      if out[k] is not None}}
 view_times, view_errors = times[:len(out["pred"])], {m: e[:len(out["pred"])] for m, e in errors.items()}
 title = f"{subject} · {model}, {windows} windows"
-if family.view in ("protein", "molecule") or truth_frames < len(times):
+if family.view in IN_3DMOL or truth_frames < len(times):
     view = {**out, "truth": None, "node_error": None} if truth_frames < len(times) else out
     draw_sample(family, view, meta, None, title, key="lh_trajectory", filename=f"{stem}_{model}")
 else:
-    skeleton = {}
-    edges = meta.get("bones", getattr(family, "bones", None))
-    if family.view == "skeleton":
-        from egno.data.mocap import trail_joints
-
-        joints = meta.get("joints") or family.joints
-        skeleton = dict(trail_nodes=trail_joints(joints, edges), follow=True, up="y", node_names=joints)
     fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], view_times, unit,
-                          errors=view_errors, edges=edges, title=title, length_unit=length, **skeleton)
+                          errors=view_errors, title=title, length_unit=length, **plot_options(family, meta))
     plotly_view(label_windows(mark_windows(fig, windows, window), timesteps), key="lh_trajectory")
 animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
                     help="the chained prediction over the truth as far as it goes (nodes past it grey), "

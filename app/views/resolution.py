@@ -12,9 +12,9 @@ from app.common import (DEVICE, dataset_and_model, draw_sample, keep, load_model
 from app.figures import sweep_chart
 from app.plotview import plotly_view
 from egno import get_dataset
-from egno.checkpoint import shipped_models
-from egno.explore import DIVERGED_FACTOR, predict_one, resolution_sweep
-from egno.sweeps import SWEEP_MODELS, default_settings, load_sweep
+from egno.run.checkpoint import shipped_models
+from egno.service.inference import DIVERGED_FACTOR, predict_one, resolution_sweep
+from egno.service.sweeps import SWEEP_MODELS, default_settings, load_sweep
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -164,9 +164,7 @@ if chosen:
         w = load_test(dataset, p)
         outs[p] = predict_one(load_model(dataset, shown_model), w, int(min(sample, len(w) - 1)),
                               device=DEVICE)
-    meta = dict(load_test(dataset).meta)
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(load_test(dataset), int(sample))
+    meta = family.sample_meta(load_test(dataset), int(sample))
     # one error colour scale for both, so the same colour means the same error
     top = max(float(o["node_error"].max()) for o in outs.values())
     for col, (p, out) in zip(st.columns(2), outs.items()):

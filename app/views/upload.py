@@ -1,5 +1,5 @@
 """Upload: predict a user's trajectory file. Files are read and predicted in a capped worker process
-(egno.uploads), by the egno readers, never unpickled; this page asks what the file does not say,
+(egno.uploads.worker), by the egno readers, never unpickled; this page asks what the file does not say,
 then draws the result and every shipped model's error like Explore."""
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, animation_downloads, dataset_and_model,
                         draw_sample, short_unit)
-from app.upload_state import (EXAMPLE_SETS, digest, kept_files, load_example, remember,
+from app.upload_state import (digest, files_digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
 from egno import get_dataset, limits
-from egno.examples import example_path
-from egno.uploads import sweep_stale
+from egno.service.examples import example_path
+from egno.uploads.worker import sweep_stale
 from egno.data.rigid import rotation_note
-from egno.uploads_frames import speed_warning
+from egno.service.inference import best_model
+from egno.uploads.frames import speed_warning
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,38 +27,22 @@ def swept_at_start() -> int:
 
 swept_at_start()
 
-HELP = {
-    "points": "A CSV with columns `frame, particle, x, y, z, charge` (optionally `time`, `vx, vy, "
-              "vz`), or an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`, "
-              "`time`. With frames at the window's times the prediction is scored against them.",
-    "skeleton": "An Acclaim pair — the skeleton `.asf` and a motion `.amc` (select both) — or one "
-                "`.bvh` file. Motion is resampled to 120 frames/s; BVH is scaled to the size of the "
-                "CMU subjects (the factor is shown). With 0.25 s of motion after the start frame "
-                "the prediction is scored against it.",
-    "molecule": "A multi-frame XYZ / extended XYZ (`time` in fs per frame, if you have it) or an "
-                "MD17/sGDML npz (`R`, `z`, optionally `time`). Heavy atoms are used. One of the "
-                "eight MD17 molecules goes to its own model, any other to `md17/all`.",
-    "protein": "A topology and a trajectory together (`.psf`/`.pdb`/`.gro` with `.dcd`/`.xtc`/"
-               "`.trr`; select both), or one `.pdb` (one or more models). The backbone (N, CA, C, "
-               "O) is used. With frames at 3 ps steps up to 12 ps after the start the prediction "
-               "is scored against them.",
-}
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
 unit, time_unit = short_unit(family.length_unit), short_unit(family.time_unit)
 st.title("Predict your own trajectory")
 st.markdown(f"**{dataset}** reads {', '.join('.' + f for f in family.file_formats)}. "
-            + HELP.get(family.view, ""))
+            + family.upload_help)
 with st.expander("limits on uploads"):
     st.markdown("\n".join(f"- {line}" for line in limits.describe()))
 with st.expander("example files", expanded=not kept_files()):
-    for i, (label, names, what) in enumerate(EXAMPLE_SETS[family.view]):
+    for i, (label, names, what) in enumerate(family.upload_examples):
         c1, *downloads = st.columns([2] + [1] * len(names))
         c1.button(f"load: {label}", key=f"example_{i}", on_click=load_example, args=(names,),
                   help=what)
         for col, name in zip(downloads, names):
             col.download_button(name, example_path(name).read_bytes(), name, key=f"example_dl_{i}_{name}")
-pairs = family.view in ("skeleton", "protein")
+pairs = family.file_pairs
 slot = st.session_state.setdefault("upload_slot", 0)
 upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else "") + " — a new drop "
                           "replaces the current one", type=list(family.file_formats),
@@ -83,7 +68,7 @@ if not info["ok"]:
     st.stop()
 
 # ---------------------------------------------------------------- what the file does not say
-key = digest(dataset, *[b for _, b in files])[:12]
+key = digest(dataset, files_digest(files))[:12]
 default_dt = info["dt"] or info["default_dt"]
 c1, c2 = st.columns(2)
 dt = remember(f"dt_{key}", c1.number_input(
@@ -104,21 +89,21 @@ if frames > 1:
 # the widget shows 6 digits: a value within that of the pre-filled one is the file's or the default
 options = {"start": int(start), "dt": None if abs(dt - default_dt) <= 1e-6 * default_dt else float(dt)}
 if frames == 1 and not info["has_velocities"]:
-    kinds = ["zero", "thermal"] if family.view != "skeleton" else ["zero"]
+    kinds = ["zero", "thermal"] if family.thermal_start else ["zero"]
     choice = st.radio("starting velocities (the file has one frame)", kinds, horizontal=True,
                       key=f"vel_{key}")
     options["velocities"] = choice
     if choice == "thermal":
         t1, t2 = st.columns(2)
         options["temperature"] = t1.number_input(
-            "temperature" + (" (K)" if family.view != "points" else " (kT, simulation units)"),
-            min_value=0.0, value=300.0 if family.view != "points" else 0.083, key=f"temp_{key}")
+            f"temperature ({family.temperature_unit})", min_value=0.0, value=family.default_temperature,
+            key=f"temp_{key}")
         options["seed"] = int(t2.number_input("seed", 0, 2**31 - 1, 0, key=f"seed_{key}"))
     st.caption("One frame has no velocities: the prediction starts from rest (zero) or from a random "
                "thermal draw (another seed, another future).")
 speeds = info["step_speeds"]
 if speeds:
-    warning = speed_warning(family.view, speeds[min(start, len(speeds) - 1)] / dt, dt, time_unit)
+    warning = speed_warning(family, speeds[min(start, len(speeds) - 1)] / dt, dt, time_unit)
     if warning:
         st.warning(warning)
 if info["prediction_of"]:
@@ -155,8 +140,7 @@ if out["frame_mse"] is not None:
     c2.metric(f"A-MSE against {what} ({unit}²)", f"{out['frame_mse'].mean():.5g}")
     c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
               help=NO_MOTION_HELP)
-    best = min(result["errors"], key=lambda m: result["errors"][m][-1])
-    c4.metric("lowest F-MSE on this window", best)
+    c4.metric("lowest F-MSE on this window", best_model(result["errors"]) or "none finite")
     st.caption(f"Every shipped {used} model on this window: " + ", ".join(
         f"{m} {e[-1]:.4g}" for m, e in sorted(result["errors"].items(), key=lambda kv: kv[1][-1]))
         + f"; no motion {out['still_mse'][-1]:.4g} ({unit}², final frame).")

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetFamily, Windows, collate, default_data_dir, uniform_times
-from .md17 import MOLECULES, MD17
-from .mocap import Mocap
-from .nbody import NBody
-from .protein import Protein
+from egno.data.base import DatasetFamily, Windows, collate, default_data_dir, uniform_times
+from egno.data.md17 import MOLECULES, MD17
+from egno.data.mocap import Mocap
+from egno.data.nbody import NBody
+from egno.data.protein import Protein
 
 # name -> factory(variant, data_dir); adding a family is one line here.
-REGISTRY = {
-    "nbody": lambda variant, data_dir: NBody(data_dir),
-    "mocap": lambda variant, data_dir: Mocap(variant, data_dir),
-    "protein": lambda variant, data_dir: Protein(variant, data_dir),
-    "md17": lambda variant, data_dir: MD17(variant, data_dir),
-}
+REGISTRY: dict[str, type[DatasetFamily]] = {"nbody": NBody, "md17": MD17, "mocap": Mocap, "protein": Protein}
 
 
 def get_dataset(name: str, data_dir: Path | None = None) -> DatasetFamily:
@@ -24,13 +19,13 @@ def get_dataset(name: str, data_dir: Path | None = None) -> DatasetFamily:
     family, _, variant = name.partition("/")
     if family not in REGISTRY:
         raise ValueError(f"unknown dataset '{name}'; known families: {sorted(REGISTRY)}")
-    return REGISTRY[family](variant or None, data_dir)
+    return REGISTRY[family].named(variant or None, data_dir)
 
 
 def dataset_names() -> list[str]:
-    return ["nbody", *[f"md17/{m}" for m in MOLECULES], "md17/all", "mocap/walk", "mocap/run",
-            "protein/adk"]
+    """Every dataset's name, family by family."""
+    return [f"{family}/{v}" if v else family for family, cls in REGISTRY.items() for v in cls.variants]
 
 
-__all__ = ["DatasetFamily", "Windows", "collate", "default_data_dir", "uniform_times", "get_dataset",
+__all__ = ["MOLECULES", "DatasetFamily", "Windows", "collate", "default_data_dir", "uniform_times", "get_dataset",
            "dataset_names", "REGISTRY"]

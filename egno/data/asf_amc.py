@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import limits
-from .base import check_user_file
+from egno import limits
+from egno.data.base import check_user_file
 
 MAX_FRAMES = limits.MOTION_MAX_FRAMES
 MAX_JOINTS = limits.MOTION_MAX_JOINTS

@@ -15,11 +15,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import limits
+from egno import limits
 
-from ..graph import GraphBatch
-from ..paths import default_data_dir
-from .rigid import RigidMotion, still
+from egno.nn.graph import GraphBatch
+from egno.paths import default_data_dir
+from egno.data.rigid import RigidMotion, still
+
+
+# eV/amu in Å²/fs²: kT/m in these units gives the variance of one velocity component
+EV_PER_AMU_A2_FS2 = 9.6485e-3
+KB_EV = 8.617333e-5
+BOND_LENGTH = 1.9  # Å: heavy-atom bonds are under it, atoms two bonds apart (~2.4 Å) over it
 
 
 def uniform_times(timesteps: int) -> np.ndarray:
@@ -202,9 +208,39 @@ class DatasetFamily(ABC):
     length_unit: str
     file_formats: tuple[str, ...] = ()
     view: str = "points"  # how the app draws a sample: points | skeleton | protein | molecule
+    window: float         # ΔT in time_unit
+    frame_dt: float       # time between a user's frames when the file does not say
+    max_speed: tuple[float, str]  # the fastest a node plausibly moves (length / time unit), and why
+    frame_rate: float | None = None  # frames per time unit uploads are resampled to (None: as they come)
+    thermal_start: bool = True       # a one-frame upload may start from thermal velocities
+    temperature_unit: str = "K"      # of those thermal velocities' temperature
+    default_temperature: float = 300.0
+    velocity_unit_fs: float = 1.0    # the family's velocity unit in Å/fs (thermal velocities of atoms)
+    up_axis: str = "z"               # drawn upwards in animations
+    speed_scale: float = 1.0         # node feature h[:, -1] = ‖v‖ · speed_scale (see restate)
+    edge_length_column: int = 0      # edge_attr column holding ‖Δx‖² · edge_length_scale
+    edge_length_scale: float = 1.0
+    shape_metrics: bool = False      # the app shows the radius of gyration and the floor (molecules)
+    reader_modules: tuple[str, ...] = ()  # imported before the upload worker's memory cap
+    file_pairs: bool = False         # an upload may be a pair of files (topology and trajectory)
+    upload_help: str = ""            # what the Upload page says the family reads (markdown)
+    # example uploads in assets/samples/examples: (label, file names, what it shows)
+    upload_examples: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+
+    variants: tuple[str | None, ...] = (None,)  # the datasets of the family: name/variant, or name alone
 
     def __init__(self, data_dir: Path | None = None):
         self.data_dir = Path(data_dir) if data_dir else default_data_dir() / self.name
+
+    @classmethod
+    def named(cls, variant: str | None, data_dir: Path | None = None) -> "DatasetFamily":
+        """The family's dataset ``variant``: ``cls(variant, data_dir)``, or ``cls(data_dir)`` for a
+        family of one dataset (``variants`` = (None,))."""
+        if cls.variants != (None,):
+            return cls(variant, data_dir)
+        if variant:
+            raise ValueError(f"{cls.name} has no variants, not {cls.name}/{variant}")
+        return cls(data_dir)
 
     @abstractmethod
     def generate(self, progress: bool = True, **options) -> Path:
@@ -226,6 +262,56 @@ class DatasetFamily(ABC):
         """Read a user's file (formats in ``file_formats``) into windows (at most ``max_windows``
         where a file makes several: an upload is predicted from its first); raise ValueError with
         a clear message for anything malformed, or over egno.limits. Never unpickles."""
+
+    def read_trajectory(self, arg: str):
+        """A user's file (``arg``: one path, or 'first,second' for a pair) as an
+        egno.data.trajectory.Trajectory for the Upload page."""
+        raise ValueError(f"{self.name} does not read uploads")
+
+    def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
+        """{extension: bytes} of frames (F, N, 3) at times (F,) in the formats ``read_trajectory``
+        reads back (see egno.data.export.trajectory_files)."""
+        return {}
+
+    def physical_checks(self, one: Windows, frames: np.ndarray, truth: np.ndarray | None,
+                        dt: float) -> dict[str, np.ndarray]:
+        """Per-frame checks of the laws the family's data obey (egno.data.physics) for one sample:
+        ``one`` its input, frames (F, N, 3) with the input first, truth (F, N, 3) or None (rows of
+        NaN where the data end), dt the time between frames. None by default."""
+        return {}
+
+    def long_truth(self, windows: int, timesteps: int) -> Windows:
+        """Input states with their truth for ``windows`` chained windows (egno.data.long)."""
+        raise ValueError(f"no long-horizon ground truth for {self.name}")
+
+    def sample_meta(self, windows: Windows, index: int) -> dict:
+        """What the app draws sample ``index`` with: the windows' meta, plus what the family reads
+        off the sample (a molecule's element symbols)."""
+        return dict(windows.meta)
+
+    def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray | None:
+        """Lines to draw between nodes (2, E) in animations; None for none."""
+        return None
+
+    def restate(self, w: Windows, x: torch.Tensor, v: torch.Tensor) -> Windows:
+        """``w`` with positions x and velocities v (N, 3) as its input state and the features that
+        depend on them recomputed: the speed node feature and the squared edge lengths."""
+        x, v = x.to(w.x), v.to(w.v)
+        h = w.h.clone()
+        h[:, -1] = v.norm(dim=-1) * self.speed_scale
+        sample = torch.repeat_interleave(torch.arange(len(w)), w.edge_ptr[1:] - w.edge_ptr[:-1])
+        rows = w.edge_index + w.node_ptr[:-1][sample]  # edge indices are local to each sample
+        attr = w.edge_attr.clone()
+        attr[:, self.edge_length_column] = ((x[rows[0]] - x[rows[1]]) ** 2).sum(-1) * self.edge_length_scale
+        return replace(w, x=x, v=v, h=h, edge_attr=attr)
+
+    def thermal_velocities(self, masses: np.ndarray, temperature: float, seed: int) -> np.ndarray:
+        """Maxwell-Boltzmann velocities (N, 3) at ``temperature`` K for atoms of ``masses`` (amu)
+        in the family's velocity unit, centre-of-mass motion removed."""
+        rng = np.random.default_rng(seed)
+        var = EV_PER_AMU_A2_FS2 * KB_EV * temperature / masses / self.velocity_unit_fs ** 2
+        v = rng.standard_normal((len(masses), 3)) * np.sqrt(var)[:, None]
+        return v - (masses[:, None] * v).sum(0) / masses.sum()
 
     def check_upload(self, names: list[str]) -> None:
         """Whether these uploaded file names (one file, or a pair) make one input for
@@ -275,6 +361,22 @@ class DatasetFamily(ABC):
         """Generate the data if it is not there yet."""
         if not (self.data_dir / "test.npz").exists():
             self.generate(progress=progress)
+
+
+def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: bool = True,
+                 progress: bool = False) -> Windows:
+    """The family's test split (generated into its data dir on first use when ``generate``),
+    else the committed sample files in assets/samples/<dataset>."""
+    if generate:
+        if not (family.data_dir / "test.npz").exists():
+            family.generate(progress=progress, splits=("test",))
+        return family.load("test", timesteps)
+    from egno.paths import SAMPLES
+
+    files = sorted((SAMPLES / family.name).glob("*.csv"))
+    assert files, f"no committed samples for {family.name}"
+    parts = [family.read_file(f, timesteps) for f in files]
+    return Windows.concat(parts)
 
 
 def copy_committed(committed: Path, dest: Path, names: tuple[str, ...]) -> None:
@@ -371,3 +473,10 @@ def read_user_npz(path: Path, required: tuple[str, ...], optional: tuple[str, ..
         raise ValueError(f"{name}: not a readable npz archive, it is damaged "
                          f"({type(e).__name__}: {e})") from None
     return out
+
+
+def bonded_pairs(x0: np.ndarray) -> np.ndarray:
+    """Pairs (2, E) of nodes closer than BOND_LENGTH in x0 (N, 3): the lines drawn between atoms."""
+    d = np.linalg.norm(x0[:, None] - x0[None], axis=-1)
+    i, j = np.nonzero(np.triu(d < BOND_LENGTH, k=1))
+    return np.stack([i, j])

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import limits
-from .asf_amc import MAX_FRAMES, MocapFormatError
-from .base import check_user_file
+from egno import limits
+from egno.data.asf_amc import MAX_FRAMES, MocapFormatError
+from egno.data.base import check_user_file
 
 MAX_JOINTS = limits.MOTION_MAX_JOINTS
 MAX_CHANNELS = limits.MOTION_MAX_CHANNELS

@@ -7,27 +7,25 @@ every 3000 / P steps, so P may be any divisor of 200 (8 and 50 included).
 """
 from __future__ import annotations
 
+import functools
 import json
+from collections import Counter
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..paths import SAMPLES
-from .. import limits
-from . import rigid
-from .base import DatasetFamily, Windows, copy_committed, read_user_npz, uniform_times
-from .md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
+from egno.paths import SAMPLES
+from egno import limits
+from egno.data import physics, rigid
+from egno.data.base import DatasetFamily, Windows, bonded_pairs, copy_committed, read_user_npz, uniform_times
+from egno.data.export import extxyz_bytes, npz_bytes
+from egno.data.trajectory import Trajectory, from_array, head_text, marker_line, npz_marker
+from egno.data.md17_sim import (MOLECULES, SEGMENTS, STRIDE, TIMESTEP_FS, WINDOW_STEPS, generate_molecule,
                        segment_windows)
-from .mocap import two_hop
-
-
-def generate_job(name: str, data_dir: Path | None = None, **options) -> str:
-    """Generate md17/<molecule> ``name`` with ``MD17.generate``'s options; returns its folder."""
-    from . import get_dataset
-
-    return str(get_dataset(name, data_dir).generate(**options))
+from egno.data.mocap import two_hop
 
 
 # ---------------------------------------------------------------- windows and the family
@@ -110,12 +108,69 @@ def carry_rotation(w: Windows, pos: np.ndarray, z: np.ndarray, dt: float, starts
     return replace(w, v=torch.as_tensor(v, dtype=w.v.dtype), h=h, spin=rigid.RigidMotion.concat(motions))
 
 
+def bond_signature(symbols: list[str], bonds: np.ndarray) -> tuple:
+    """Each atom's element with its bonded neighbours' elements, sorted: equal for the same
+    molecule whatever the atom order."""
+    neighbours = {i: [] for i in range(len(symbols))}
+    for a, b in np.asarray(bonds).reshape(2, -1).T:
+        neighbours[int(a)].append(symbols[int(b)])
+    return tuple(sorted((symbols[i], tuple(sorted(n))) for i, n in neighbours.items()))
+
+
+@functools.lru_cache(maxsize=None)
+def reference_molecule(name: str) -> tuple[Counter, tuple]:
+    """The heavy-atom formula and bond signature of one of the eight molecules, from its SMILES."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(MOLECULES[name])
+    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
+    pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()]
+    bonds = np.array([p for a, b in pairs for p in ((a, b), (b, a))]).T
+    return Counter(symbols), bond_signature(symbols, bonds)
+
+
+def molecule_name(symbols: list[str]) -> str | None:
+    """Which of the eight molecules a set of heavy atoms is by its formula (they all differ), or None."""
+    count = Counter(symbols)
+    return next((name for name in MOLECULES if reference_molecule(name)[0] == count), None)
+
+
 class MD17(DatasetFamily):
     default_timesteps = 8
     time_unit = "fs"
     length_unit = "Å"
     file_formats = ("xyz", "extxyz", "npz")
     view = "molecule"
+    variants = (*MOLECULES, "all")
+    window = WINDOW_STEPS * TIMESTEP_FS
+    frame_dt = TIMESTEP_FS
+    max_speed = (0.06, "four times the thermal speed of a carbon atom at 1000 K (0.014 Å/fs)")
+    speed_scale = SPEED_FS
+    edge_length_column = 4  # edges [z_i/10, z_j/10, bond, 2-hop, ‖Δx‖²]
+    shape_metrics = True
+    reader_modules = ("rdkit.Chem",)
+    upload_help = ("A multi-frame XYZ / extended XYZ (`time` in fs per frame, if you have it) or an "
+                   "MD17/sGDML npz (`R`, `z`, optionally `time`). Heavy atoms are used. One of the "
+                   "eight MD17 molecules goes to its own model, any other to `md17/all`.")
+    upload_examples = (
+        ("aspirin XYZ with times", ("aspirin_with_times.xyz",), "41 frames, 37.5 fs apart: scored"),
+        ("aspirin XYZ without times", ("aspirin_no_times.xyz",), "the same frames; the file does not "
+         "say they are 37.5 fs apart"),
+        ("aspirin MD17-style npz", ("aspirin_md17.npz",), "R, z and time"),
+        ("aspirin, one frame", ("aspirin_one_frame.xyz",), "starting velocities: zero or thermal"),
+        ("ethanol XYZ", ("ethanol_with_times.xyz",), "goes to the ethanol model on any molecule page"),
+    )
+
+    def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
+        return bonded_pairs(x0)
+
+    def sample_meta(self, windows: Windows, index: int) -> dict:
+        return {**windows.meta, "symbols": self.symbols(windows, index)}
+
+    def long_truth(self, windows: int, timesteps: int) -> Windows:
+        from egno.data.long import md17_truth
+
+        return md17_truth(self, windows, timesteps)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None):
         if variant not in (*MOLECULES, "all"):
@@ -153,6 +208,8 @@ class MD17(DatasetFamily):
         """Simulate the molecule's splits (md17/all: every molecule's). A request for the test
         split alone is served from the committed sample (assets/samples/md17) when there is one:
         the app then needs no minutes of GFN2-xTB MD."""
+        if engine == "xtb":  # one thread per process: more are far slower on small molecules
+            os.environ["OMP_NUM_THREADS"] = "1"
         for name, folder in self._molecule_dirs().items():
             committed = SAMPLES / "md17" / name
             if set(splits) == {"test"} and (folder / "test.npz").exists():
@@ -228,6 +285,47 @@ class MD17(DatasetFamily):
             out.append(np.repeat(np.arange(first, first + len(counts)), counts))
             first += len(counts)
         return np.concatenate(out)
+
+    def read_trajectory(self, arg: str) -> Trajectory:
+        """A user's XYZ / extended XYZ / MD17 npz as frames for the Upload page (all atoms; the
+        windows read the heavy atoms and carry a tumbling molecule's rotation)."""
+        from ase.data import atomic_masses
+
+        path = Path(arg)
+        if path.suffix.lower() == ".npz":
+            pos, z, dt = _read_md17_npz(path, with_dt=True)
+            prediction = npz_marker(path)
+        else:
+            pos, z, dt = _read_xyz(path)
+            prediction = marker_line(head_text(path, 2048))
+        if not (z > 1).any():
+            raise ValueError(f"{path.name}: no heavy atoms")
+
+        def build(x0, v0, target, p, start=0, dt=None):
+            frames = np.concatenate([x0[None], target]) if target is not None else x0[None]
+            w = molecule_windows(frames, np.broadcast_to(v0, frames.shape), z, [0],
+                                 1 if target is not None else None, p)
+            return carry_rotation(w, pos, z, dt or self.frame_dt, [start], v0)
+
+        meta = {"symbols": [_symbol(e) for e in z[z > 1]], "z": z.tolist()}
+        return Trajectory(len(pos), dt, from_array(pos), build, meta, masses=atomic_masses[z],
+                          prediction=prediction)
+
+    def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
+        """Extended XYZ and an MD17-style npz (R, z) of the heavy atoms."""
+        from ase.data import atomic_numbers
+
+        z = np.array([atomic_numbers[s] for s in meta["symbols"]])
+        return {"extxyz": extxyz_bytes(frames, times, list(meta["symbols"]), label),
+                "npz": npz_bytes("R", frames, times, label, z=z)}
+
+    def physical_checks(self, one: Windows, frames: np.ndarray, truth: np.ndarray | None,
+                        dt: float) -> dict[str, np.ndarray]:
+        """Bond lengths and angles against the truth (past the data: the input's)."""
+        attr = one.edge_attr.numpy()
+        reference = frames[:1].repeat(len(frames), 0) if truth is None else truth.copy()
+        reference[~np.isfinite(reference).all((1, 2))] = frames[0]
+        return physics.molecule_checks(frames, reference, one.edge_index.numpy()[:, attr[:, physics.MD17_BOND] > 0.5])
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:
@@ -332,8 +430,8 @@ def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float | None]:
     frame has ``time`` (else None) of a multi-frame XYZ / extended XYZ."""
     from ase.io import read
 
-    from .base import check_user_file
-    from .prescan import scan_xyz
+    from egno.data.base import check_user_file
+    from egno.data.prescan import scan_xyz
 
     check_user_file(path)
     scan_xyz(path, MAX_ATOMS, MAX_FRAMES)  # ASE would walk the atom counts the file declares

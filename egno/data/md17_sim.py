@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..align import superpose
+from egno.align import superpose
 
 MOLECULES = {  # name -> SMILES (the eight MD17 molecules)
     "aspirin": "CC(=O)Oc1ccccc1C(=O)O",

@@ -23,11 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..paths import MOCAP_SOURCE as SOURCE
-from ..paths import SAMPLES
-from .asf_amc import MocapFormatError, Skeleton, forward_kinematics, read_amc, read_asf
-from .base import DatasetFamily, Windows, copy_committed, uniform_times
-from .bvh import read_bvh
+from egno.paths import MOCAP_SOURCE as SOURCE
+from egno.paths import SAMPLES
+from egno.data.asf_amc import MocapFormatError, Skeleton, forward_kinematics, read_amc, read_asf
+from egno.data import physics
+from egno.data.base import DatasetFamily, Windows, copy_committed, uniform_times
+from egno.data.bvh import read_bvh
+from egno.data.export import bvh_bytes
+from egno.data.trajectory import Trajectory, head_text, marker_line
 
 FPS = 120
 WINDOW_FRAMES = 30
@@ -78,6 +81,34 @@ class Mocap(DatasetFamily):
     length_unit = "ASF unit (CMU: 1/0.45 inch ≈ 5.64 cm)"
     file_formats = ("asf", "amc", "bvh")
     view = "skeleton"
+    variants = ("walk", "run")
+    window = WINDOW_FRAMES / FPS
+    frame_dt = 1 / FPS
+    frame_rate = FPS
+    max_speed = (270.0, "15 m/s, faster than a sprinter's foot (1 ASF unit ≈ 5.64 cm)")
+    thermal_start = False
+    file_pairs = True
+    upload_help = ("An Acclaim pair — the skeleton `.asf` and a motion `.amc` (select both) — or one "
+                   "`.bvh` file. Motion is resampled to 120 frames/s; BVH is scaled to the size of the "
+                   "CMU subjects (the factor is shown). With 0.25 s of motion after the start frame "
+                   "the prediction is scored against it.")
+    upload_examples = (
+        ("CMU walk ASF + AMC", ("35.asf", "35_01_first40.amc"), "subject 35, 40 frames at 120/s"),
+        ("the same walk as BVH", ("walk_35_01.bvh",), "joint positions, 40 frames"),
+    )
+    up_axis = "y"
+    speed_scale = WINDOW_FRAMES / FPS / 10.0  # ‖v‖ ΔT / 10 (LENGTH_SCALE)
+    edge_length_column = 2  # edges [bone, 2-hop, (‖Δx‖ / 10)²]
+    edge_length_scale = 0.01
+
+    def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray | None:
+        bones = meta.get("bones", self.bones)
+        return None if bones is None else np.asarray(bones)
+
+    def long_truth(self, windows: int, timesteps: int) -> Windows:
+        from egno.data.long import mocap_truth
+
+        return mocap_truth(self, windows, timesteps)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None, source: Path | None = None):
         if variant not in SPLITS:
@@ -189,6 +220,55 @@ class Mocap(DatasetFamily):
             raise ValueError(f"{shown}: an .asf file holds the skeleton only; select an .amc "
                              "motion of that subject together with it")
         raise ValueError(f"{shown}: give one .bvh file, or one .asf skeleton with one .amc motion")
+
+    def read_trajectory(self, arg: str) -> Trajectory:
+        """A user's BVH, or ASF + AMC pair ('skeleton,motion'), as frames for the Upload page
+        (a BVH scaled to the CMU body size unless the app wrote it)."""
+        parts = [Path(q) for q in arg.split(",")]
+        if len(parts) == 1:  # BVH
+            path = parts[0]
+            head = read_bvh(path, seconds=0.0)
+            prediction = marker_line(head_text(path, 512))
+            first = head.positions[0]
+            size = float(np.linalg.norm(first[:, None] - first[None], axis=-1).max())
+            if size <= 0:
+                raise ValueError(f"{path.name}: every joint is at the same place in the first frame")
+            ours = head_text(path, 64).lstrip().lower().startswith("# egno")  # the app's downloads: ASF units
+            scale = 1.0 if ours else BODY_SIZE / size
+            ft = head.frame_time
+
+            def positions(lo, hi):
+                return read_bvh(path, seconds=hi * ft).positions[lo:hi] * scale
+
+            bones, joints, frames, dt = head.bones, head.joints, head.frames, ft
+            meta = {"joints": joints, "scale": scale, "file_fps": round(1 / ft, 3)}
+        else:
+            asf, amc = sorted(parts, key=lambda q: q.suffix.lower() != ".asf")
+            skeleton = read_asf(asf)
+            motion = read_amc(amc, skeleton)
+
+            def positions(lo, hi):
+                return forward_kinematics(skeleton, motion[lo:hi])
+
+            bones, joints, frames, dt = skeleton.edges(), skeleton.joints, len(motion), None
+            prediction, meta = None, {"joints": joints}
+
+        def build(x0, v0, target, p, **_):
+            return build_mocap_windows(x0[None], v0[None], None if target is None else target[None],
+                                       bones, x0.shape[0], p)
+
+        meta["bones"] = bones
+        return Trajectory(frames, dt, positions, build, meta, prediction=prediction)
+
+    def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
+        """A BVH with three position channels per joint (positions come back exactly)."""
+        return {"bvh": bvh_bytes(frames, times, list(meta["joints"]), meta["bones"], label)}
+
+    def physical_checks(self, one: Windows, frames: np.ndarray, truth: np.ndarray | None,
+                        dt: float) -> dict[str, np.ndarray]:
+        """Bone lengths (bones are rigid)."""
+        attr = one.edge_attr.numpy()
+        return physics.skeleton_checks(frames, one.edge_index.numpy()[:, attr[:, physics.MOCAP_BONE] > 0.5])
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:

@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import limits
-from .base import DatasetFamily, Windows, check_user_file, read_user_npz, uniform_times
+from egno import limits
+from egno.data import physics
+from egno.data.base import DatasetFamily, Windows, check_user_file, read_user_npz, uniform_times
+from egno.data.export import csv_particles, npz_bytes
+from egno.data.trajectory import Trajectory, even_step, from_array, head_text, marker_line, npz_marker
 
 DT = 0.001
 STEPS = 5000
@@ -129,6 +132,27 @@ class NBody(DatasetFamily):
     length_unit = "simulation length unit"
     file_formats = ("csv", "npz")
 
+    window = WINDOW_FRAMES * FRAME_TIME
+    frame_dt = FRAME_TIME
+    max_speed = (5.0, "ten times the simulator's starting speed of 0.5")
+    temperature_unit = "kT, simulation units"
+    default_temperature = 0.083
+    edge_length_column = 1  # edges [q_i q_j, ‖Δx‖²]; nodes [‖v‖]
+    upload_help = ("A CSV with columns `frame, particle, x, y, z, charge` (optionally `time`, `vx, vy, "
+                   "vz`), or an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`, "
+                   "`time`. With frames at the window's times the prediction is scored against them.")
+    upload_examples = (("particles (CSV with charges)", ("particles.csv",), "11 frames, 0.1 apart: scored"),)
+
+    def long_truth(self, windows: int, timesteps: int) -> Windows:
+        from egno.data.long import nbody_truth
+
+        return nbody_truth(self, windows, timesteps)
+
+    def thermal_velocities(self, masses: np.ndarray, temperature: float, seed: int) -> np.ndarray:
+        """Velocities (N, 3) with kT = ``temperature`` and unit masses, centre-of-mass motion removed."""
+        v = np.random.default_rng(seed).standard_normal((len(masses), 3)) * np.sqrt(float(temperature))
+        return v - (masses[:, None] * v).sum(0) / masses.sum()
+
     def generate(self, progress: bool = True, seed: int = 0, sizes: dict | None = None,
                  splits: tuple[str, ...] = ("train", "val", "test"), **_) -> Path:
         """Simulate train/val/test (3000/2000/2000 by default) into ``self.data_dir``. Each split
@@ -193,6 +217,44 @@ class NBody(DatasetFamily):
                           targets, uniform_times(p))
         w.meta.update(dataset=self.name, split=split)
         return w
+
+    def read_trajectory(self, arg: str) -> Trajectory:
+        """A user's CSV or npz as frames for the Upload page (times from a ``time`` column or array)."""
+        path = Path(arg)
+        if path.suffix.lower() == ".csv":
+            loc, vel, charges = _read_csv(path)
+            prediction, dt = marker_line(head_text(path)), None
+            import pandas as pd
+
+            head = pd.read_csv(path, comment="#", nrows=0).columns.str.strip().str.lower()
+            if "time" in head:
+                table = pd.read_csv(path, comment="#", usecols=lambda c: c.strip().lower() in ("frame", "time"))
+                table.columns = [c.strip().lower() for c in table.columns]
+                dt = even_step(table.groupby("frame")["time"].first().to_numpy(dtype=float), path.name)
+        else:
+            loc, vel, charges = _read_npz(path)
+            extra = read_user_npz(path, ("loc",), ("time",))
+            dt = even_step(extra["time"].ravel(), path.name) if "time" in extra else None
+            prediction = npz_marker(path)
+        _check_trajectory(loc, charges, path.name)
+
+        def build(x0, v0, target, p, **_):
+            return build_windows(x0[None], v0[None], charges[None], None if target is None else target[None],
+                                 uniform_times(p))
+
+        return Trajectory(len(loc), dt, from_array(loc), build, {"charges": charges.tolist()},
+                          velocities=vel, masses=np.ones(loc.shape[1]), prediction=prediction)
+
+    def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
+        """CSV and npz with the charges, as the Upload page reads them."""
+        q = np.asarray(meta["charges"], dtype=np.float64)
+        return {"csv": csv_particles(frames, times, q, label), "npz": npz_bytes("loc", frames, times, label, charges=q)}
+
+    def physical_checks(self, one: Windows, frames: np.ndarray, truth: np.ndarray | None,
+                        dt: float) -> dict[str, np.ndarray]:
+        attr = one.edge_attr.numpy().astype(np.float64)
+        return physics.nbody_checks(frames, one.v.numpy().astype(np.float64), one.edge_index.numpy(),
+                                    attr[:, physics.NBODY_CHARGE_PRODUCT], dt)
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:

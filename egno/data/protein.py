@@ -18,6 +18,7 @@ The models see lengths in units of 10 Å (``length_scale``). Lengths in Å, time
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import time
 import warnings
 from pathlib import Path
@@ -25,10 +26,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..paths import SAMPLES
-from .. import limits
-from .base import DatasetFamily, Windows, check_user_file, copy_committed, uniform_times
-from .prescan import declared_atoms
+from egno.paths import SAMPLES
+from egno import limits
+from egno.data import physics
+from egno.data.base import DatasetFamily, Windows, bonded_pairs, check_user_file, copy_committed, uniform_times
+from egno.data.export import pdb_header
+from egno.data.prescan import declared_atoms
+from egno.data.trajectory import MASSES, Trajectory, head_text, marker_line
 
 WINDOW_FRAMES = 12
 FRAME_PS = 1.0
@@ -145,6 +149,32 @@ class Protein(DatasetFamily):
     # topologies first, then trajectories ("topology,trajectory" pairs are read in that order)
     file_formats = ("pdb", "psf", "gro", "dcd", "xtc", "trr")
     view = "protein"
+    variants = ("adk",)
+    window = WINDOW_FRAMES * FRAME_PS
+    frame_dt = FRAME_PS
+    max_speed = (60.0, "four times the thermal speed of a carbon atom at 1000 K (14 Å/ps)")
+    velocity_unit_fs = 1e-3  # Å/ps
+    file_pairs = True
+    reader_modules = ("MDAnalysis",)
+    upload_help = ("A topology and a trajectory together (`.psf`/`.pdb`/`.gro` with `.dcd`/`.xtc`/"
+                   "`.trr`; select both), or one `.pdb` (one or more models). The backbone (N, CA, C, "
+                   "O) is used. With frames at 3 ps steps up to 12 ps after the start the prediction "
+                   "is scored against them.")
+    upload_examples = (
+        ("AdK backbone, one frame (PDB)", ("adk_one_frame.pdb",), "starting velocities: zero or thermal"),
+        ("AdK backbone PDB + DCD", ("adk_backbone.pdb", "adk_backbone.dcd"), "13 frames, 1 ps apart"),
+    )
+    speed_scale = WINDOW_FRAMES * FRAME_PS / LENGTH_SCALE  # ‖v‖ ΔT / 10 Å
+    edge_length_column = 0  # edges [(d / 10 Å)², ...]
+    edge_length_scale = 0.01
+
+    def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
+        return bonded_pairs(x0)
+
+    def long_truth(self, windows: int, timesteps: int) -> Windows:
+        from egno.data.long import protein_truth
+
+        return protein_truth(self, windows, timesteps)
     topology_formats = ("pdb", "psf", "gro")
 
     def __init__(self, variant: str | None, data_dir: Path | None = None):
@@ -219,6 +249,46 @@ class Protein(DatasetFamily):
             raise ValueError(f"{names[0]}: a .{kinds[0]} file holds coordinates only, no atom names "
                              f"or residues. Select it together with its topology: {made_by}, or a "
                              "PDB of the same atoms in the same order.")
+
+    def read_trajectory(self, arg: str) -> Trajectory:
+        """A user's topology (+ trajectory: 'topology,trajectory') as backbone frames for the
+        Upload page; the time between frames from a DCD pair, or the app's own PDB remark."""
+        import torch
+
+        _, static, resids, dt, source, names, resnames, n_frames = read_backbone(arg, frames=(0, 1))
+        parts = [Path(q) for q in arg.split(",")]
+        file_dt = dt if len(parts) == 2 and n_frames > 1 else None  # a PDB's model spacing is not in it
+        pdb_text = head_text(parts[0], 8192) if parts[0].suffix.lower() == ".pdb" else ""
+        remark = [line for line in pdb_text.splitlines() if line.startswith("REMARK") and "EGNO FRAME_PS" in line]
+        if remark:
+            file_dt = float(remark[0].split()[-1])
+
+        def positions(lo, hi):
+            return read_backbone(arg, frames=(lo, hi))[0]
+
+        def build(x0, v0, target, p, **_):
+            frames = np.concatenate([x0[None], target]) if target is not None else x0[None]
+            w = protein_windows(frames, static, resids, np.array([0]), p, FRAME_PS, p if target is not None else None)
+            h = w.h.clone()
+            h[:, -1] = torch.as_tensor(np.linalg.norm(v0, axis=-1) * WINDOW_FRAMES * FRAME_PS / LENGTH_SCALE,
+                                       dtype=h.dtype)
+            return replace(w, v=torch.as_tensor(v0, dtype=w.v.dtype), h=h)
+
+        masses = np.array([MASSES.get(a[0], 12.0) for a in names])
+        meta = {"atom_names": names, "resnames": resnames, "resids": np.asarray(resids).tolist(), "source": source}
+        return Trajectory(n_frames, file_dt, positions, build, meta, masses=masses, prediction=marker_line(pdb_text))
+
+    def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
+        """A multi-model backbone PDB with the time between frames in a remark."""
+        text = backbone_pdb(frames, meta["atom_names"], meta["resnames"], meta["resids"])
+        return {"pdb": (pdb_header(times, label) + text).encode()}
+
+    def physical_checks(self, one: Windows, frames: np.ndarray, truth: np.ndarray | None,
+                        dt: float) -> dict[str, np.ndarray]:
+        """Consecutive CA–CA distances (3.8 Å in a trans peptide)."""
+        if one.meta.get("atom_names") is None:
+            return {}
+        return physics.protein_checks(frames, physics.ca_pairs(one.meta["atom_names"], one.meta["resids"]))
 
     def read_file(self, path: Path, timesteps: int | None = None,
                   max_windows: int | None = None) -> Windows:

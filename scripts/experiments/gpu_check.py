@@ -19,11 +19,11 @@ import pandas as pd
 import torch
 
 from egno import get_dataset, load_checkpoint
-from egno.bench import median_time
-from egno.checkpoint import shipped_models, shipped_path
+from egno.run.bench import median_time
+from egno.run.checkpoint import shipped_models, shipped_path
 from egno.data import dataset_names
-from egno.evaluate import metrics, predict
-from egno.explore import equivariance_check, random_rotation, test_windows
+from egno.run.evaluate import metrics, predict
+from egno.service.inference import equivariance_check, random_rotation, test_windows
 
 
 def shipped_datasets() -> list[str]:

@@ -40,7 +40,7 @@ step "EGNO training on CUDA: killed after 30 s, resumed by the same command"
 # the shipped N-body EGNO's own command (from its card), on $DEVICE, with this check's time cap
 mapfile -t train < <($PY - "$LOG/egno" "$DEVICE" <<'EOF'
 import json, sys
-from egno.checkpoint import rerun_command, shipped_path
+from egno.run.checkpoint import rerun_command, shipped_path
 card = json.loads(shipped_path("nbody", "egno").with_suffix(".json").read_text())
 print("\n".join(rerun_command(card, card["train_config"]["seed"], sys.argv[1], sys.argv[2])))
 EOF

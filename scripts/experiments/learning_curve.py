@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egno.checkpoint import rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import rerun_command, run_commands, shipped_path
 from egno.paths import ROOT
 
 SIZES = (250, 500, 2000, 5000)
@@ -107,9 +107,9 @@ def rows(dataset: str, budget: int = 1) -> list[dict]:
 def segment_scores(dataset: str, budget: int = 1) -> dict[tuple[str, int], np.ndarray]:
     """Test F-MSE of every finished run per test segment: windows within a segment are strongly
     correlated, so the segments (10) are the independent samples the test split holds."""
-    from egno.checkpoint import load_checkpoint
+    from egno.run.checkpoint import load_checkpoint
     from egno.data import get_dataset
-    from egno.evaluate import segment_f_mse
+    from egno.run.evaluate import segment_f_mse
 
     family = get_dataset(dataset, pool_dir(dataset))
     test = family.load("test")

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from egno.checkpoint import rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import rerun_command, run_commands, shipped_path
 from egno.data import get_dataset
 from egno.paths import ROOT
 

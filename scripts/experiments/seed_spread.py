@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from egno.checkpoint import rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import rerun_command, run_commands, shipped_path
 from egno.paths import ROOT
 
 def run_dir(dataset: str, model: str, seed: int) -> Path:

@@ -11,9 +11,9 @@ import argparse
 
 import numpy as np
 
-from egno.checkpoint import resolve_checkpoint, shipped_models
+from egno.run.checkpoint import resolve_checkpoint, shipped_models
 from egno.data import get_dataset
-from egno.evaluate import segment_f_mse
+from egno.run.evaluate import segment_f_mse
 
 MODELS = ("egno", "egnn", "egnn-s", "egnn-r", "gnn")
 

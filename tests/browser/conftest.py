@@ -22,6 +22,13 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 
+def pytest_collection_modifyitems(items):
+    """Every browser test is slow: ./test.sh --all runs them."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args():
     return {"executable_path": CHROMIUM, "args": ARGS}

@@ -15,7 +15,7 @@ CMU = ROOT.parent / "shared" / "data" / "cmu_mocap" / "35"
 
 
 def shipped(dataset: str) -> bool:
-    from egno.checkpoint import shipped_models
+    from egno.run.checkpoint import shipped_models
 
     return "egno" in shipped_models(dataset)
 

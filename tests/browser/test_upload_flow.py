@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def shipped(dataset: str) -> list[str]:
-    from egno.checkpoint import shipped_models
+    from egno.run.checkpoint import shipped_models
 
     return shipped_models(dataset)
 

@@ -2,7 +2,7 @@
 
 One input state -> positions at P times in one forward pass. The state is repeated P times, each
 copy tagged with a sinusoidal embedding of its physical time fraction t_p/ΔT, then L blocks of
-[temporal spectral convolution (egno/spectral.py), EGNN layer (egno/egnn.py)] run with time as a
+[temporal spectral convolution (egno/nn/spectral.py), EGNN layer (egno/nn/egnn.py)] run with time as a
 batch axis.
 
 Letters: P time points, N nodes (all graphs of a batch together), E edges, H hidden channels,
@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .egnn import egnn_layers, time_stacked
-from .graph import GraphBatch, segment_mean
-from .spectral import (EquivariantSpectralConv, SpectralConv, inference_cached, joint_mixers,
+from egno.nn.config import ModelConfig
+from egno.nn.egnn import egnn_layers, time_stacked
+from egno.nn.graph import GraphBatch, segment_mean
+from egno.nn.spectral import (EquivariantSpectralConv, SpectralConv, inference_cached, joint_mixers,
                        spectral_mix, weight_key)
 
 # inference: edges × time points per EGNN call; chunks keep edge tensors cache-sized

@@ -23,44 +23,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Windows
-from .data.base import uniform_times
-from .evaluate import predict
-from .physics import first_broken, sample_checks
+from egno.data import Windows
+from egno.data.base import uniform_times
+from egno.run.evaluate import predict
+from egno.data import get_dataset
+from egno.data.physics import first_broken
 
 VELOCITIES = ("fd", "fd2", "fine")
 FINE = 10  # "fine" velocity: the model evaluated at P · FINE
 
-# Where each family keeps its state-dependent features (its module docstring):
-# speed = h[:, -1] = ‖v‖ · scale(ΔT); squared edge length = edge_attr[:, column] · d2_scale.
-FEATURES = {
-    "nbody": (lambda window: 1.0, 1, 1.0),             # h [‖v‖]; edges [q_i q_j, ‖Δx‖²]
-    "mocap": (lambda window: window / 10.0, 2, 0.01),  # ‖v‖ΔT/10; (d/10)²
-    "md17": (lambda window: 100.0, 4, 1.0),            # ‖v‖ · 100 fs; ‖Δx‖²
-    "protein": (lambda window: window / 10.0, 0, 0.01),  # ‖v‖ΔT/10 Å; (d/10 Å)²
-}
-
-
 def restate(w: Windows, x: torch.Tensor, v: torch.Tensor, family: str) -> Windows:
     """``w`` with positions x and velocities v (N, 3) as its input state and the features that
-    depend on them recomputed for ``family``."""
-    kind = family.split("/")[0]
-    assert kind in FEATURES, f"no state features known for {family}"
-    speed_scale, column, d2_scale = FEATURES[kind]
-    x, v = x.to(w.x), v.to(w.v)
-    h = w.h.clone()
-    h[:, -1] = v.norm(dim=-1) * speed_scale(w.window)
-    # edge indices are local to each sample: shift them to rows of x
-    sample = torch.repeat_interleave(torch.arange(len(w)), w.edge_ptr[1:] - w.edge_ptr[:-1])
-    rows = w.edge_index + w.node_ptr[:-1][sample]
-    attr = w.edge_attr.clone()
-    attr[:, column] = ((x[rows[0]] - x[rows[1]]) ** 2).sum(-1) * d2_scale
-    return replace(w, x=x, v=v, h=h, edge_attr=attr)
+    depend on them recomputed for ``family`` (its ``DatasetFamily.restate``)."""
+    return get_dataset(family).restate(w, x, v)
 
 
 def check_restate(w: Windows, family: str, atol: float = 1e-4) -> None:
     """AssertionError unless ``restate`` on the windows' own state gives back their features
-    (guards FEATURES against a change in a family's feature layout)."""
+    (guards a family's restate against a change in its feature layout)."""
     again = restate(w, w.x, w.v, family)
     assert torch.allclose(again.h, w.h, atol=atol, rtol=1e-4), f"{family}: speed feature differs"
     assert torch.allclose(again.edge_attr, w.edge_attr, atol=atol, rtol=1e-4), \
@@ -151,6 +131,7 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
     ``first_broken`` the first broken frame (None: never)."""
     results = []
     dt = float(w.window * w.t[0])
+    fam = get_dataset(family)
     for i in range(len(w)):
         nodes = w.sample_nodes(i)
         one = w.select([i])
@@ -158,7 +139,7 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
         truth = None
         if w.target is not None:
             truth = torch.cat([w.x[None, nodes], w.target[:, nodes]]).double().numpy()
-        checks = sample_checks(family, one, frames, truth, dt)
+        checks = fam.physical_checks(one, frames, truth, dt)
         results.append({"checks": checks, "first_broken": first_broken(checks)})
     return results
 
@@ -201,7 +182,7 @@ def _num(x) -> float | None:
 def run(loaded_models: dict, w: Windows, windows: int, family: str, velocity: str = "fd",
         device="cpu") -> dict:
     """Chained rollouts of every model in ``loaded_models`` (name -> LoadedModel) on ``w`` (from
-    ``egno.longdata.long_windows``): per-model window summaries and wall times."""
+    ``egno.data.long.long_windows``): per-model window summaries and wall times."""
     check_restate(replace(w, target=None, t=w.t[:1]), family)
     p = int(round(1 / float(w.t[0])))
     result = {"windows": windows, "timesteps": p, "n_samples": len(w), "velocity": velocity,

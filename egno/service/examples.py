@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import MOCAP_SOURCE, SAMPLES, default_data_dir
+from egno.paths import MOCAP_SOURCE, SAMPLES, default_data_dir
 
 COMMITTED = SAMPLES / "examples"
 MADE = ("35.asf", "35_01_first40.amc", "adk_backbone.dcd")

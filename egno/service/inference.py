@@ -5,35 +5,17 @@ arrays, dicts or pandas tables the app only draws.
 """
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .checkpoint import LoadedModel
-from .data import get_dataset
-from .data.base import DatasetFamily, Windows, uniform_times
-from .evaluate import frame_mse, metrics, predict
-from .paths import SAMPLES
-
-
-def test_windows(family: DatasetFamily, timesteps: int | None = None, generate: bool = True,
-                 progress: bool = False) -> Windows:
-    """The family's test split (generated into its data dir on first use when ``generate``),
-    else the committed sample files in assets/samples/<dataset>."""
-    if generate:
-        if not (family.data_dir / "test.npz").exists():
-            family.generate(progress=progress, splits=("test",))
-        return family.load("test", timesteps)
-    files = sorted((SAMPLES / family.name).glob("*.csv"))
-    assert files, f"no committed samples for {family.name}"
-    parts = [family.read_file(f, timesteps) for f in files]
-    return Windows.concat(parts)
+from egno.run.checkpoint import LoadedModel
+from egno.data.base import DatasetFamily, Windows, test_windows, uniform_times  # noqa: F401 (the app's)
+from egno.run.evaluate import frame_mse, metrics, predict
 
 
 def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
@@ -60,6 +42,13 @@ def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
 # of predicting no motion at all. On the test sets the shipped models' F-MSE is at most 72× it
 # (linear extrapolation on md17, the README's tables)
 DIVERGED_FACTOR = 100.0
+
+
+def best_model(errors: dict[str, np.ndarray]) -> str | None:
+    """The model with the lowest final-frame error among ``errors`` (per-frame errors by model),
+    non-finite errors never best; None when none is finite."""
+    finite = {m: float(e[-1]) for m, e in errors.items() if math.isfinite(float(e[-1]))}
+    return min(finite, key=finite.get) if finite else None
 
 
 def diverged(mse: float, still_mse: float) -> bool:
@@ -197,119 +186,3 @@ def _chunked_frame_mse(loaded: LoadedModel, w: Windows, chunk: int, device,
         nodes += n
         report(start + len(part))
     return total / nodes
-
-
-# ---------------------------------------------------------------- exports
-def trajectory_frames(x0: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Input frame followed by the P predicted frames: (P + 1, N, 3)."""
-    return np.concatenate([x0[None], pred], axis=0)
-
-
-def element_symbols(meta: dict) -> list[str] | None:
-    """Element symbols of a sample's nodes where its family has them: molecules' ``symbols``,
-    a protein backbone's from its atom names (N, CA, C, O -> N, C, C, O); None otherwise."""
-    if meta.get("symbols"):
-        return list(meta["symbols"])
-    if meta.get("atom_names"):
-        return [str(name)[0] for name in meta["atom_names"]]
-    return None
-
-
-def export_csv(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
-    """One row per node and frame (the input is frame 0): frame, time, node, [element,] x, y, z."""
-    frames = trajectory_frames(x0, pred)
-    t = np.concatenate([[0.0], np.asarray(times) * window])
-    f, n = np.meshgrid(np.arange(len(frames)), np.arange(frames.shape[1]), indexing="ij")
-    columns = {"frame": f.ravel(), "time": t[f.ravel()], "node": n.ravel()}
-    if symbols:
-        columns["element"] = np.asarray(symbols)[n.ravel()]
-    df = pd.DataFrame({**columns, "x": frames[..., 0].ravel(), "y": frames[..., 1].ravel(),
-                       "z": frames[..., 2].ravel()})
-    return df.to_csv(index=False, float_format="%.7g").encode()
-
-
-def export_npz(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
-    """positions (P + 1, N, 3) with the input first, time (P + 1,), and elements (N,) where known
-    (a string array: it loads with allow_pickle=False)."""
-    buf = io.BytesIO()
-    extra = {"elements": np.asarray(symbols, dtype=str)} if symbols else {}
-    np.savez(buf, positions=trajectory_frames(x0, pred),
-             time=np.concatenate([[0.0], np.asarray(times) * window]), **extra)
-    return buf.getvalue()
-
-
-def export_extxyz(x0, pred, times, window, symbols: list[str] | None = None) -> bytes:
-    """Extended XYZ written with ASE: one frame per time, the time in each frame's info; atoms
-    without known elements (particles, joints) are written as 'X'."""
-    from ase import Atoms
-    from ase.io import write
-
-    frames = trajectory_frames(x0, pred)
-    t = np.concatenate([[0.0], np.asarray(times) * window])
-    symbols = symbols or ["X"] * frames.shape[1]
-    images = []
-    for k, pos in enumerate(frames):
-        atoms = Atoms(symbols=symbols, positions=pos.astype(np.float64))
-        atoms.info["time"] = float(t[k])
-        atoms.info["frame"] = int(k)
-        images.append(atoms)
-    buf = io.StringIO()
-    write(buf, images, format="extxyz")
-    return buf.getvalue().encode()
-
-
-def read_upload(dataset: str, name: str, data: bytes, tmp_dir: Path,
-                timesteps: int | None = None) -> Windows:
-    """Validate and read one uploaded file through the family's reader (never unpickles)."""
-    return read_uploads(dataset, [(name, data)], tmp_dir, timesteps)
-
-
-def stage_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path) -> tuple[str, Callable[[str], str]]:
-    """Check uploaded files (one file, or a pair such as skeleton + motion or topology +
-    trajectory) and write them into ``tmp_dir``: the reader's argument ('path' or
-    'first,second') and a function that puts the user's file names back into a message."""
-    family = get_dataset(dataset)
-    if not files:
-        raise ValueError("no file given")
-    if len(files) > 2:
-        raise ValueError(f"give one file or a pair of files, not {len(files)}")
-    paths, shown = [], {}
-    for name, data in files:
-        suffix = Path(name).suffix.lower()
-        if suffix.lstrip(".") not in family.file_formats:
-            raise ValueError(f"{name}: {dataset} reads {', '.join(family.file_formats)} files, "
-                             f"not '{suffix or 'no extension'}'")
-        if not data:
-            raise ValueError(f"{name} is empty")
-    family.check_upload([name for name, _ in files])
-    for i, (name, data) in enumerate(files):
-        suffix = Path(name).suffix.lower()
-        path = Path(tmp_dir) / f"upload{i}{suffix}"
-        path.write_bytes(data)
-        paths.append(path)
-        shown[path.name] = name
-    # a pair goes in the order of the family's formats (skeleton before motion, topology before
-    # trajectory): "first,second"
-    paths.sort(key=lambda q: family.file_formats.index(q.suffix.lower().lstrip(".")))
-
-    def user_names(text: str) -> str:
-        for tmp_name, name in shown.items():
-            text = text.replace(str(Path(tmp_dir) / tmp_name), name).replace(tmp_name, name)
-        return text
-
-    return ",".join(str(q) for q in paths), user_names
-
-
-def read_uploads(dataset: str, files: list[tuple[str, bytes]], tmp_dir: Path,
-                 timesteps: int | None = None) -> Windows:
-    """Read uploaded files (one file, or a pair) through the family's reader from their first
-    window; ValueError with the user's file names."""
-    arg, user_names = stage_uploads(dataset, files, tmp_dir)
-    family = get_dataset(dataset)
-    try:
-        w = family.read_file(arg if "," in arg else Path(arg), timesteps, max_windows=1)
-    except ValueError as e:
-        raise ValueError(user_names(str(e))) from None
-    if isinstance(w.meta.get("source"), str):
-        w.meta["source"] = user_names(w.meta["source"])
-    return w

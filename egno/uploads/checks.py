@@ -1,5 +1,5 @@
 """The Equivariance and Long horizon pages' work on an upload, run inside the upload worker
-(egno/uploads.py, modes 'equivariance' and 'rollout'), never in the server: the same symmetry check
+(egno/uploads/worker.py, modes 'equivariance' and 'rollout'), never in the server: the same symmetry check
 and chained rollout as on the test samples, returned as plain arrays and numbers.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .checkpoint import resolve_checkpoint, shipped_models
-from .data.base import Windows
-from .explore import equivariance_check
-from .rollout import chain_one, per_sample_checks
+from egno.run.checkpoint import resolve_checkpoint, shipped_models
+from egno.data.base import Windows
+from egno.service.inference import equivariance_check
+from egno.run.rollout import chain_one, per_sample_checks
 
 EQUIVARIANCE_MODELS = ("egno", "gnn")         # next to the chosen model, as on the Equivariance page
 ROLLOUT_MODELS = ("egno", "egnn-r", "linear")  # as on the Long horizon page
@@ -23,7 +23,7 @@ def equivariance(dataset: str, model: str, w: Windows, job: dict, device: str = 
     """f(g·input) against g·f(input) on the upload's window ``w`` for ``model`` and the models in
     EQUIVARIANCE_MODELS shipped for ``dataset``. ``job``: ``rotation`` (3×3), ``shift`` (3,) in
     length units, ``permute`` (a seeded random node order). Returns ``checks`` ({model:
-    egno.explore.equivariance_check's dict}), ``perm`` (N,) or None, ``t`` (P,), ``window``."""
+    egno.service.inference.equivariance_check's dict}), ``perm`` (N,) or None, ``t`` (P,), ``window``."""
     R = np.asarray(job["rotation"], dtype=np.float64).reshape(3, 3)
     assert abs(np.linalg.det(R) - 1) < 1e-6, "the rotation must be proper (det +1)"
     shift = np.asarray(job.get("shift", (0.0, 0.0, 0.0)), dtype=np.float64).reshape(3)

@@ -14,20 +14,12 @@ import numpy as np
 TRUTH, PRED = "#2b8a3e", "#d9480f"
 ERROR_COLOURS = ["#ffa94d", "#e8590c", "#5c0a0a"]  # low -> high error, as in the app
 NO_TRUTH = "#adb5bd"  # a predicted node with no truth to score it against (past the data's frames)
-BOND_LENGTH = 1.9  # Å: heavy-atom bonds are under it, atoms two bonds apart (~2.4 Å) are over it
 
 
 def graph_edges(family, meta: dict, x0: np.ndarray) -> np.ndarray | None:
     """The lines to draw between nodes (2, E): a body's bones, the bonds of a molecule or a
-    protein backbone (pairs closer than BOND_LENGTH in the input frame); None for particles."""
-    if family.view == "skeleton":
-        bones = meta.get("bones", getattr(family, "bones", None))
-        return None if bones is None else np.asarray(bones)
-    if family.view in ("molecule", "protein"):
-        d = np.linalg.norm(x0[:, None] - x0[None], axis=-1)
-        i, j = np.nonzero(np.triu(d < BOND_LENGTH, k=1))
-        return np.stack([i, j])
-    return None
+    protein backbone; None for particles (the family's ``drawn_edges``)."""
+    return family.drawn_edges(meta, x0)
 
 
 def _segments(pos: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -36,7 +28,7 @@ def _segments(pos: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def render_animation(out: dict, family, meta: dict, path: str | Path, layout: str = "overlay",
                      fps: float = 8.0, title: str = "", dpi: int = 80, colour_title: str | None = None) -> Path:
-    """Write ``out`` (``egno.explore.predict_one``'s dict) as an animation, one frame per time
+    """Write ``out`` (``egno.service.inference.predict_one``'s dict) as an animation, one frame per time
     (the input first), to ``path`` (.gif or .mp4). ``layout``: 'overlay' (one panel) or 'side'
     (truth left, prediction right). The truth may be None, or NaN past the data's frames (a
     chained rollout): it is drawn as far as it goes, and nodes without one are grey.
@@ -45,10 +37,8 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.animation import FuncAnimation
     from matplotlib.colors import LinearSegmentedColormap, Normalize
-    from matplotlib.ticker import FormatStrFormatter
-    from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
     path = Path(path)
     assert path.suffix.lower() in (".gif", ".mp4"), f"{path.name}: write a .gif or an .mp4"
@@ -74,45 +64,21 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
     everything = everything[np.isfinite(everything).all(1)]  # no truth past the data's frames
     centre = (everything.max(0) + everything.min(0)) / 2
     half = (everything.max(0) - everything.min(0)).max() / 2 * 1.05 + 1e-9
-    up = "y" if family.view == "skeleton" else "z"
     artists = []
     for k, ax in enumerate(axes):
         for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
             setter(c - half, c + half)
         ax.set_box_aspect((1, 1, 1))
         ax.tick_params(labelsize=6)
-        if up == "y":
+        if family.up_axis == "y":
             ax.view_init(elev=15, azim=-60, vertical_axis="y")
-        draw_truth = truth_path is not None and (not side or k == 0)
-        draw_pred = not side or k == 1
         if side:
             ax.set_title("ground truth" if k == 0 else "prediction", fontsize=9)
-        a = {}
-        if family.view == "particles":  # trails of the whole window
-            for p, colour, on in ((truth_path, TRUTH, draw_truth), (pred_path, PRED, draw_pred)):
-                if on and p is not None:
-                    for node in range(p.shape[1]):
-                        ax.plot(*p[:, node].T, color=colour, lw=0.8, alpha=0.5)
-        if edges is not None and edges.size:
-            if draw_truth:
-                a["truth_lines"] = ax.add_collection3d(Line3DCollection(
-                    _segments(truth_path[0], edges), colors=TRUTH, linewidths=1.0, alpha=0.8))
-            if draw_pred:
-                a["pred_lines"] = ax.add_collection3d(Line3DCollection(
-                    _segments(pred_path[0], edges), colors=PRED, linewidths=1.8))
-        small = pred_path.shape[1] > 100
-        if draw_truth and (edges is None or not small):
-            a["truth_pts"] = ax.scatter(*truth_path[0].T, s=8 if small else 30, marker="D",
-                                        facecolors="none", edgecolors=TRUTH, depthshade=False)
-        if draw_pred:
-            a["pred_pts"] = ax.scatter(*pred_path[0].T, c=err[0], cmap=cmap, norm=norm,
-                                       s=4 if small else 30, depthshade=False)
-        artists.append(a)
+        artists.append(_panel(ax, pred_path if not side or k == 1 else None,
+                              truth_path if not side or k == 0 else None, edges, err, cmap, norm))
     if out["node_error"] is not None:
-        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.6, pad=0.08,
-                           orientation="horizontal")
-        bar.set_label(colour_title or (f"squared error ({length}²)" if length else "squared error"), fontsize=8)
-        bar.ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))  # no offset text over the label
+        label = colour_title or (f"squared error ({length}²)" if length else "squared error")
+        _colour_bar(fig, axes, cmap, norm, label)
     heading = fig.suptitle("", fontsize=9)
 
     def draw(k: int):
@@ -135,17 +101,57 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
         return []
 
     animation = FuncAnimation(fig, draw, frames=len(pred_path), blit=False)
-    if path.suffix.lower() == ".gif":
-        writer = PillowWriter(fps=fps)
-    else:
-        import imageio_ffmpeg
-
-        matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
-        writer = FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    animation.save(str(path), writer=writer, dpi=dpi)
+    animation.save(str(path), writer=_writer(path, fps), dpi=dpi)
     plt.close(fig)
     return path
+
+
+def _colour_bar(fig, axes, cmap, norm, label: str) -> None:
+    """A horizontal colour bar under the panels."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
+
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.6, pad=0.08,
+                       orientation="horizontal")
+    bar.set_label(label, fontsize=8)
+    bar.ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))  # no offset text over the label
+
+
+def _panel(ax, pred_path, truth_path, edges, err, cmap, norm) -> dict:
+    """Draw the input frame of the prediction and the truth (either may be None) on one 3D axis;
+    the artists ``draw`` moves frame by frame."""
+    from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+    a = {}
+    if edges is not None and edges.size:
+        if truth_path is not None:
+            a["truth_lines"] = ax.add_collection3d(Line3DCollection(
+                _segments(truth_path[0], edges), colors=TRUTH, linewidths=1.0, alpha=0.8))
+        if pred_path is not None:
+            a["pred_lines"] = ax.add_collection3d(Line3DCollection(
+                _segments(pred_path[0], edges), colors=PRED, linewidths=1.8))
+    small = err.shape[1] > 100
+    if truth_path is not None and (edges is None or not small):
+        a["truth_pts"] = ax.scatter(*truth_path[0].T, s=8 if small else 30, marker="D",
+                                    facecolors="none", edgecolors=TRUTH, depthshade=False)
+    if pred_path is not None:
+        a["pred_pts"] = ax.scatter(*pred_path[0].T, c=err[0], cmap=cmap, norm=norm,
+                                   s=4 if small else 30, depthshade=False)
+    return a
+
+
+def _writer(path: Path, fps: float):
+    """Pillow for a GIF, ffmpeg (from imageio-ffmpeg's wheel) with H.264 for an MP4."""
+    import matplotlib
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+
+    if path.suffix.lower() == ".gif":
+        return PillowWriter(fps=fps)
+    import imageio_ffmpeg
+
+    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+    return FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
 
 
 def animation_bytes(out: dict, family, meta: dict, suffix: str = ".gif", title: str = "",

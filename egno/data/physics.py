@@ -5,7 +5,8 @@ Coulomb system, egno/data/nbody.py: unit masses, F_i = Σ_j q_i q_j (x_i − x_j
 U = ½ Σ_{i≠j} q_i q_j / r); molecules' bond lengths and angles against the truth; a skeleton's
 bone lengths (bones are rigid); a protein's consecutive CA–CA distances (3.8 Å in a trans peptide).
 Every check takes frames (F, N, 3) of one sample, frame 0 being the input state, and returns one
-value per frame; ``diverged`` says whether any value passes its limit.
+value per frame; ``first_broken`` says where any value first passes its limit. Each family's
+``physical_checks`` picks its checks.
 """
 from __future__ import annotations
 
@@ -102,28 +103,6 @@ def protein_checks(frames, pairs) -> dict[str, np.ndarray]:
     """Fraction of consecutive CA–CA distances more than 0.5 Å from 3.8 Å, and their mean distance."""
     d = _lengths(frames, pairs)
     return {"ca_violations": (np.abs(d - CA_CA) > CA_CA_TOLERANCE).mean(1), "ca_ca": d.mean(1)}
-
-
-def sample_checks(family: str, one, frames: np.ndarray, truth: np.ndarray | None,
-                  dt: float) -> dict[str, np.ndarray]:
-    """The checks of ``family`` (nbody, md17, mocap, protein; others: none) for one sample:
-    ``one`` its input Windows (edges, features, meta), frames (F, N, 3) with the input first,
-    truth (F, N, 3) or None (rows of NaN where the data end), dt the time between frames."""
-    kind = family.split("/")[0]
-    edges, attr = one.edge_index.numpy(), one.edge_attr.numpy().astype(np.float64)
-    if kind == "nbody":
-        return nbody_checks(frames, one.v.numpy().astype(np.float64), edges,
-                            attr[:, NBODY_CHARGE_PRODUCT], dt)
-    if kind == "md17":
-        reference = frames[:1].repeat(len(frames), 0) if truth is None else truth.copy()
-        missing = ~np.isfinite(reference).all((1, 2))
-        reference[missing] = frames[0]  # past the data: the input's bonds
-        return molecule_checks(frames, reference, edges[:, attr[:, MD17_BOND] > 0.5])
-    if kind == "mocap":
-        return skeleton_checks(frames, edges[:, attr[:, MOCAP_BONE] > 0.5])
-    if kind == "protein" and one.meta.get("atom_names") is not None:
-        return protein_checks(frames, ca_pairs(one.meta["atom_names"], one.meta["resids"]))
-    return {}
 
 
 def first_broken(checks: dict[str, np.ndarray]) -> int | None:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Windows, collate
+from egno.data import Windows, collate
 
 
 @torch.no_grad()

@@ -12,10 +12,10 @@ import time
 
 import torch
 
-from .config import preset
-from .data import collate, get_dataset, uniform_times
-from .train import make_optimizer, pick_device, train_step
-from .zoo import build_model
+from egno.nn.config import preset
+from egno.data import collate, get_dataset, uniform_times
+from egno.run.train import make_optimizer, pick_device, train_step
+from egno.nn.zoo import build_model
 
 LATENCY_GRID = [(b, p) for b in (1, 100) for p in (5, 8, 50)]
 
@@ -96,7 +96,7 @@ def _rss_mb() -> float:
 def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
     """Run one workload in a fresh interpreter and report its resident memory (MB)."""
     code = (
-        "import sys, json, torch; from egno import bench; "
+        "import sys, json, torch; from egno.run import bench; "
         f"print(json.dumps(bench._memory_child({dataset!r}, {what!r}, {threads!r})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -105,7 +105,7 @@ def memory_probe(dataset: str, what: str, threads: int | None) -> dict:
 
 def _memory_child(dataset: str, what: str, threads: int | None) -> dict:
     """RSS before and peak during one workload on 100 freshly simulated N-body systems."""
-    from .data.nbody import INPUT_FRAME, build_windows, simulate
+    from egno.data.nbody import INPUT_FRAME, build_windows, simulate
 
     if threads:
         torch.set_num_threads(threads)
@@ -151,8 +151,8 @@ def _peak_rss(work) -> tuple[float, float]:
 def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> dict:
     """Latency (ms, median) of the shipped EGNO checkpoint predicting one test sample at each P,
     and the peak resident memory of a fresh process doing it at the largest P."""
-    from .checkpoint import resolve_checkpoint
-    from .explore import test_windows
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.data.base import test_windows
 
     loaded = resolve_checkpoint(dataset, "egno", dev)
     one = collate(test_windows(get_dataset(dataset)), torch.arange(1)).to(dev)
@@ -162,7 +162,7 @@ def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> 
         with torch.inference_mode():
             ms = 1000 * median_time(lambda: loaded.model(one, t), repeats, dev)
         rows.append({"timesteps": p, "egno_ms": ms})
-    code = ("import json, torch; from egno import bench; "
+    code = ("import json, torch; from egno.run import bench; "
             f"print(json.dumps(bench._shipped_memory_child({dataset!r}, {max(timesteps)}, "
             f"{torch.get_num_threads()})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -171,8 +171,8 @@ def shipped_inference(dataset: str, timesteps: list[int], repeats: int, dev) -> 
 
 
 def _shipped_memory_child(dataset: str, timesteps: int, threads: int) -> dict:
-    from .checkpoint import resolve_checkpoint
-    from .explore import test_windows
+    from egno.run.checkpoint import resolve_checkpoint
+    from egno.data.base import test_windows
 
     torch.set_num_threads(threads)
     loaded = resolve_checkpoint(dataset, "egno", "cpu")

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .paths import CHECKPOINTS
-from .zoo import build_model
+from egno.nn.config import ModelConfig
+from egno.paths import CHECKPOINTS
+from egno.nn.zoo import build_model
 
 FORMAT = "egno-checkpoint"
 VERSION = 1

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .data.base import DatasetFamily, Windows, uniform_times
+from egno.data.base import DatasetFamily, Windows, uniform_times
 
 LONG_SYSTEMS = 100     # nbody long test file: systems
 LONG_WINDOWS = 25      # ... and windows of ground truth after the input frame
@@ -33,7 +33,7 @@ def generate_nbody_long(family: DatasetFamily, n_systems: int = LONG_SYSTEMS,
                         windows: int = LONG_WINDOWS, seed: int = 0) -> "Path":  # noqa: F821
     """Simulate the nbody long-horizon test file into ``family.data_dir/long_test.npz``: saved
     frames 30 (the input) to 30 + 10 ``windows``, the same simulator and protocol as the splits."""
-    from .data import nbody
+    from egno.data import nbody
 
     start = time.time()
     last = nbody.INPUT_FRAME + nbody.WINDOW_FRAMES * windows
@@ -64,8 +64,9 @@ def _with_truth(w: Windows, truth: list[np.ndarray], windows: int, timesteps: in
                    target=target)
 
 
-def _nbody(family, windows, p):
-    from .data import nbody
+def nbody_truth(family, windows, p):
+    """nbody: the long test file (simulated when missing)."""
+    from egno.data import nbody
 
     path = family.data_dir / "long_test.npz"
     if not path.exists():
@@ -81,8 +82,10 @@ def _nbody(family, windows, p):
     return nbody.build_windows(loc[:, 0], vel[:, 0], q, truth, long_times(windows, p))
 
 
-def _mocap(family, windows, p):
-    from .data.mocap import FPS, WINDOW_FRAMES, build_mocap_windows
+def mocap_truth(family, windows, p):
+    """mocap: the test trials, one start every window."""
+    _ensure_test(family)
+    from egno.data.mocap import FPS, WINDOW_FRAMES, build_mocap_windows
 
     with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
         positions, lengths = f["positions"], f["lengths"]
@@ -102,9 +105,11 @@ def _mocap(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-def _md17(family, windows, p):
-    from .data.md17 import molecule_windows
-    from .data.md17_sim import STRIDE, WINDOW_STEPS
+def md17_truth(family, windows, p):
+    """md17: the test segments, one start every window."""
+    family.ensure(progress=False)
+    from egno.data.md17 import molecule_windows
+    from egno.data.md17_sim import STRIDE, WINDOW_STEPS
 
     with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
         pos, vel, z = f["positions"], f["velocities"], f["z"]
@@ -126,8 +131,10 @@ def _md17(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-def _protein(family, windows, p):
-    from .data.protein import FRAME_PS, WINDOW_FRAMES, backbone_features, protein_windows
+def protein_truth(family, windows, p):
+    """protein: the test run, one start every window."""
+    _ensure_test(family)
+    from egno.data.protein import FRAME_PS, WINDOW_FRAMES, backbone_features, protein_windows
 
     with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
         pos, resids = f["positions"], f["resids"]
@@ -144,18 +151,11 @@ def _protein(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-LOADERS = {"nbody": _nbody, "mocap": _mocap, "md17": _md17, "protein": _protein}
-
-
 def long_windows(family: DatasetFamily, windows: int, timesteps: int | None = None) -> Windows:
     """Input states with the truth for ``windows`` windows of ``timesteps`` frames (NaN past the
-    data); the test data are generated first where the family can."""
-    kind = family.name.split("/")[0]
-    assert kind in LOADERS, f"no long-horizon ground truth for {family.name}"
+    data; the family's ``long_truth``); the test data are generated first where the family can."""
     p = timesteps or family.default_timesteps
-    if kind != "nbody":
-        family.ensure(progress=False) if kind == "md17" else _ensure_test(family)
-    w = LOADERS[kind](family, windows, p)
+    w = family.long_truth(windows, p)
     w.meta.update(dataset=family.name, long_windows=windows, timesteps=p)
     return w
 

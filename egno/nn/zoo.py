@@ -6,10 +6,10 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from .baselines import GNN, EGNNRollout, EGNNSequential, Linear
-from .config import ModelConfig
-from .graph import GraphBatch
-from .model import EGNO
+from egno.nn.baselines import GNN, EGNNRollout, EGNNSequential, Linear
+from egno.nn.config import ModelConfig
+from egno.nn.graph import GraphBatch
+from egno.nn.model import EGNO
 
 CLASSES = {"egno": EGNO, "egnn": EGNO, "egnn-r": EGNNRollout, "egnn-s": EGNNSequential,
            "gnn": GNN, "linear": Linear}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .graph import segment_mean, segment_sum
+from egno.nn.config import ModelConfig
+from egno.nn.graph import segment_mean, segment_sum
 
 
 class FreshSiLU(nn.SiLU):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .graph import GraphBatch, segment_sum
-from .egnn import egnn_layers
-from .model import node_inputs, time_embedding, up_inputs
+from egno.nn.config import ModelConfig
+from egno.nn.graph import GraphBatch, segment_sum
+from egno.nn.egnn import egnn_layers
+from egno.nn.model import node_inputs, time_embedding, up_inputs
 
 
 class Linear(nn.Module):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import ASSETS
+from egno.paths import ASSETS
 
 SWEEPS = ASSETS / "sweeps"
 SWEEP_MODELS = ("egno", "linear", "egnn-r", "egnn")  # the candidates, in the page's order

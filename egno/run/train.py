@@ -22,12 +22,12 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .checkpoint import save_checkpoint
-from .config import ModelConfig, TrainConfig
-from .data import collate, get_dataset
-from .evaluate import evaluate
-from .paths import ROOT
-from .zoo import build_model
+from egno.run.checkpoint import save_checkpoint
+from egno.nn.config import ModelConfig, TrainConfig
+from egno.data import collate, get_dataset
+from egno.run.evaluate import evaluate
+from egno.paths import ROOT
+from egno.nn.zoo import build_model
 
 STATE_VERSION = 1
 
@@ -79,14 +79,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     torch.manual_seed(train_cfg.seed)
     family = get_dataset(dataset, data_dir)
     family.ensure(progress=progress and rank == 0)
-    train_p = model_cfg.timesteps
-    if train_cfg.time_sampling != "fixed":  # targets on the finest grid, subsets drawn per batch
-        assert model_cfg.model != "egnn-s", "egnn-s emits a fixed number of frames"
-        train_p = max(family.available_timesteps("train"))
-    train_w = family.load("train", train_p, starts=train_cfg.train_starts)
-    if train_cfg.max_train:
-        train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
-    val_w = family.load("val", model_cfg.timesteps)
+    train_w, val_w = _splits(family, model_cfg, train_cfg)
     data_id = fingerprint(train_w)
     model = build_model(model_cfg).to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -125,14 +118,8 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
                                  "lr": lr_at(epoch, train_cfg), "skipped_steps": skipped_since})
             break
         if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
-            val = evaluate(scored, val_w, 500, dev)["f_mse"]
-            s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val,
-                                 "lr": lr_at(epoch, train_cfg)}
-                                | ({"skipped_steps": skipped_since} if skipped_since else {}))
+            val = _validate(scored, val_w, dev, s, epoch, loss, skipped_since, train_cfg)
             skipped_since = 0
-            if val < s["best_val"]:
-                s.update(best_val=val, best_epoch=epoch + 1,
-                         best_state={k: v.detach().cpu().clone() for k, v in scored.state_dict().items()})
             bar.set_postfix(loss=f"{loss:.5f}", val=f"{val:.5f}", best=f"{s['best_val']:.5f}")
             s["wall_s"] = time.time() - start
             if rank == 0:
@@ -158,6 +145,31 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
         model.load_state_dict(s["best_state"])
     return _finish(dataset, family, val_w, model, model_cfg, train_cfg, s, stop_reason, dev, world,
                    command, checkpoint_path or out_dir / f"{model_cfg.model}.pt")
+
+
+def _splits(family, model_cfg: ModelConfig, train_cfg: TrainConfig) -> tuple:
+    """The training windows (on the finest grid for any-resolution training, at most
+    ``max_train``) and the validation windows at the trained P."""
+    train_p = model_cfg.timesteps
+    if train_cfg.time_sampling != "fixed":  # targets on the finest grid, subsets drawn per batch
+        assert model_cfg.model != "egnn-s", "egnn-s emits a fixed number of frames"
+        train_p = max(family.available_timesteps("train"))
+    train_w = family.load("train", train_p, starts=train_cfg.train_starts)
+    if train_cfg.max_train:
+        train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
+    return train_w, family.load("val", model_cfg.timesteps)
+
+
+def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int, train_cfg: TrainConfig) -> float:
+    """Validation F-MSE of the scored weights after ``epoch``, logged in the run state ``s``,
+    which keeps the best weights so far."""
+    val = evaluate(scored, val_w, 500, dev)["f_mse"]
+    s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val, "lr": lr_at(epoch, train_cfg)}
+                        | ({"skipped_steps": skipped} if skipped else {}))
+    if val < s["best_val"]:
+        s.update(best_val=val, best_epoch=epoch + 1,
+                 best_state={k: v.detach().cpu().clone() for k, v in scored.state_dict().items()})
+    return val
 
 
 class TrainingDiverged(RuntimeError):

@@ -9,6 +9,7 @@ limits.WORKER_SLOTS workers run at once. Every failure is one plain sentence nam
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -23,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import limits
+from egno import limits
+from egno.data import get_dataset
+from egno.uploads.staging import stage_uploads
 
 UPLOAD_PREFIX = "egno-upload-"
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +41,7 @@ _BOOT = ("import faulthandler, os, resource, sys\n"
          "resource.setrlimit(resource.RLIMIT_CPU, (s, s + 1))\n"
          "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
          "faulthandler.dump_traceback_later(max(s - 1.5, 0.5))\n"
-         "from egno.uploads import work\n"
+         "from egno.uploads.worker import work\n"
          "work(sys.argv[1], int(sys.argv[2]))\n")
 _slots = threading.BoundedSemaphore(limits.WORKER_SLOTS)
 
@@ -63,13 +66,13 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
                seconds: float = limits.WORKER_SECONDS, mode: str = "predict",
                options: dict | None = None, job: dict | None = None) -> dict:
     """Read ``files`` ([(name, bytes)]) in a capped worker and, with ``mode`` 'predict', predict
-    the window ``options`` (egno.uploads_frames.Options fields) asks for with every shipped model.
+    the window ``options`` (egno.uploads.frames.Options fields) asks for with every shipped model.
     Returns a dict with ``ok``; 'inspect' gives ``frames``, ``dt`` (the file's, or None),
     ``default_dt``, ``step_speeds``, ``prediction_of``; 'predict' gives ``out`` (predict_one's
     arrays of ``model``), ``errors`` (per-frame MSE of every model), ``meta``, ``dataset`` and
     ``model`` (those predicted with), ``notes``, ``warning``, ``timesteps``, ``exports``
     ({file name: bytes}); 'equivariance' (``job``: rotation, shift, permute) and 'rollout'
-    (``job``: windows) give egno.uploads_checks' results on that window with ``meta``,
+    (``job``: windows) give egno.uploads.checks' results on that window with ``meta``,
     ``dataset``, ``model`` and ``notes``; else ``message``. Always: ``seconds`` and ``peak_mb``
     (the worker's)."""
     assert mode in MODES, f"mode is one of {MODES}, not {mode}"
@@ -80,10 +83,12 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
                 "message": f"{names}: the server is busy with other uploads; try again in a minute."}
     tmp = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
     try:
-        for i, (_, data) in enumerate(files):
-            (tmp / f"file{i}").write_bytes(data)
+        try:  # names and sizes only: the bytes are written once, and only the worker parses them
+            arg, staged = stage_uploads(dataset, files, tmp)
+        except ValueError as e:
+            return {"ok": False, "seconds": time.time() - start, "peak_mb": 0.0, "message": str(e)}
         (tmp / "request.json").write_text(json.dumps(
-            {"dataset": dataset, "model": model, "names": [n for n, _ in files],
+            {"dataset": dataset, "model": model, "names": [n for n, _ in files], "arg": arg, "staged": staged,
              "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB,
              "mode": mode, "options": options or {}, "job": job or {}}))
         result = _run_worker(tmp, names, memory, seconds,
@@ -93,6 +98,21 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
         shutil.rmtree(tmp, ignore_errors=True)
         _slots.release()
     result["seconds"] = time.time() - start
+    return result
+
+
+def run_in_process(dataset: str, model: str, files: list[tuple[str, bytes]], folder: Path,
+                   mode: str = "predict", options: dict | None = None, timesteps: int | None = None,
+                   job: dict | None = None) -> dict:
+    """What ``run_upload`` returns, computed in this process (no caps, no isolation: for tests and
+    scripts on trusted files), through the same staging, work and packing as the worker."""
+    arg, staged = stage_uploads(dataset, files, folder)
+    req = {"dataset": dataset, "model": model, "names": [n for n, _ in files], "arg": arg, "staged": staged,
+           "timesteps": timesteps, "device": "cpu", "memory_mb": 0, "mode": mode, "options": options or {},
+           "job": job or {}}
+    result = json.loads(json.dumps(_predict(req, folder)))  # as the worker writes it: plain data
+    if result["ok"] and "arrays" in result:
+        _unpack(result, folder / "result.npz")
     return result
 
 
@@ -152,26 +172,20 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float,
         _unpack(result, tmp / "result.npz")
     if "bones" in result.get("meta", {}):
         result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
-    if result["ok"] and "exports" in result:
-        with np.load(tmp / "result.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        result["out"] = {k: arrays.get(k) for k in ARRAYS}
-        result["out"]["window"] = float(arrays["window"])
-        result["errors"] = {m: arrays[f"error_{m}"] for m in result["models"] if f"error_{m}" in arrays}
-        result["exports"] = {name: (tmp / "exports" / name).read_bytes() for name in result["exports"]}
     return result
 
 
 def _unpack(result: dict, path: Path) -> None:
     """Put the arrays of result.npz (numbers only: allow_pickle=False) back where ``_pack`` took
-    them from, by their dotted paths in ``result["arrays"]``."""
+    them from, by their dotted paths in ``result["arrays"]``; those in ``result["bytes"]`` (files,
+    stored as uint8) as bytes."""
+    as_bytes = set(result.pop("bytes", []))
     with np.load(path, allow_pickle=False) as f:
-        for key in result.pop("arrays"):
-            *parents, leaf = key.split(".")
+        for key, (*parents, leaf) in result.pop("arrays").items():
             node = result
             for part in parents:
                 node = node[part]
-            node[leaf] = f[key]
+            node[leaf] = f[key].tobytes() if key in as_bytes else f[key]
 
 
 # ---------------------------------------------------------------- inside the worker
@@ -189,66 +203,67 @@ def _plain(value):
 
 
 def _pack(result: dict, tmp: Path) -> dict:
-    """``result`` as JSON-able data, its numpy arrays saved into result.npz by their dotted path
-    (listed in ``arrays``) for ``_unpack``."""
-    arrays = {}
+    """``result`` as JSON-able data, its numpy arrays and bytes (files) saved into result.npz by
+    their path of keys (listed in ``arrays``, the bytes also in ``bytes``) for ``_unpack``: the
+    one way a result comes back."""
+    arrays, paths, raw = {}, {}, []
 
-    def walk(value, path: str):
+    def walk(value, path: list[str]):
+        key = f"a{len(arrays)}"
+        if isinstance(value, bytes):
+            raw.append(key)
+            value = np.frombuffer(value, dtype=np.uint8)
         if isinstance(value, np.ndarray):
-            arrays[path] = value
+            arrays[key], paths[key] = value, path
             return None
         if isinstance(value, dict):
-            return {k: walk(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+            return {k: walk(v, [*path, k]) for k, v in value.items()}
         return _plain(value)
 
-    plain = walk(result, "")
+    plain = walk(result, [])
     np.savez(tmp / "result.npz", **arrays)
-    return {**plain, "arrays": list(arrays)}
+    return {**plain, "arrays": paths, "bytes": raw}
 
 
 def _predict(req: dict, tmp: Path) -> dict:
     """The worker's job: read; inspect, or choose the model and then predict with every shipped
-    model and export, or check equivariance or chain a rollout (egno.uploads_checks). Returns the
-    result dict and writes result.npz (and exports/) into ``tmp``."""
+    model and export, or check equivariance or chain a rollout (egno.uploads.checks). Returns the
+    result dict, its arrays and files in result.npz in ``tmp`` (``_pack``)."""
     import torch
 
-    from .checkpoint import resolve_checkpoint, shipped_models
-    from .data import get_dataset
-    from .explore import predict_one, prediction_warning, stage_uploads
-    from .uploads_checks import equivariance, rollout
-    from .uploads_export import round_trip_files
-    from .uploads_frames import DEFAULT_DT, Options, read_trajectory, step_speeds, upload_window
-    from .uploads_route import route_molecule
+    from egno.data import get_dataset
+    from egno.service.inference import prediction_warning
+    from egno.uploads.checks import equivariance, rollout
+    from egno.uploads.frames import Options, step_speeds, upload_window
+    from egno.uploads.route import route_molecule
+    from egno.uploads.staging import user_names as named
 
     torch.set_num_threads(1)
     names = req["names"]
     shown = ", ".join(names)
-    files = [(name, (tmp / f"file{i}").read_bytes()) for i, name in enumerate(names)]
-    work = tmp / "work"
-    work.mkdir()
     dataset, model = req["dataset"], req["model"]
     family = get_dataset(dataset)
-    arg, user_names = stage_uploads(dataset, files, work)
+    user_names = lambda text: named(text, req["staged"], tmp)  # noqa: E731
     try:
-        traj = read_trajectory(dataset, arg)
+        traj = family.read_trajectory(req["arg"])
         if req["mode"] == "inspect":
             return {"ok": True, "frames": traj.frames, "dt": traj.dt,
-                    "default_dt": DEFAULT_DT[family.view], "step_speeds": step_speeds(traj),
+                    "default_dt": family.frame_dt, "step_speeds": step_speeds(traj),
                     "prediction_of": traj.prediction, "has_velocities": traj.velocities is not None}
     except ValueError as e:
         raise ValueError(user_names(str(e))) from None
 
     def window_at(timesteps: int | None, count: int = 1):
         try:
-            return upload_window(req["dataset"], traj, Options(**req["options"]), timesteps, count)
+            return upload_window(family, traj, Options(**req["options"]), timesteps, count)
         except ValueError as e:
             raise ValueError(user_names(str(e))) from None
 
     windows = window_at(req["timesteps"])
     meta, notes = windows.meta, []
     meta["source"] = shown
-    if family.view == "molecule":
-        meta["symbols"] = family.symbols(windows, 0)
+    meta.update(family.sample_meta(windows, 0))
+    if "symbols" in meta:  # a molecule goes to the model trained on it, where one is shipped
         dataset, model, note = route_molecule(dataset, model, windows, meta["symbols"], shown)
         notes.append(note)
     if req["mode"] in ("equivariance", "rollout"):
@@ -256,12 +271,23 @@ def _predict(req: dict, tmp: Path) -> dict:
                 else rollout(dataset, model, window_at, int(req["job"]["windows"]), req["device"]))
         return _pack({"ok": True, "dataset": dataset, "model": model, "meta": _plain(meta), "notes": notes,
                       **done}, tmp)
-    models = shipped_models(dataset)
+    out, errors = _every_model(dataset, model, windows, req["device"], shown)
+    exports = _exports(family, out, meta, f"{dataset}/{model}", Path(names[-1]).stem, shown)
+    return _pack({"ok": True, "dataset": dataset, "model": model, "models": list(errors),
+                  "meta": _plain(meta), "notes": notes, "warning": prediction_warning(out),
+                  "timesteps": windows.timesteps, "out": {k: out[k] for k in (*ARRAYS, "window")},
+                  "errors": errors, "exports": exports}, tmp)
+
+
+def _every_model(dataset: str, model: str, windows, device: str, shown: str) -> tuple[dict, dict]:
+    """``model``'s prediction of the window and every shipped model's per-frame error."""
+    from egno.run.checkpoint import resolve_checkpoint, shipped_models
+    from egno.service.inference import predict_one
+
     out, errors = None, {}
-    for name in models:
+    for name in shipped_models(dataset):
         try:
-            one = predict_one(resolve_checkpoint(dataset, name, req["device"]), windows, 0,
-                              device=req["device"])
+            one = predict_one(resolve_checkpoint(dataset, name, device), windows, 0, device=device)
         except ValueError:  # a model that cannot run at this P (egnn-s)
             continue
         if one["frame_mse"] is not None:
@@ -272,25 +298,25 @@ def _predict(req: dict, tmp: Path) -> dict:
         raise ValueError(f"{shown}: {dataset}/{model} could not predict this window")
     if not np.isfinite(out["x"]).all():
         raise ValueError(f"{shown}: the input positions are not finite")
-    np.savez(tmp / "result.npz", window=np.float64(out["window"]),
-             **{k: out[k] for k in ARRAYS if out[k] is not None},
-             **{f"error_{m}": e for m, e in errors.items()})
+    return out, errors
+
+
+def _exports(family, out: dict, meta: dict, predictor: str, stem: str, shown: str) -> dict[str, bytes]:
+    """The prediction (and the file's own frames at those times) in the family's upload formats,
+    by file name."""
+    from egno.data.export import trajectory_files
+
     times = np.concatenate([[0.0], out["t"] * out["window"]])
-    stem = Path(names[-1]).stem
-    exports = {}
-    kinds = [("prediction", out["pred"], f"egno prediction by {dataset}/{model} from {shown}")]
+    model = predictor.rsplit("/", 1)[1]
+    kinds = [("prediction", out["pred"], f"egno prediction by {predictor} from {shown}")]
     if out["truth"] is not None:
         kinds.append(("truth", out["truth"], f"egno ground truth: the frames of {shown}"))
-    (tmp / "exports").mkdir()
+    files = {}
     for kind, frames, label in kinds:
-        for ext, data in round_trip_files(family.view, np.concatenate([out["x"][None], frames]),
-                                          times, meta, label).items():
-            name = f"{stem}_{model}_{kind}.{ext}" if kind == "prediction" else f"{stem}_{kind}.{ext}"
-            (tmp / "exports" / name).write_bytes(data)
-            exports[name] = kind
-    return {"ok": True, "dataset": dataset, "model": model, "models": list(errors),
-            "meta": _plain(meta), "notes": notes, "warning": prediction_warning(out),
-            "timesteps": windows.timesteps, "exports": list(exports)}
+        for ext, data in trajectory_files(family, np.concatenate([out["x"][None], frames]), times, meta,
+                                          label).items():
+            files[f"{stem}_{model}_{kind}.{ext}" if kind == "prediction" else f"{stem}_{kind}.{ext}"] = data
+    return files
 
 
 def _preload(dataset: str) -> None:
@@ -300,11 +326,12 @@ def _preload(dataset: str) -> None:
     import pandas  # noqa: F401
     import torch  # noqa: F401
 
-    from . import checkpoint, explore, uploads_checks, uploads_export, uploads_frames, uploads_route  # noqa: F401
-    if dataset.startswith("protein"):
-        import MDAnalysis  # noqa: F401
-    if dataset.startswith("md17"):
-        from rdkit import Chem  # noqa: F401
+    from egno.run import checkpoint  # noqa: F401
+    from egno.service import inference  # noqa: F401
+    from egno.data import export  # noqa: F401
+    from egno.uploads import checks, frames, route  # noqa: F401
+    for name in get_dataset(dataset).reader_modules:
+        importlib.import_module(name)
 
 
 def work(tmp: str, memory: int) -> None:

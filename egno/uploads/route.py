@@ -2,47 +2,23 @@
 molecules (same heavy atoms, bonded the same way), else the model trained on all eight."""
 from __future__ import annotations
 
-import functools
 from collections import Counter
 
-import numpy as np
 
-from .checkpoint import shipped_models
-from .data.base import Windows
-
-
-def _signature(symbols: list[str], bonds: np.ndarray) -> tuple:
-    """Each atom's element with its bonded neighbours' elements, sorted: equal for the same
-    molecule whatever the atom order."""
-    neighbours = {i: [] for i in range(len(symbols))}
-    for a, b in np.asarray(bonds).reshape(2, -1).T:
-        neighbours[int(a)].append(symbols[int(b)])
-    return tuple(sorted((symbols[i], tuple(sorted(n))) for i, n in neighbours.items()))
-
-
-@functools.lru_cache(maxsize=None)
-def _reference(name: str) -> tuple[Counter, tuple]:
-    from rdkit import Chem
-
-    from .data.md17_sim import MOLECULES
-
-    mol = Chem.MolFromSmiles(MOLECULES[name])
-    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
-    pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()]
-    bonds = np.array([p for a, b in pairs for p in ((a, b), (b, a))]).T
-    return Counter(symbols), _signature(symbols, bonds)
+from egno.data.base import Windows
+from egno.data.md17 import bond_signature, reference_molecule
+from egno.data.md17_sim import MOLECULES
+from egno.run.checkpoint import shipped_models
 
 
 def identify(w: Windows, symbols: list[str]) -> tuple[str | None, str | None]:
     """(molecule, None) when sample 0 is one of the eight; (None, molecule) when it has a
     molecule's formula but other bonds; (None, None) otherwise."""
-    from .data.md17_sim import MOLECULES
-
     bonds = w.edge_index[:, w.edge_attr[:, 2] > 0.5].numpy()
-    mine = _signature(symbols, bonds)
+    mine = bond_signature(symbols, bonds)
     same_formula = None
     for name in MOLECULES:
-        formula, signature = _reference(name)
+        formula, signature = reference_molecule(name)
         if formula == Counter(symbols):
             if signature == mine:
                 return name, None
