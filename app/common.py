@@ -122,11 +122,11 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     """Draw one prediction (``egno.service.inference.predict_one``'s dict) the way its family is best seen,
     with the frame player (app/player.py) on every view: proteins (backbone trace) and molecules
     (sticks) in 3Dmol next to an error chart that marks the shown frame; skeletons and particles
-    in plotly. Nodes are coloured by ``out["node_error"]`` on a scale from 0 to ``error_max``
+    in plotly. Nodes are coloured by ``out.node_error`` on a scale from 0 to ``error_max``
     (default: the window's largest), titled ``colour_title``; ``highlight``: the model drawn
     thickest in the error chart; ``names``: the legend's names of reference and prediction
     (plotly views). Every page that shows a trajectory calls this."""
-    times, unit = out["t"] * out["window"], short_unit(family.time_unit)
+    times, unit = out.t * out.window, short_unit(family.time_unit)
     length = short_unit(family.length_unit)
     labels = time_labels(times, unit)
     config = {"toImageButtonOptions": {"format": "png", "filename": filename}}
@@ -141,7 +141,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         with left:
             view, what = family_view(family, out, meta, **options)
             show(view, height=560)
-            if out["truth"] is not None:
+            if out.truth is not None:
                 st.caption(f"3Dmol: reference as {what} (colour bar: one scale for the whole window)."
                            " Drag to rotate, scroll to zoom.")
             else:
@@ -154,7 +154,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                 plotly_view(chart, key=f"{key}_errors", config=config,
                             listen=(key, [0.0, *map(float, times)]))
         return
-    fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], times, unit,
+    fig = animated_figure(out.x, out.pred, out.truth, out.node_error, times, unit,
                           errors=errors, title=title, length_unit=length,
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
                           start_frame=start_frame, names=names, **plot_options(family, meta))

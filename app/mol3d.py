@@ -119,10 +119,10 @@ def player_html(models: list[dict], labels: list[str], corners: str, colour_bar:
 
 def _error_scale(out: dict, error_max: float | None, resids=None) -> tuple[np.ndarray, float]:
     """Per-frame B-factors 0..99 (the input frame 0) on one scale for the window, and its top."""
-    frames = out["pred"].shape[0] + 1
-    err = np.zeros((frames, out["x"].shape[0]))
-    if out["node_error"] is not None:
-        err[1:] = out["node_error"] if resids is None else residue_mean(out["node_error"], resids)
+    frames = out.pred.shape[0] + 1
+    err = np.zeros((frames, out.x.shape[0]))
+    if out.node_error is not None:
+        err[1:] = out.node_error if resids is None else residue_mean(out.node_error, resids)
     top = float(error_max if error_max is not None else err.max())
     top = max(top, 1e-12)
     return np.clip(err / top, 0, 1) * 99.0, top  # B-factor columns keep 2 decimals: 0..99
@@ -135,14 +135,14 @@ def protein_view(out: dict, meta: dict, labels: list[str], error_max: float | No
     from egno.data.protein import backbone_pdb
 
     names, resnames, resids = meta["atom_names"], meta["resnames"], meta["resids"]
-    pred = np.concatenate([out["x"][None], out["pred"]])
-    truth = None if out["truth"] is None else np.concatenate([out["x"][None], out["truth"]])
+    pred = np.concatenate([out.x[None], out.pred])
+    truth = None if out.truth is None else np.concatenate([out.x[None], out.truth])
     err, top = _error_scale(out, error_max, resids)
     models = []
     if truth is not None:
         models.append({"pdb": backbone_pdb(truth, names, resnames, resids), "style": {"cartoon": {
             "style": "trace", "color": TRUTH_COLOUR, "thickness": 0.25, "opacity": 0.8}}})
-    coloured = out["node_error"] is not None
+    coloured = out.node_error is not None
     models.append({"pdb": backbone_pdb(pred, names, resnames, resids, err), "style": {"cartoon": {
         "style": "trace", "thickness": 0.6,
         **({"colorscheme": "error"} if coloured else {"color": "#d9480f"})}}})
@@ -173,14 +173,14 @@ def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: f
     """Ground truth (thin green sticks) and prediction (sticks and spheres coloured by each atom's
     squared error, or by element when the window has no ground truth) of a molecule's heavy
     atoms; 3Dmol draws bonds by distance."""
-    pred = np.concatenate([out["x"][None], out["pred"]])
-    truth = None if out["truth"] is None else np.concatenate([out["x"][None], out["truth"]])
+    pred = np.concatenate([out.x[None], out.pred])
+    truth = None if out.truth is None else np.concatenate([out.x[None], out.truth])
     err, top = _error_scale(out, error_max)
     models = []
     if truth is not None:
         models.append({"pdb": _molecule_pdb(symbols, truth), "style": {
             "stick": {"radius": 0.08, "color": TRUTH_COLOUR, "opacity": 0.7}}})
-    coloured = out["node_error"] is not None
+    coloured = out.node_error is not None
     # error colours where there is ground truth; element colours (C grey, N blue, O red) otherwise
     scheme = "error" if coloured else "Jmol"
     models.append({"pdb": _molecule_pdb(symbols, pred, err), "style": {

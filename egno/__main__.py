@@ -154,7 +154,7 @@ def cmd_render(a) -> None:
     render_animation(out, family, meta, a.out, a.layout, a.fps,
                      f"{a.dataset} test sample {a.sample} · {a.model}")
     done = time.perf_counter()
-    print(f"wrote {a.out}: {len(out['pred']) + 1} frames; predict {predicted - began:.1f} s, "
+    print(f"wrote {a.out}: {len(out.pred) + 1} frames; predict {predicted - began:.1f} s, "
           f"render {done - predicted:.1f} s, total {done - began:.1f} s")
 
 

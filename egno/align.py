@@ -29,15 +29,3 @@ def superpose(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 def rmsd(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Root-mean-square distance per frame (P,) between (P, N, 3) point sets, in their unit."""
     return np.sqrt(((pred.astype(np.float64) - truth) ** 2).sum(-1).mean(-1))
-
-
-def aligned_view(out: dict) -> dict:
-    """``predict_one``'s output with the prediction superposed on the truth frame by frame (the
-    errors recomputed), plus ``rmsd`` and ``aligned_rmsd`` per frame; unchanged without truth."""
-    if out.get("truth") is None:
-        return out
-    aligned = superpose(out["pred"], out["truth"])
-    sq = ((aligned - out["truth"]) ** 2).mean(-1)
-    return {**out, "pred": aligned.astype(out["pred"].dtype), "node_error": sq,
-            "frame_mse": sq.mean(-1), "rmsd": rmsd(out["pred"], out["truth"]),
-            "aligned_rmsd": rmsd(aligned, out["truth"])}

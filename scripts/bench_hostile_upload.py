@@ -86,7 +86,7 @@ def per_class(cases) -> None:
     print("| file | seconds | worker peak (MB) | outcome |\n|---|---:|---:|---|")
     for what, dataset, files in cases:
         r = run_upload(dataset, "egno", files)
-        outcome = "predicted" if r["ok"] else r["message"]
+        outcome = "predicted" if r.ok else r.message
         print(f"| {what} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {outcome[:110]} |", flush=True)
 
 

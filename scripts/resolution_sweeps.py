@@ -24,15 +24,15 @@ def main(datasets: list[str]) -> None:
         family = get_dataset(dataset)
         n_test = len(test_windows(family, generate=True))
         settings = default_settings(family, shipped_models(dataset), n_test)
-        loaded = {m: resolve_checkpoint(dataset, m) for m in settings["models"]}
-        n = settings["n_samples"]
-        windows = {p: test_windows(family, p).select(range(n)) for p in settings["ps"]}
+        loaded = {m: resolve_checkpoint(dataset, m) for m in settings.models}
+        n = settings.n_samples
+        windows = {p: test_windows(family, p).select(range(n)) for p in settings.ps}
         began = time.perf_counter()
-        table = resolution_sweep(loaded, family, settings["ps"], windows_at=windows.__getitem__)
+        table = resolution_sweep(loaded, family, settings.ps, windows_at=windows.__getitem__)
         seconds = time.perf_counter() - began
         path = save_sweep(dataset, settings, table, seconds)
-        print(f"{dataset}: {len(table)} rows, {n} samples, P {settings['ps']}, "
-              f"{', '.join(settings['models'])}: {seconds:.1f} s -> {path}", flush=True)
+        print(f"{dataset}: {len(table)} rows, {n} samples, P {settings.ps}, "
+              f"{', '.join(settings.models)}: {seconds:.1f} s -> {path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from egno.align import aligned_view, kabsch, rmsd, superpose
+from egno.align import kabsch, rmsd, superpose
+from egno.service.inference import superposed
+from egno.service.results import Prediction
 from egno.service.inference import random_rotation
 
 
@@ -25,6 +27,7 @@ def test_superpose_leaves_only_the_shape_error():
     aligned = superpose(pred, truth)
     assert (rmsd(aligned, truth) < rmsd(truth + noise, truth) + 1e-12).all()  # at most the shape error
     assert (rmsd(pred, truth) > 10 * rmsd(aligned, truth)).all()
-    out = aligned_view({"x": truth[0], "pred": pred, "truth": truth, "node_error": None})
-    np.testing.assert_allclose(out["aligned_rmsd"], rmsd(aligned, truth))
-    assert out["node_error"].shape == (4, 20) and out["frame_mse"].shape == (4,)
+    out = superposed(Prediction(x=truth[0], v=np.zeros_like(truth[0]), pred=pred, t=np.arange(1, 5) / 4, window=1.0,
+                                truth=truth))
+    np.testing.assert_allclose(out.aligned_rmsd, rmsd(aligned, truth))
+    assert out.node_error.shape == (4, 20) and out.frame_mse.shape == (4,)

@@ -40,8 +40,8 @@ def windows():
 
 def test_no_motion_is_the_reference_and_is_not_diverged(windows):
     out = predict_one(loaded(0.0), windows, 0)
-    np.testing.assert_allclose(out["still_mse"], out["frame_mse"])
-    assert out["still_mse"][-1] > 0 and prediction_warning(out) is None
+    np.testing.assert_allclose(out.still_mse, out.frame_mse)
+    assert out.still_mse[-1] > 0 and prediction_warning(out) is None
 
 
 @pytest.mark.parametrize("offset, words", [(1e4, "over 100× that of predicting no motion"),

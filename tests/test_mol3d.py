@@ -4,6 +4,7 @@ from __future__ import annotations
 import py3Dmol
 
 from app.mol3d import VENDORED, offline_html
+from egno.service.results import Prediction
 
 
 def test_vendored_library_is_inlined_before_py3dmol_loader():
@@ -34,8 +35,8 @@ def test_molecule_view_plays_truth_and_prediction_with_error_colours_and_a_colou
 
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (3, 3))
-    out = {"x": x, "pred": x + 0.1 * rng.normal(size=(8, 3, 3)), "truth": x + 0.1 * rng.normal(size=(8, 3, 3)),
-           "node_error": rng.random((8, 3))}
+    out = Prediction(x=x, v=np.zeros_like(x), pred=x + 0.1 * rng.normal(size=(8, 3, 3)), t=np.arange(1, 9) / 8,
+                     window=1.0, truth=x + 0.1 * rng.normal(size=(8, 3, 3)), node_error=rng.random((8, 3)))
     labels = ["input"] + [f"t = {k}" for k in range(1, 9)]
     html = molecule_view(out, ["C", "C", "O"], labels, error_max=2.0, colour_title="squared error (Å²)")
     spec = _spec(html)
@@ -51,7 +52,7 @@ def test_molecule_view_without_ground_truth_colours_atoms_by_element():
     from app.mol3d import molecule_view
 
     x = np.random.default_rng(1).normal(0, 1, (3, 3))
-    out = {"x": x, "pred": np.repeat(x[None], 8, axis=0), "truth": None, "node_error": None}
+    out = Prediction(x=x, v=np.zeros_like(x), pred=np.repeat(x[None], 8, axis=0), t=np.arange(1, 9) / 8, window=1.0)
     html = molecule_view(out, ["C", "N", "O"], ["input"] + ["t"] * 8)
     spec = _spec(html)
     assert len(spec["models"]) == 1 and spec["models"][0]["style"]["stick"]["colorscheme"] == "Jmol"

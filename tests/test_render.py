@@ -11,16 +11,17 @@ from PIL import Image
 from conftest import ROOT
 from egno import get_dataset
 from egno.run.checkpoint import shipped_models
+from egno.service.results import Prediction
 from egno.service.render import NO_TRUTH, graph_edges, render_animation
 
 
-def _out(p: int = 5, n: int = 4, truth: bool = True) -> dict:
+def _out(p: int = 5, n: int = 4, truth: bool = True) -> Prediction:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 3))
     pred = x + np.cumsum(0.1 * rng.normal(size=(p, n, 3)), axis=0)
     target = pred + 0.05 * rng.normal(size=pred.shape) if truth else None
-    return {"x": x, "pred": pred, "truth": target, "t": np.arange(1, p + 1) / p, "window": 1.0,
-            "node_error": ((pred - target) ** 2).mean(-1) if truth else None}
+    return Prediction(x=x, v=np.zeros_like(x), pred=pred, truth=target, t=np.arange(1, p + 1) / p, window=1.0,
+                      node_error=((pred - target) ** 2).mean(-1) if truth else None)
 
 
 @pytest.mark.parametrize("layout", ["overlay", "side"])
@@ -46,7 +47,7 @@ def _grey_pixels(image: Image.Image, frame: int) -> int:
 def test_rollout_past_the_datas_frames_renders_unscored_nodes_grey(tmp_path, dataset):
     # a chained rollout (Long horizon): truth and error NaN after the file's or data's last frame
     out = _out(p=6, n=6)
-    out["truth"][3:], out["node_error"][3:] = np.nan, np.nan
+    out.truth[3:], out.node_error[3:] = np.nan, np.nan
     image = Image.open(render_animation(out, get_dataset(dataset), {}, tmp_path / "c.gif"))
     assert image.n_frames == 7
     grey = [_grey_pixels(image, k) for k in range(7)]

@@ -25,9 +25,9 @@ def test_example_loads_and_predicts(dataset, names, tmp_path):
     if not shipped_models(dataset):
         pytest.skip(f"no shipped {dataset} checkpoints")
     result = run_in_process(dataset, "egno", [(n, example_path(n).read_bytes()) for n in names], tmp_path)
-    assert result["ok"] and result["exports"], result
-    assert all(isinstance(data, bytes) and data for data in result["exports"].values())
-    out = result["out"]
-    assert np.isfinite(out["x"]).all() and out["pred"].shape[0] == result["timesteps"]
+    assert result.ok and result.exports, result
+    assert all(isinstance(data, bytes) and data for data in result.exports.values())
+    out = result.out
+    assert np.isfinite(out.x).all() and out.pred.shape[0] == result.timesteps
     if "no_times" not in names[0]:  # 0.5 fs apart by default: that one may diverge (the page warns)
-        assert np.isfinite(out["pred"]).all()
+        assert np.isfinite(out.pred).all()

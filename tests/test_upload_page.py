@@ -27,6 +27,7 @@ def drop(at: AppTest, *names: str) -> None:
         uploader.upload(name, (EXAMPLES / name).read_bytes(), "application/octet-stream")
     at.run()
     assert not at.exception, at.exception
+    assert at.success, [e.value for e in at.error]  # the page's own message when the upload failed
 
 
 def test_particles_scored_by_every_model_kept_across_pages_replaced_by_a_new_drop():

@@ -16,22 +16,22 @@ from egno.uploads.worker import run_upload
 def test_each_download_uploads_again_with_the_same_frames(dataset, names):
     files = [(n, example_path(n).read_bytes()) for n in names]
     first = run_upload(dataset, "egno", files, options={})
-    assert first["ok"], first.get("message")
-    assert first["out"]["truth"] is not None and len(first["errors"]) >= 5  # every model scored
-    for name, data in first["exports"].items():
+    assert first.ok, first.message
+    assert first.out.truth is not None and len(first.errors) >= 5  # every model scored
+    for name, data in first.exports.items():
         again = run_upload(dataset, "egno", [(name, data)], options={})
-        assert again["ok"], again.get("message")
-        frames = first["out"]["pred"] if "_prediction." in name else first["out"]["truth"]
-        got, x0 = again["out"]["truth"], again["out"]["x"]
+        assert again.ok, again.message
+        frames = first.out.pred if "_prediction." in name else first.out.truth
+        got, x0 = again.out.truth, again.out.x
         if dataset.startswith("mocap"):  # a BVH lists joints depth first: compare by name
-            order = [again["meta"]["joints"].index(j) for j in first["meta"]["joints"]]
+            order = [again.meta["joints"].index(j) for j in first.meta["joints"]]
             got, x0 = got[:, order], x0[order]
-        np.testing.assert_allclose(x0, first["out"]["x"], atol=1e-3)
+        np.testing.assert_allclose(x0, first.out.x, atol=1e-3)
         np.testing.assert_allclose(got, frames, atol=1e-3)
-        assert bool(again["meta"].get("prediction_of")) == ("_prediction." in name)
+        assert bool(again.meta.get("prediction_of")) == ("_prediction." in name)
 
 
 def test_lone_dcd_says_which_topology_to_add():
     result = run_upload("protein/adk", "egno", [("run.dcd", example_path("adk_backbone.dcd").read_bytes())],
                         mode="inspect")
-    assert not result["ok"] and ".psf" in result["message"] and "topology" in result["message"]
+    assert not result.ok and ".psf" in result.message and "topology" in result.message

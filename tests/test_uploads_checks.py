@@ -36,11 +36,11 @@ def test_equivariance_mode_small_for_egno_large_for_gnn():
     r = run_upload("nbody", "egno", PARTICLES, mode="equivariance", options={"start": 0},
                    job={"rotation": rotation_from_euler(40, -25, 10).tolist(), "shift": [3.0, 0.0, -1.0],
                         "permute": True})
-    assert r["ok"], r.get("message")
-    assert list(r["checks"]) == ["egno", "gnn"] and r["meta"]["source"] == "particles.csv"
-    assert r["checks"]["egno"]["max_dev"] < 1e-4 and r["checks"]["gnn"]["max_dev"] > 1e-2
-    assert sorted(r["perm"]) == list(range(5)) and r["t"].shape == (5,)
-    c = r["checks"]["egno"]
+    assert r.ok, r.message
+    assert list(r.job["checks"]) == ["egno", "gnn"] and r.meta["source"] == "particles.csv"
+    assert r.job["checks"]["egno"]["max_dev"] < 1e-4 and r.job["checks"]["gnn"]["max_dev"] > 1e-2
+    assert sorted(r.job["perm"]) == list(range(5)) and r.job["t"].shape == (5,)
+    c = r.job["checks"]["egno"]
     assert c["pred_on_transformed"].shape == c["transformed_pred"].shape == (5, 5, 3)
     assert c["input"].dtype.kind == "f" and c["input"].shape == (5, 3)
 
@@ -48,21 +48,21 @@ def test_equivariance_mode_small_for_egno_large_for_gnn():
 @needs_models
 def test_rollout_mode_is_scored_only_over_the_files_frames():
     r = run_upload("nbody", "egno", PARTICLES, mode="rollout", options={"start": 2}, job={"windows": 3})
-    assert r["ok"], r.get("message")
-    assert r["meta"]["start"] == 2 and r["timesteps"] == 5 and r["truth_frames"] == 4
-    assert {"egno", "egnn-r", "linear"} <= set(r["runs"])
-    assert np.isfinite(r["truth"][:4]).all() and np.isnan(r["truth"][4:]).all()
-    for name, run in r["runs"].items():
+    assert r.ok, r.message
+    assert r.meta["start"] == 2 and r.job["timesteps"] == 5 and r.job["truth_frames"] == 4
+    assert {"egno", "egnn-r", "linear"} <= set(r.job["runs"])
+    assert np.isfinite(r.job["truth"][:4]).all() and np.isnan(r.job["truth"][4:]).all()
+    for name, run in r.job["runs"].items():
         assert run["pred"].shape == (15, 5, 3) and np.isfinite(run["pred"]).all(), name
         assert np.isfinite(run["frame_mse"][:4]).all() and np.isnan(run["frame_mse"][4:]).all(), name
         assert set(run["checks"]) == {"momentum_drift", "energy_drift"}
         assert len(run["checks"]["momentum_drift"]) == 16  # the input, then 3 windows × P = 5
     # linear keeps its input velocity: the chain is exact constant velocity, ΔT = 1 a window
-    linear = r["runs"]["linear"]["pred"]
-    np.testing.assert_allclose(linear[14] - linear[4], 2 * (linear[4] - r["x"]), atol=1e-4)
+    linear = r.job["runs"]["linear"]["pred"]
+    np.testing.assert_allclose(linear[14] - linear[4], 2 * (linear[4] - r.job["x"]), atol=1e-4)
 
 
 def test_a_rollout_past_the_time_limit_suggests_fewer_windows():
     r = run_upload("nbody", "egno", PARTICLES, mode="rollout", options={"start": 0}, job={"windows": 20},
                    seconds=0.5)
-    assert not r["ok"] and "took longer than 0.5 s" in r["message"] and "fewer windows" in r["message"]
+    assert not r.ok and "took longer than 0.5 s" in r.message and "fewer windows" in r.message

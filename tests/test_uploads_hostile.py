@@ -272,11 +272,11 @@ def test_worker_predicts_and_returns_plain_arrays(own_tmp):
     from egno.uploads.worker import UPLOAD_PREFIX, run_upload
 
     r = run_upload("nbody", "egno", [("mine.csv", nbody_csv())])
-    assert r["ok"], r.get("message")
-    assert r["out"]["pred"].shape == (5, 5, 3) and r["out"]["truth"].shape == (5, 5, 3)
-    assert r["meta"]["source"] == "mine.csv"
-    assert r["exports"]["mine_egno_prediction.csv"].startswith(b"# egno prediction by nbody/egno")
-    assert 0 < r["peak_mb"] < limits.WORKER_MEMORY_BYTES / limits.MiB
+    assert r.ok, r.message
+    assert r.out.pred.shape == (5, 5, 3) and r.out.truth.shape == (5, 5, 3)
+    assert r.meta["source"] == "mine.csv"
+    assert r.exports["mine_egno_prediction.csv"].startswith(b"# egno prediction by nbody/egno")
+    assert 0 < r.peak_mb < limits.WORKER_MEMORY_BYTES / limits.MiB
     assert not list(own_tmp.glob(UPLOAD_PREFIX + "*")), "temporary folder removed"
 
 
@@ -284,7 +284,7 @@ def test_worker_message_for_a_refused_file_names_it(own_tmp):
     from egno.uploads.worker import run_upload
 
     r = run_upload("nbody", "egno", [("head.csv", b"frame,particle,x,y,z,charge\n")])
-    assert not r["ok"] and r["message"] == "head.csv: no rows under the header"
+    assert not r.ok and r.message == "head.csv: no rows under the header"
 
 
 def test_worker_past_its_time_is_killed_and_its_folder_removed(own_tmp):
@@ -293,7 +293,7 @@ def test_worker_past_its_time_is_killed_and_its_folder_removed(own_tmp):
     start = time.time()
     r = run_upload("nbody", "egno", [("mine.csv", nbody_csv())], seconds=0.5)
     assert time.time() - start < 5
-    assert not r["ok"] and "took longer than 0.5 s" in r["message"] and "mine.csv" in r["message"]
+    assert not r.ok and "took longer than 0.5 s" in r.message and "mine.csv" in r.message
     assert not list(own_tmp.glob(UPLOAD_PREFIX + "*"))
 
 
@@ -306,8 +306,8 @@ def test_worker_over_its_memory_says_so(own_tmp):
     buf = io.BytesIO()
     np.savez_compressed(buf, loc=np.zeros((10_000, 100, 3), np.float32), charges=np.ones(100))
     r = run_upload("nbody", "egno", [("big.npz", buf.getvalue())], memory=600 * limits.MiB, seconds=8)
-    assert not r["ok"] and r["message"].startswith("big.npz: ")
-    assert "more memory than the 600 MB" in r["message"] or "longer than 8 s" in r["message"], r["message"]
+    assert not r.ok and r.message.startswith("big.npz: ")
+    assert "more memory than the 600 MB" in r.message or "longer than 8 s" in r.message, r.message
 
 
 def test_stale_upload_folders_are_swept(own_tmp):

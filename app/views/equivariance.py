@@ -13,6 +13,7 @@ from app.common import (DEVICE, animation_downloads, dataset_and_model, draw_sam
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
 from egno.run.checkpoint import shipped_models
+from egno.service.results import EquivarianceCheck, Prediction
 from egno.service.inference import equivariance_check, euler_from_rotation, random_rotation, rotation_from_euler
 
 dataset, model = dataset_and_model()
@@ -101,19 +102,20 @@ else:  # the same check on the upload, in the upload worker: the server never re
     options = used_options(files)
     result = worker(dataset, model, files, "equivariance", options, DEVICE, f"checking {names}…",
                     job={"rotation": R.tolist(), "shift": shift.tolist(), "permute": bool(permute)})
-    if not result["ok"]:
-        st.error(f"Could not check {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
+    if not result.ok:
+        st.error(f"Could not check {'these files' if len(files) > 1 else 'this file'}: {result.message}")
         st.stop()
-    checks, perm, meta = result["checks"], result["perm"], result["meta"]
-    compare, times, window = list(checks), result["t"], result["window"]
-    label = f"{names} · {result['dataset']}"
-    for note in result["notes"]:
+    checks = {name: EquivarianceCheck(**c) for name, c in result.job["checks"].items()}
+    perm, meta = result.job["perm"], result.meta
+    compare, times, window = list(checks), result.job["t"], result.job["window"]
+    label = f"{names} · {result.dataset}"
+    for note in result.notes:
         st.info(note)
     st.caption(choices_note(meta, options, short_unit(family.time_unit)))
-    if result["has_up"]:
+    if result.job["has_up"]:
         st.caption(GRAVITY)
-rows = [{"model": name, "max deviation": c["max_dev"], "RMS deviation": c["rms_dev"],
-         "RMS / mean displacement": c["rms_dev"] / max(c["motion_scale"], 1e-12)} for name, c in checks.items()]
+rows = [{"model": name, "max deviation": c.max_dev, "RMS deviation": c.rms_dev,
+         "RMS / mean displacement": c.rms_dev / max(c.motion_scale, 1e-12)} for name, c in checks.items()]
 table = pd.DataFrame(rows)
 cols = st.columns(len(compare))
 for col, row in zip(cols, rows):
@@ -126,26 +128,26 @@ st.caption(f"Deviations in {family.length_unit}; the last column divides the RMS
            "the mean distance the prediction moves a node from the input.")
 
 
-def shown(c: dict) -> dict:
+def shown(c: EquivarianceCheck) -> Prediction:
     """One check as a prediction to draw: g·f(input) as the reference, f(g·input) as the
     prediction, nodes coloured by their deviation; back in the input's node order (bonds, residues)."""
     back = np.argsort(perm) if perm is not None else slice(None)
-    dev = np.linalg.norm(c["pred_on_transformed"] - c["transformed_pred"], axis=-1)
-    return {"x": c["input"][back], "pred": c["pred_on_transformed"][:, back],
-            "truth": c["transformed_pred"][:, back], "node_error": dev[:, back], "t": times, "window": window}
+    dev = np.linalg.norm(c.pred_on_transformed - c.transformed_pred, axis=-1)
+    return Prediction(x=c.input[back], v=np.zeros_like(c.input), pred=c.pred_on_transformed[:, back],
+                      t=times, window=window, truth=c.transformed_pred[:, back], node_error=dev[:, back])
 
 
 views = {name: shown(c) for name, c in checks.items()}
-top = max(float(v["node_error"].max()) for v in views.values())  # one scale for all views
+top = max(float(v.node_error.max()) for v in views.values())  # one scale for all views
 st.caption("Reference g·f(input) in green; f(g·input) coloured by each node's deviation "
            "|f(g·input) − g·f(input)| on one scale for all views: an equivariant model's nodes "
            "stay at the bottom colour.")
 for col, name in zip(st.columns(len(compare)), compare):
     with col:
-        title = f"{name}: max deviation {checks[name]['max_dev']:.1e} {length}"
+        title = f"{name}: max deviation {checks[name].max_dev:.1e} {length}"
         draw_sample(family, views[name], meta, None, title, key=f"overlay_{name}",
                     filename=f"egno_equivariance_{name}", error_max=top, colour_title=f"deviation ({length})",
-                    start_frame=len(checks[name]["pred_on_transformed"]), names=("g·f(input)", "f(g·input)"))
+                    start_frame=len(checks[name].pred_on_transformed), names=("g·f(input)", "f(g·input)"))
         animation_downloads(views[name], family, meta, f"egno_equivariance_{name}",
                             f"{label} · {title}", key=f"overlay_{name}_anim", colour_title=f"deviation ({length})",
                             help="g·f(input) (green) and f(g·input) overlaid, f(g·input) coloured by "

@@ -9,13 +9,12 @@ from app.common import (DEVICE, NO_MOTION_HELP, animation_downloads, dataset_and
                         load_model, load_test, query_choice, short_unit)
 from app.figures import IN_3DMOL, rmsd_chart
 from app.plotview import plotly_view
-from egno.align import aligned_view
 from egno import get_dataset
 from egno.run.checkpoint import shipped_models
 from egno.run.evaluate import radius_of_gyration
 from egno.data.export import element_symbols, table_files
 from egno.data.md17 import molecule_name
-from egno.service.inference import best_model, predict_one, prediction_warning
+from egno.service.inference import best_model, predict_one, prediction_warning, superposed
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -56,49 +55,49 @@ superpose = st.toggle("superpose the prediction on the truth (Kabsch, frame by f
 keep("superpose", int(superpose))
 
 out = prediction(dataset, model, int(sample))
-errors = {m: prediction(dataset, m, int(sample))["frame_mse"] for m in shipped_models(dataset)}
+errors = {m: prediction(dataset, m, int(sample)).frame_mse for m in shipped_models(dataset)}
 meta = family.sample_meta(windows, int(sample))
 title = f"{dataset} test sample {sample} · {model}"
 name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md17/all" else None
 if name:
     title = f"{dataset} test sample {sample} ({name}) · {model}"
-shown = aligned_view(out) if superpose and out["truth"] is not None else out
+shown = superposed(out) if superpose and out.truth is not None else out
 draw_sample(family, shown, meta, errors, title + (" · superposed" if shown is not out else ""),
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model)
 warning = prediction_warning(out)
 if warning:
     st.warning(f"{model}: {warning}")
-if out["frame_mse"] is not None:
+if out.frame_mse is not None:
     # a long unit (nbody's) goes to the help: in four columns the label was cut
     sq, in_unit = (f" ({unit}²)", "") if len(unit) <= 10 else ("", f" In {unit}².")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"F-MSE{sq}", f"{out['frame_mse'][-1]:.4g}",
+    c1.metric(f"F-MSE{sq}", f"{out.frame_mse[-1]:.4g}",
               help="MSE of the final frame, over nodes and x, y, z." + in_unit)
-    c2.metric(f"A-MSE{sq}", f"{out['frame_mse'].mean():.4g}",
+    c2.metric(f"A-MSE{sq}", f"{out.frame_mse.mean():.4g}",
               help="MSE averaged over the P frames." + in_unit)
-    c3.metric(f"no-motion F-MSE{sq}", f"{out['still_mse'][-1]:.4g}", help=NO_MOTION_HELP + in_unit)
+    c3.metric(f"no-motion F-MSE{sq}", f"{out.still_mse[-1]:.4g}", help=NO_MOTION_HELP + in_unit)
     c4.metric("best on this sample", best_model(errors) or "none finite",
               help="the model with the lowest F-MSE on this sample")
-    if out["frame_mse"][-1] > out["still_mse"][-1]:
+    if out.frame_mse[-1] > out.still_mse[-1]:
         st.warning(f"{model} is worse than predicting no motion on this sample: F-MSE "
-                   f"{out['frame_mse'][-1]:.4g} against {out['still_mse'][-1]:.4g} {unit}².")
-    aligned = aligned_view(out)
+                   f"{out.frame_mse[-1]:.4g} against {out.still_mse[-1]:.4g} {unit}².")
+    aligned = superposed(out)
     r1, r2 = st.columns([2, 3])
-    drawn = aligned["aligned_rmsd"] if superpose else aligned["rmsd"]
+    drawn = aligned.aligned_rmsd if superpose else aligned.rmsd
     length = f" ({unit})" if len(unit) <= 10 else ""
     r1.metric(f"RMSD as drawn{length}", f"{drawn[-1]:.4g}",
               help=f"Final frame, in {unit}; superposed on the truth when the toggle above is on.")
-    r1.metric(f"RMSD superposed{length}", f"{aligned['aligned_rmsd'][-1]:.4g}",
+    r1.metric(f"RMSD superposed{length}", f"{aligned.aligned_rmsd[-1]:.4g}",
               help=f"Final frame, in {unit}: the shape error left when the prediction is moved "
               "rigidly onto the truth (Kabsch).")
     with r2:
-        plotly_view(rmsd_chart(out["t"] * out["window"], aligned["rmsd"], aligned["aligned_rmsd"],
+        plotly_view(rmsd_chart(out.t * out.window, aligned.rmsd, aligned.aligned_rmsd,
                                short_unit(family.time_unit), unit, model), key="rmsd")
     floor = family.floor()
     if family.shape_metrics:
         s1, s2, _, _ = st.columns(4)
-        shrink = float(radius_of_gyration(torch.as_tensor(out["pred"][-1]))
-                       / radius_of_gyration(torch.as_tensor(out["truth"][-1])))
+        shrink = float(radius_of_gyration(torch.as_tensor(out.pred[-1]))
+                       / radius_of_gyration(torch.as_tensor(out.truth[-1])))
         s1.metric("radius of gyration, predicted / true", f"{shrink:.3f}",
                   help="At the final frame. Below 1: the prediction is shrunk toward its centre, "
                   "as an average over futures the model cannot tell apart")
@@ -108,13 +107,15 @@ if out["frame_mse"] is not None:
                       "the F-MSE between reruns with the hydrogens' velocities redrawn")
 
 st.subheader("Download the prediction")
-files = table_files(np.concatenate([out["x"][None], out["pred"]]), np.concatenate([[0.0], out["t"] * out["window"]]),
+files = table_files(np.concatenate([out.x[None], out.pred]), np.concatenate([[0.0], out.t * out.window]),
                     element_symbols(meta), f"egno prediction by {dataset}/{model} of test sample {sample}")
 d1, d2, d3 = st.columns(3)
 stem = f"{dataset.replace('/', '_')}_{model}_sample{sample}"
-d1.download_button("extended XYZ", files["extxyz"], f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz")
-d2.download_button("CSV", files["csv"], f"{stem}.csv", "text/csv", key="dl_csv")
-d3.download_button("npz", files["npz"], f"{stem}.npz", "application/octet-stream", key="dl_npz")
+# on_click="ignore": a click starts no rerun, so the next button's file (the animations' deferred
+# ones included) is still the one the browser holds
+d1.download_button("extended XYZ", files["extxyz"], f"{stem}.extxyz", "chemical/x-xyz", key="dl_xyz", on_click="ignore")
+d2.download_button("CSV", files["csv"], f"{stem}.csv", "text/csv", key="dl_csv", on_click="ignore")
+d3.download_button("npz", files["npz"], f"{stem}.npz", "application/octet-stream", key="dl_npz", on_click="ignore")
 animation_downloads(shown, family, meta, stem, title, key="dl")
 if family.view not in IN_3DMOL:  # 3Dmol views have no toolbar
     st.caption("The PNG of a plotly view: the camera icon in the plot's toolbar.")

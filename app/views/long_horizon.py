@@ -17,6 +17,7 @@ from egno.run.checkpoint import shipped_models
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS
 from egno.run.rollout import chain_one, per_sample_checks
+from egno.service.results import Prediction
 
 COMPARED = ("egno", "egnn-r", "linear")
 
@@ -62,15 +63,15 @@ else:  # the same rollout on the upload, in the upload worker: the server never 
     options = used_options(files)
     result = worker(dataset, model, files, "rollout", options, DEVICE, f"chaining {windows} windows on {names}…",
                     job={"windows": windows})
-    if not result["ok"]:
-        st.error(f"Could not roll out {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
+    if not result.ok:
+        st.error(f"Could not roll out {'these files' if len(files) > 1 else 'this file'}: {result.message}")
         st.stop()
-    for note in result["notes"]:
+    for note in result.notes:
         st.info(note)
-    c2.caption(choices_note(result["meta"], options, unit))
-    runs, meta, model, timesteps = result["runs"], result["meta"], result["model"], result["timesteps"]
-    x0, truth, t, window, truth_checks = (result[k] for k in ("x", "truth", "t", "window", "truth_checks"))
-    subject, stem = f"{names} · {result['dataset']}", f"egno_long_{Path(files[-1][0]).stem}"
+    c2.caption(choices_note(result.meta, options, unit))
+    runs, meta, model, timesteps = result.job["runs"], result.meta, result.model, result.job["timesteps"]
+    x0, truth, t, window, truth_checks = (result.job[k] for k in ("x", "truth", "t", "window", "truth_checks"))
+    subject, stem = f"{names} · {result.dataset}", f"egno_long_{Path(files[-1][0]).stem}"
 truth_frames = int(np.isfinite(truth).all((1, 2)).sum())
 times = t * window
 if truth_frames < len(times):
@@ -96,25 +97,26 @@ for name, r in runs.items():
         st.success(f"{name}: within every physical limit for {windows} windows.")
 
 errors = {m: r["frame_mse"] for m, r in runs.items()}
-out = {"x": x0, "pred": shown["pred"], "truth": np.where(np.isfinite(truth), truth, np.nan),
-       "node_error": shown["node_error"], "t": t, "window": window, "frame_mse": shown["frame_mse"]}
+out = Prediction(x=x0, v=np.zeros_like(x0), pred=shown["pred"], t=t, window=window,
+                 truth=np.where(np.isfinite(truth), truth, np.nan), node_error=shown["node_error"],
+                 frame_mse=shown["frame_mse"])
 # 3Dmol writes PDB/XYZ text with fixed-width coordinates; a blown-up rollout is drawn up to there
 reach = 999.0 if family.view in IN_3DMOL else 1e6
-ok = np.isfinite(out["pred"]).all((1, 2)) & (np.abs(np.nan_to_num(out["pred"])).max((1, 2)) < reach)
+ok = np.isfinite(out.pred).all((1, 2)) & (np.abs(np.nan_to_num(out.pred)).max((1, 2)) < reach)
 drawn = len(ok) if ok.all() else int(np.argmax(~ok))
 if drawn < len(ok):
     st.warning(f"{model}'s rollout leaves the drawable range (not finite or beyond {reach:g} "
                f"{length}) at frame {drawn + 1}: the view stops before it.")
     drawn = max(drawn, 1)
-    out = {**out, **{k: out[k][:drawn] for k in ("pred", "truth", "node_error", "t", "frame_mse")
-                     if out[k] is not None}}
-view_times, view_errors = times[:len(out["pred"])], {m: e[:len(out["pred"])] for m, e in errors.items()}
+    out = out.with_(pred=out.pred[:drawn], truth=out.truth[:drawn], node_error=out.node_error[:drawn],
+                    t=out.t[:drawn], frame_mse=out.frame_mse[:drawn])
+view_times, view_errors = times[:len(out.pred)], {m: e[:len(out.pred)] for m, e in errors.items()}
 title = f"{subject} · {model}, {windows} windows"
 if family.view in IN_3DMOL or truth_frames < len(times):
-    view = {**out, "truth": None, "node_error": None} if truth_frames < len(times) else out
+    view = out.with_(truth=None, node_error=None) if truth_frames < len(times) else out
     draw_sample(family, view, meta, None, title, key="lh_trajectory", filename=f"{stem}_{model}")
 else:
-    fig = animated_figure(out["x"], out["pred"], out["truth"], out["node_error"], view_times, unit,
+    fig = animated_figure(out.x, out.pred, out.truth, out.node_error, view_times, unit,
                           errors=view_errors, title=title, length_unit=length, **plot_options(family, meta))
     plotly_view(label_windows(mark_windows(fig, windows, window), timesteps), key="lh_trajectory")
 animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",

@@ -5,6 +5,7 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app.common import (DEVICE, dataset_and_model, draw_sample, keep, load_model, load_test, query_choice,
@@ -28,7 +29,7 @@ st.caption(f"EGNO was trained at P = {trained}. Its time embedding reads the phy
 
 defaults = default_settings(family, shipped_models(dataset), n_test)
 candidates = [m for m in SWEEP_MODELS if m in shipped_models(dataset)]
-sizes = sorted({min(k, n_test) for k in (defaults["n_samples"], 20, 200, 500, 2000)})
+sizes = sorted({min(k, n_test) for k in (defaults.n_samples, 20, 200, 500, 2000)})
 LINK = {"ps": "P", "models": "models", "n_samples": "n_samples"}  # setting -> the URL's parameter
 
 
@@ -57,7 +58,7 @@ def from_link(kept: dict) -> tuple[dict, list[str]]:
 
 # choices per dataset, kept outside the widgets (a page switch clears widget state and the URL)
 tag = dataset.replace("/", "_")
-kept = st.session_state.get(f"sweep_choices_{tag}", dict(defaults))
+kept = st.session_state.get(f"sweep_choices_{tag}", defaults.plain())
 if not st.session_state.get("sweep_link_read"):  # a link's settings count on arrival only
     st.session_state.sweep_link_read = True
     kept, unusable = from_link(kept)
@@ -113,8 +114,9 @@ if "sweep_note" in st.session_state:
     st.info(st.session_state.pop("sweep_note"))
 request = (dataset, json.dumps(settings, sort_keys=True))
 df = done.get(request)
-if df is None and settings == defaults:
-    df = load_sweep(dataset, settings)  # the shipped default sweep (scripts/resolution_sweeps.py)
+if df is None and settings == defaults.plain():
+    shipped = load_sweep(dataset, defaults)  # the shipped default sweep (scripts/resolution_sweeps.py)
+    df = None if shipped is None else pd.DataFrame(shipped.rows)
     if df is not None:
         st.caption("The default settings' sweep, computed by `scripts/resolution_sweeps.py` and "
                    "shipped with the app.")
@@ -148,7 +150,7 @@ if df is not None and len(df):
         table[col] = [f"{v:.4g}" if np.isfinite(v) else "not finite" for v in table[col]]
     st.dataframe(table.rename(columns=errors), hide_index=True)
     st.download_button("download CSV", df.to_csv(index=False).encode(), f"{dataset}_resolution.csv",
-                       "text/csv", key="sweep_csv")
+                       "text/csv", key="sweep_csv", on_click="ignore")
 
 if chosen:
     st.subheader("One sample, coarse and fine")
@@ -166,7 +168,7 @@ if chosen:
                               device=DEVICE)
     meta = family.sample_meta(load_test(dataset), int(sample))
     # one error colour scale for both, so the same colour means the same error
-    top = max(float(o["node_error"].max()) for o in outs.values())
+    top = max(float(o.node_error.max()) for o in outs.values())
     for col, (p, out) in zip(st.columns(2), outs.items()):
         with col:
             draw_sample(family, out, meta, None, f"{shown_model} at P = {p}", key=f"traj_{p}",

@@ -41,7 +41,8 @@ with st.expander("example files", expanded=not kept_files()):
         c1.button(f"load: {label}", key=f"example_{i}", on_click=load_example, args=(names,),
                   help=what)
         for col, name in zip(downloads, names):
-            col.download_button(name, example_path(name).read_bytes(), name, key=f"example_dl_{i}_{name}")
+            col.download_button(name, example_path(name).read_bytes(), name, key=f"example_dl_{i}_{name}",
+                                on_click="ignore")
 pairs = family.file_pairs
 slot = st.session_state.setdefault("upload_slot", 0)
 upload = st.file_uploader("trajectory file" + (" (or a pair)" if pairs else "") + " — a new drop "
@@ -63,23 +64,23 @@ if not files:
 names = ", ".join(n for n, _ in files)
 st.caption(f"Current upload: **{names}** (kept while you visit other pages; drop new files to replace it).")
 info = worker(dataset, model, files, "inspect", None, DEVICE, f"reading {names}…")
-if not info["ok"]:
-    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {info['message']}")
+if not info.ok:
+    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {info.message}")
     st.stop()
 
 # ---------------------------------------------------------------- what the file does not say
 key = digest(dataset, files_digest(files))[:12]
-default_dt = info["dt"] or info["default_dt"]
+default_dt = info.dt or info.default_dt
 c1, c2 = st.columns(2)
 dt = remember(f"dt_{key}", c1.number_input(
                      f"time between frames ({time_unit})", min_value=1e-6, format="%.6g", key=f"dt_{key}",
                      **remembered(f"dt_{key}", float(default_dt)),
-                     help="from the file" if info["dt"] else "the file does not say: this is the "
+                     help="from the file" if info.dt else "the file does not say: this is the "
                      f"{dataset} data's own spacing; change it to your file's"))
-if not info["dt"]:
+if not info.dt:
     c1.caption(f"The file does not say how far apart its frames are: {default_dt:g} {time_unit} "
                "assumed. Set it to your file's spacing.")
-frames = info["frames"]
+frames = info.frames
 start = 0
 if frames > 1:
     start = remember(f"start_{key}", c2.slider(
@@ -88,7 +89,7 @@ if frames > 1:
                       "are the ground truth"))
 # the widget shows 6 digits: a value within that of the pre-filled one is the file's or the default
 options = {"start": int(start), "dt": None if abs(dt - default_dt) <= 1e-6 * default_dt else float(dt)}
-if frames == 1 and not info["has_velocities"]:
+if frames == 1 and not info.has_velocities:
     kinds = ["zero", "thermal"] if family.thermal_start else ["zero"]
     choice = st.radio("starting velocities (the file has one frame)", kinds, horizontal=True,
                       key=f"vel_{key}")
@@ -101,22 +102,22 @@ if frames == 1 and not info["has_velocities"]:
         options["seed"] = int(t2.number_input("seed", 0, 2**31 - 1, 0, key=f"seed_{key}"))
     st.caption("One frame has no velocities: the prediction starts from rest (zero) or from a random "
                "thermal draw (another seed, another future).")
-speeds = info["step_speeds"]
+speeds = info.step_speeds
 if speeds:
     warning = speed_warning(family, speeds[min(start, len(speeds) - 1)] / dt, dt, time_unit)
     if warning:
         st.warning(warning)
-if info["prediction_of"]:
-    st.info(f"This file holds a prediction ({info['prediction_of']}): scores below compare the "
+if info.prediction_of:
+    st.info(f"This file holds a prediction ({info.prediction_of}): scores below compare the "
             "models with that prediction, not with a simulation or a recording.")
 
 # ---------------------------------------------------------------- the prediction
 result = worker(dataset, model, files, "predict", options, DEVICE, f"predicting {names} with every model…")
-if not result["ok"]:
-    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {result['message']}")
+if not result.ok:
+    st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {result.message}")
     st.stop()
-meta, out, used, chosen = result["meta"], result["out"], result["dataset"], result["model"]
-for note in result["notes"]:
+meta, out, used, chosen = result.meta, result.out, result.dataset, result.model
+for note in result.notes:
     st.info(note)
 if meta.get("velocity_note"):
     st.info(meta["velocity_note"])
@@ -125,34 +126,34 @@ if meta.get("turn_rad"):
 scale = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
 st.success(f"{names}: {meta.get('nodes')} nodes, {frames} frame{'' if frames == 1 else 's'} read{scale}, "
            f"{meta['dt']:g} {time_unit} apart ({meta['dt_from']}); input frame {meta['start']}, "
-           f"velocities: {meta['velocities']}; predicted P = {result['timesteps']} frames with "
+           f"velocities: {meta['velocities']}; predicted P = {result.timesteps} frames with "
            f"{used}/{chosen}.")
-if result["warning"]:
-    st.warning(result["warning"])
-errors = result["errors"] or None
+if result.warning:
+    st.warning(result.warning)
+errors = result.errors or None
 title = f"{names} · {used}/{chosen}"
 draw_sample(family, out, meta, errors, title, key="upload_traj", filename=f"egno_upload_{chosen}",
             highlight=chosen)
-if out["frame_mse"] is not None:
+if out.frame_mse is not None:
     what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"F-MSE against {what} ({unit}²)", f"{out['frame_mse'][-1]:.5g}")
-    c2.metric(f"A-MSE against {what} ({unit}²)", f"{out['frame_mse'].mean():.5g}")
-    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out['still_mse'][-1]:.5g}",
+    c1.metric(f"F-MSE against {what} ({unit}²)", f"{out.frame_mse[-1]:.5g}")
+    c2.metric(f"A-MSE against {what} ({unit}²)", f"{out.frame_mse.mean():.5g}")
+    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out.still_mse[-1]:.5g}",
               help=NO_MOTION_HELP)
-    c4.metric("lowest F-MSE on this window", best_model(result["errors"]) or "none finite")
+    c4.metric("lowest F-MSE on this window", best_model(result.errors) or "none finite")
     st.caption(f"Every shipped {used} model on this window: " + ", ".join(
-        f"{m} {e[-1]:.4g}" for m, e in sorted(result["errors"].items(), key=lambda kv: kv[1][-1]))
-        + f"; no motion {out['still_mse'][-1]:.4g} ({unit}², final frame).")
+        f"{m} {e[-1]:.4g}" for m, e in sorted(result.errors.items(), key=lambda kv: kv[1][-1]))
+        + f"; no motion {out.still_mse[-1]:.4g} ({unit}², final frame).")
 else:
     st.info("The file has no frames at the window's target times after the start frame, so there "
             "is nothing to score against.")
 st.subheader("Download")
 st.caption("In formats this page reads back: the input frame first, then the predicted (or true) "
            "frames; each file says in its metadata what it holds.")
-columns = st.columns(max(len(result["exports"]), 1))
-for col, (name, data) in zip(columns, result["exports"].items()):
-    col.download_button(name, data, name, key=f"up_dl_{name}")
+columns = st.columns(max(len(result.exports), 1))
+for col, (name, data) in zip(columns, result.exports.items()):
+    col.download_button(name, data, name, key=f"up_dl_{name}", on_click="ignore")  # no rerun: nothing lost
 # from the worker's arrays only: the server never reads the uploaded bytes
 animation_downloads(out, family, meta, f"{Path(files[-1][0]).stem}_{chosen}", title, key="up_anim",
                     help="the prediction, and the file's frames where it has them, one frame per time, "

@@ -7,12 +7,12 @@ tblite (``engine="xtb"``) or RDKit MMFF94 forces (``engine="mmff"``: fast, for t
 Every split is made of ``SEGMENTS`` independent segments, each from its own seed: its own
 conformer, thermal velocities, a Langevin equilibration (friction 0.01 / fs) and then the
 production run. Production is velocity Verlet (``"nve"``, the default): no thermostat, centre
-of mass fixed, the angular momentum the equilibration left kept, so the future of a stored state
-is determined by it, as in gas-phase ab initio MD. At the start of production the linear and
-angular momentum are set to zero (``rotation="zero"``, the default: ω = I⁻¹L about the centre of
-mass removed, the kinetic energy kept by rescaling), so the molecule does not tumble, as in MD17
-and GFN2-xTB's own MD driver; ``rotation="thermal"`` keeps the angular momentum the
-equilibration left (the molecule turns by about a radian per window), for comparison.
+of mass fixed, so the future of a stored state is determined by it, as in gas-phase ab initio MD.
+At the start of production the linear and angular momentum are set to zero (``rotation="zero"``,
+the default: ω = I⁻¹L about the centre of mass removed, the kinetic energy kept by rescaling), so
+the molecule does not tumble, as in MD17 and GFN2-xTB's own MD driver; ``rotation="thermal"``
+keeps the angular momentum the equilibration left (the molecule turns by about a radian per
+window), for comparison.
 ``"langevin"`` (friction 0.001 / fs) is the older thermostatted production, kept for comparison.
 
 Stored per split: positions, velocities (Å, Å/fs) and total energy (eV) of all atoms every

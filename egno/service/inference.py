@@ -15,11 +15,13 @@ import torch
 
 from egno.run.checkpoint import LoadedModel
 from egno.data.base import DatasetFamily, Windows, test_windows, uniform_times  # noqa: F401 (the app's)
+from egno.align import rmsd, superpose
 from egno.run.evaluate import frame_mse, metrics, predict
+from egno.service.results import EquivarianceCheck, Prediction
 
 
 def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
-                timesteps: int | None = None, device="cpu") -> dict:
+                timesteps: int | None = None, device="cpu") -> Prediction:
     """Prediction for sample ``index`` of ``w``: input x (N, 3), pred and truth (P, N, 3), times,
     per-frame MSE, the per-frame MSE of predicting no motion (the input at every time), and the
     per-node error of every frame (P, N)."""
@@ -27,15 +29,24 @@ def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
     if timesteps and timesteps != one.timesteps:
         one = replace(one, t=torch.tensor(uniform_times(timesteps), dtype=torch.float32), target=None)
     pred = predict(loaded.model, one, device=device)
-    out = {"x": one.x.numpy(), "v": one.v.numpy(), "pred": pred.numpy(), "t": one.t.numpy(),
-           "window": one.window, "truth": None, "frame_mse": None, "still_mse": None,
-           "node_error": None}
+    out = Prediction(x=one.x.numpy(), v=one.v.numpy(), pred=pred.numpy(), t=one.t.numpy(), window=one.window)
     if one.target is not None:
-        out["truth"] = one.target.numpy()
-        out["frame_mse"] = frame_mse(pred, one.target).numpy()
-        out["still_mse"] = frame_mse(one.x.expand_as(one.target), one.target).numpy()
-        out["node_error"] = ((pred - one.target) ** 2).mean(-1).numpy()
+        out.truth = one.target.numpy()
+        out.frame_mse = frame_mse(pred, one.target).numpy()
+        out.still_mse = frame_mse(one.x.expand_as(one.target), one.target).numpy()
+        out.node_error = ((pred - one.target) ** 2).mean(-1).numpy()
     return out
+
+
+def superposed(out: Prediction) -> Prediction:
+    """The prediction with each frame superposed on the true one (Kabsch), its errors recomputed,
+    and ``rmsd`` / ``aligned_rmsd`` per frame; unchanged without truth."""
+    if out.truth is None:
+        return out
+    aligned = superpose(out.pred, out.truth)
+    sq = ((aligned - out.truth) ** 2).mean(-1)
+    return out.with_(pred=aligned.astype(out.pred.dtype), node_error=sq, frame_mse=sq.mean(-1),
+                     rmsd=rmsd(out.pred, out.truth), aligned_rmsd=rmsd(aligned, out.truth))
 
 
 # a prediction is called diverged when its error is not finite or over this many times the error
@@ -56,23 +67,23 @@ def diverged(mse: float, still_mse: float) -> bool:
     return not math.isfinite(mse) or mse > DIVERGED_FACTOR * max(still_mse, 1e-12)
 
 
-def prediction_warning(out: dict) -> str | None:
+def prediction_warning(out: Prediction) -> str | None:
     """A sentence for the user when a prediction (``predict_one``'s output) cannot be trusted:
     not finite; with ground truth, its final-frame error over DIVERGED_FACTOR × that of no
     motion; without, its nodes moving over ten times the size of the input system plus the
     input velocity's reach. None when nothing is off."""
-    pred, x0 = out["pred"], out["x"]
+    pred, x0 = out.pred, out.x
     if not np.isfinite(pred).all():
         return "The prediction is not finite (NaN or inf): the model diverged on this input."
-    if out["frame_mse"] is not None:
-        f_mse, still = float(out["frame_mse"][-1]), float(out["still_mse"][-1])
+    if out.frame_mse is not None:
+        f_mse, still = float(out.frame_mse[-1]), float(out.still_mse[-1])
         if diverged(f_mse, still):
             return (f"The final-frame error ({f_mse:.4g}) is over {DIVERGED_FACTOR:g}× that of "
                     f"predicting no motion at all ({still:.4g}): this prediction is far off; the "
                     "model probably diverged on an input unlike its training data.")
         return None
     size = float(np.linalg.norm(x0 - x0.mean(0), axis=-1).max())
-    reach = float(np.linalg.norm(out["v"], axis=-1).max() * out["window"] * float(out["t"][-1]))
+    reach = float(np.linalg.norm(out.v, axis=-1).max() * out.window * float(out.t[-1]))
     moved = float(np.linalg.norm(pred - x0[None], axis=-1).max())
     if moved > 10 * (size + reach) + 1e-9:
         return (f"The prediction moves a node by {moved:.4g}, over ten times the size of the input "
@@ -127,7 +138,7 @@ def transform_windows(w: Windows, R: np.ndarray, shift=(0.0, 0.0, 0.0),
 
 
 def equivariance_check(loaded: LoadedModel, w: Windows, index: int, R, shift=(0, 0, 0),
-                       perm=None, device="cpu") -> dict:
+                       perm=None, device="cpu") -> EquivarianceCheck:
     """f(g·input) against g·f(input) for one sample: both trajectories and their deviation."""
     one = w.select([index])
     moved = transform_windows(one, R, shift, perm)
@@ -138,9 +149,9 @@ def equivariance_check(loaded: LoadedModel, w: Windows, index: int, R, shift=(0,
     expected = pred[:, perm_t] @ R_t.T + torch.as_tensor(np.asarray(shift), dtype=pred.dtype)
     diff = (pred_moved - expected).double()
     scale = float((pred - one.x[None]).double().norm(dim=-1).mean())
-    return {"pred_on_transformed": pred_moved.numpy(), "transformed_pred": expected.numpy(),
-            "input": moved.x.numpy(), "max_dev": float(diff.abs().max()),
-            "rms_dev": float(diff.pow(2).mean().sqrt()), "motion_scale": scale}
+    return EquivarianceCheck(pred_on_transformed=pred_moved.numpy(), transformed_pred=expected.numpy(),
+                             input=moved.x.numpy(), max_dev=float(diff.abs().max()),
+                             rms_dev=float(diff.pow(2).mean().sqrt()), motion_scale=scale)
 
 
 # ---------------------------------------------------------------- resolution sweep

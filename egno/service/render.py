@@ -32,7 +32,7 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
     (the input first), to ``path`` (.gif or .mp4). ``layout``: 'overlay' (one panel) or 'side'
     (truth left, prediction right). The truth may be None, or NaN past the data's frames (a
     chained rollout): it is drawn as far as it goes, and nodes without one are grey.
-    ``colour_title``: what ``out["node_error"]`` is, for the colour bar (default: the squared error)."""
+    ``colour_title``: what ``out.node_error`` is, for the colour bar (default: the squared error)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,14 +43,14 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
     path = Path(path)
     assert path.suffix.lower() in (".gif", ".mp4"), f"{path.name}: write a .gif or an .mp4"
     assert layout in ("overlay", "side"), f"layout 'overlay' or 'side', not {layout!r}"
-    x0, pred, truth = out["x"], out["pred"], out["truth"]
+    x0, pred, truth = out.x, out.pred, out.truth
     pred_path = np.concatenate([x0[None], pred])
     truth_path = None if truth is None else np.concatenate([x0[None], truth])
     err = np.zeros(pred_path.shape[:2])
-    if out["node_error"] is not None:
-        err[1:] = out["node_error"]
+    if out.node_error is not None:
+        err[1:] = out.node_error
     scored = err[np.isfinite(err)]
-    times = np.concatenate([[0.0], np.asarray(out["t"]) * out["window"]])
+    times = np.concatenate([[0.0], np.asarray(out.t) * out.window])
     unit = family.time_unit.split(" (")[0]
     length = family.length_unit.split(" (")[0]
     edges = graph_edges(family, meta, x0)
@@ -76,7 +76,7 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
             ax.set_title("ground truth" if k == 0 else "prediction", fontsize=9)
         artists.append(_panel(ax, pred_path if not side or k == 1 else None,
                               truth_path if not side or k == 0 else None, edges, err, cmap, norm))
-    if out["node_error"] is not None:
+    if out.node_error is not None:
         label = colour_title or (f"squared error ({length}²)" if length else "squared error")
         _colour_bar(fig, axes, cmap, norm, label)
     heading = fig.suptitle("", fontsize=9)
@@ -94,7 +94,7 @@ def render_animation(out: dict, family, meta: dict, path: str | Path, layout: st
                 a["pred_pts"].set_array(err[k])
         when = "input" if k == 0 else f"t = {times[k]:.3g} {unit}"
         mse = ""
-        if out["node_error"] is not None and k and np.isfinite(err[k]).all():
+        if out.node_error is not None and k and np.isfinite(err[k]).all():
             value = err[k].mean()
             mse = f" · mean {colour_title} {value:.3g}" if colour_title else f" · MSE {value:.3g} {length}²"
         heading.set_text(f"{title}\n{when}{mse}" if title else f"{when}{mse}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from egno.paths import ASSETS
+from egno.service.results import Sweep, SweepSettings
 
 SWEEPS = ASSETS / "sweeps"
 SWEEP_MODELS = ("egno", "linear", "egnn-r", "egnn")  # the candidates, in the page's order
@@ -18,34 +19,34 @@ DEFAULT_SAMPLES = {"protein": 3}
 DEFAULT_SAMPLES_OTHER = 200
 
 
-def default_settings(family, shipped: list[str], n_test: int) -> dict:
+def default_settings(family, shipped: list[str], n_test: int) -> SweepSettings:
     """P values, models and number of test samples of the default sweep of ``family``."""
     ps = [p for p in family.available_timesteps("test") if 2 <= p <= MAX_DEFAULT_P]
     models = [m for m in SWEEP_MODELS if m in shipped][:3]
     n = min(DEFAULT_SAMPLES.get(family.view, DEFAULT_SAMPLES_OTHER), n_test)
-    return {"ps": ps, "models": models, "n_samples": n}
+    return SweepSettings(ps=ps, models=models, n_samples=n)
 
 
 def sweep_path(dataset: str) -> Path:
     return SWEEPS / f"{dataset.replace('/', '_')}.json"
 
 
-def save_sweep(dataset: str, settings: dict, table: pd.DataFrame, seconds: float) -> Path:
+def save_sweep(dataset: str, settings: SweepSettings, table: pd.DataFrame, seconds: float) -> Path:
     """Write a sweep's settings, rows and wall time as JSON."""
     path = sweep_path(dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"dataset": dataset, "settings": settings, "seconds": round(seconds, 2),
+    record = {"dataset": dataset, "settings": settings.plain(), "seconds": round(seconds, 2),
               "rows": json.loads(table.to_json(orient="records"))}
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path
 
 
-def load_sweep(dataset: str, settings: dict) -> pd.DataFrame | None:
+def load_sweep(dataset: str, settings: SweepSettings) -> Sweep | None:
     """The shipped sweep of ``dataset`` when it was computed with exactly ``settings``, else None."""
     path = sweep_path(dataset)
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    if record.get("settings") != settings:
+    if record.get("settings") != settings.plain():
         return None
-    return pd.DataFrame(record["rows"])
+    return Sweep(dataset, settings, record["rows"], record.get("seconds", 0.0))

@@ -4,6 +4,7 @@ and chained rollout as on the test samples, returned as plain arrays and numbers
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Callable
 
 import numpy as np
@@ -22,8 +23,9 @@ PERMUTATION_SEED = 0                           # the upload's random node order
 def equivariance(dataset: str, model: str, w: Windows, job: dict, device: str = "cpu") -> dict:
     """f(g·input) against g·f(input) on the upload's window ``w`` for ``model`` and the models in
     EQUIVARIANCE_MODELS shipped for ``dataset``. ``job``: ``rotation`` (3×3), ``shift`` (3,) in
-    length units, ``permute`` (a seeded random node order). Returns ``checks`` ({model:
-    egno.service.inference.equivariance_check's dict}), ``perm`` (N,) or None, ``t`` (P,), ``window``."""
+    length units, ``permute`` (a seeded random node order). Returns ``checks`` ({model: the fields
+    of egno.service.inference.equivariance_check's EquivarianceCheck}), ``perm`` (N,) or None,
+    ``t`` (P,), ``window``."""
     R = np.asarray(job["rotation"], dtype=np.float64).reshape(3, 3)
     assert abs(np.linalg.det(R) - 1) < 1e-6, "the rotation must be proper (det +1)"
     shift = np.asarray(job.get("shift", (0.0, 0.0, 0.0)), dtype=np.float64).reshape(3)
@@ -33,8 +35,8 @@ def equivariance(dataset: str, model: str, w: Windows, job: dict, device: str = 
     checks = {}
     for name in [model] + [m for m in EQUIVARIANCE_MODELS if m != model and m in shipped]:
         try:
-            checks[name] = equivariance_check(resolve_checkpoint(dataset, name, device), w, 0, R, shift,
-                                              perm, device)
+            check = equivariance_check(resolve_checkpoint(dataset, name, device), w, 0, R, shift, perm, device)
+            checks[name] = asdict(check)
         except ValueError:  # a model that cannot run at this P (egnn-s)
             continue
     return {"checks": checks, "perm": perm, "t": w.t.numpy(), "window": float(w.window),

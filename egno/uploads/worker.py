@@ -26,11 +26,11 @@ import numpy as np
 
 from egno import limits
 from egno.data import get_dataset
+from egno.uploads.result import UploadResult
 from egno.uploads.staging import stage_uploads
 
 UPLOAD_PREFIX = "egno-upload-"
 ROOT = Path(__file__).resolve().parents[1]
-ARRAYS = ("x", "v", "pred", "t", "truth", "frame_mse", "still_mse", "node_error")
 MODES = ("inspect", "predict", "equivariance", "rollout")
 # the worker: lower priority, CPU-time and core caps, its stack in the log before a kill; work()
 # sets the memory cap once our libraries are loaded (scipy's and others' C extensions can spin
@@ -64,29 +64,24 @@ def sweep_stale(max_age_s: float = 600.0) -> int:
 def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timesteps: int | None = None,
                device: str = "cpu", memory: int = limits.WORKER_MEMORY_BYTES,
                seconds: float = limits.WORKER_SECONDS, mode: str = "predict",
-               options: dict | None = None, job: dict | None = None) -> dict:
+               options: dict | None = None, job: dict | None = None) -> UploadResult:
     """Read ``files`` ([(name, bytes)]) in a capped worker and, with ``mode`` 'predict', predict
-    the window ``options`` (egno.uploads.frames.Options fields) asks for with every shipped model.
-    Returns a dict with ``ok``; 'inspect' gives ``frames``, ``dt`` (the file's, or None),
-    ``default_dt``, ``step_speeds``, ``prediction_of``; 'predict' gives ``out`` (predict_one's
-    arrays of ``model``), ``errors`` (per-frame MSE of every model), ``meta``, ``dataset`` and
-    ``model`` (those predicted with), ``notes``, ``warning``, ``timesteps``, ``exports``
-    ({file name: bytes}); 'equivariance' (``job``: rotation, shift, permute) and 'rollout'
-    (``job``: windows) give egno.uploads.checks' results on that window with ``meta``,
-    ``dataset``, ``model`` and ``notes``; else ``message``. Always: ``seconds`` and ``peak_mb``
-    (the worker's)."""
+    the window ``options`` (egno.uploads.frames.Options fields) asks for with every shipped model;
+    'inspect' only reads, 'equivariance' (``job``: rotation, shift, permute) and 'rollout'
+    (``job``: windows) run egno.uploads.checks on that window. Which fields of the result are
+    filled: egno.uploads.result.UploadResult."""
     assert mode in MODES, f"mode is one of {MODES}, not {mode}"
     names = ", ".join(name for name, _ in files)
     start = time.time()
     if not _slots.acquire(timeout=limits.WORKER_WAIT_SECONDS):
-        return {"ok": False, "seconds": time.time() - start, "peak_mb": 0.0,
-                "message": f"{names}: the server is busy with other uploads; try again in a minute."}
+        return UploadResult(False, f"{names}: the server is busy with other uploads; try again in a minute.",
+                            seconds=time.time() - start)
     tmp = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
     try:
         try:  # names and sizes only: the bytes are written once, and only the worker parses them
             arg, staged = stage_uploads(dataset, files, tmp)
         except ValueError as e:
-            return {"ok": False, "seconds": time.time() - start, "peak_mb": 0.0, "message": str(e)}
+            return UploadResult(False, str(e), seconds=time.time() - start)
         (tmp / "request.json").write_text(json.dumps(
             {"dataset": dataset, "model": model, "names": [n for n, _ in files], "arg": arg, "staged": staged,
              "timesteps": timesteps, "device": device, "memory_mb": memory // limits.MiB,
@@ -97,13 +92,13 @@ def run_upload(dataset: str, model: str, files: list[tuple[str, bytes]], timeste
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         _slots.release()
-    result["seconds"] = time.time() - start
+    result.seconds = time.time() - start
     return result
 
 
 def run_in_process(dataset: str, model: str, files: list[tuple[str, bytes]], folder: Path,
                    mode: str = "predict", options: dict | None = None, timesteps: int | None = None,
-                   job: dict | None = None) -> dict:
+                   job: dict | None = None) -> UploadResult:
     """What ``run_upload`` returns, computed in this process (no caps, no isolation: for tests and
     scripts on trusted files), through the same staging, work and packing as the worker."""
     arg, staged = stage_uploads(dataset, files, folder)
@@ -113,7 +108,7 @@ def run_in_process(dataset: str, model: str, files: list[tuple[str, bytes]], fol
     result = json.loads(json.dumps(_predict(req, folder)))  # as the worker writes it: plain data
     if result["ok"] and "arrays" in result:
         _unpack(result, folder / "result.npz")
-    return result
+    return UploadResult.from_plain(result)
 
 
 def _peak_rss_kb(pid: int) -> int:
@@ -129,7 +124,7 @@ def _peak_rss_kb(pid: int) -> int:
 
 
 def _run_worker(tmp: Path, names: str, memory: int, seconds: float,
-                smaller: str = "a smaller file (fewer atoms or frames)") -> dict:
+                smaller: str = "a smaller file (fewer atoms or frames)") -> UploadResult:
     # one thread per library: a thread pool that cannot map its stacks under the cap can hang
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
@@ -153,9 +148,8 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float,
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     peak_mb = peak_kb / 1024
     if killed:
-        return {"ok": False, "peak_mb": peak_mb, "message": (
-            f"{names}: reading and predicting took longer than {seconds:g} s, the limit for one "
-            f"upload, so it was stopped. Try {smaller}.")}
+        return UploadResult(False, f"{names}: reading and predicting took longer than {seconds:g} s, the "
+                            f"limit for one upload, so it was stopped. Try {smaller}.", peak_mb=peak_mb)
     result_file = tmp / "result.json"
     if not result_file.exists():
         code = proc.returncode
@@ -164,15 +158,15 @@ def _run_worker(tmp: Path, names: str, memory: int, seconds: float,
                else "it used up its time" if code in (-signal.SIGXCPU, -signal.SIGKILL)
                else f"it stopped unexpectedly (exit status {code})")
         sys.stderr.write((tmp / "worker.log").read_text(errors="replace")[-2000:])
-        return {"ok": False, "peak_mb": peak_mb,
-                "message": f"{names}: the upload worker was stopped: {why}. Try a smaller file."}
+        return UploadResult(False, f"{names}: the upload worker was stopped: {why}. Try a smaller file.",
+                            peak_mb=peak_mb)
     result = json.loads(result_file.read_text())
     result["peak_mb"] = peak_mb
     if result["ok"] and "arrays" in result:
         _unpack(result, tmp / "result.npz")
     if "bones" in result.get("meta", {}):
         result["meta"]["bones"] = np.asarray(result["meta"]["bones"], dtype=np.int64).reshape(2, -1)
-    return result
+    return UploadResult.from_plain(result)
 
 
 def _unpack(result: dict, path: Path) -> None:
@@ -270,12 +264,12 @@ def _predict(req: dict, tmp: Path) -> dict:
         done = (equivariance(dataset, model, windows, req["job"], req["device"]) if req["mode"] == "equivariance"
                 else rollout(dataset, model, window_at, int(req["job"]["windows"]), req["device"]))
         return _pack({"ok": True, "dataset": dataset, "model": model, "meta": _plain(meta), "notes": notes,
-                      **done}, tmp)
+                      "job": done}, tmp)
     out, errors = _every_model(dataset, model, windows, req["device"], shown)
     exports = _exports(family, out, meta, f"{dataset}/{model}", Path(names[-1]).stem, shown)
     return _pack({"ok": True, "dataset": dataset, "model": model, "models": list(errors),
                   "meta": _plain(meta), "notes": notes, "warning": prediction_warning(out),
-                  "timesteps": windows.timesteps, "out": {k: out[k] for k in (*ARRAYS, "window")},
+                  "timesteps": windows.timesteps, "out": out.plain(),
                   "errors": errors, "exports": exports}, tmp)
 
 
@@ -290,13 +284,13 @@ def _every_model(dataset: str, model: str, windows, device: str, shown: str) -> 
             one = predict_one(resolve_checkpoint(dataset, name, device), windows, 0, device=device)
         except ValueError:  # a model that cannot run at this P (egnn-s)
             continue
-        if one["frame_mse"] is not None:
-            errors[name] = one["frame_mse"]
+        if one.frame_mse is not None:
+            errors[name] = one.frame_mse
         if name == model:
             out = one
     if out is None:
         raise ValueError(f"{shown}: {dataset}/{model} could not predict this window")
-    if not np.isfinite(out["x"]).all():
+    if not np.isfinite(out.x).all():
         raise ValueError(f"{shown}: the input positions are not finite")
     return out, errors
 
@@ -306,14 +300,14 @@ def _exports(family, out: dict, meta: dict, predictor: str, stem: str, shown: st
     by file name."""
     from egno.data.export import trajectory_files
 
-    times = np.concatenate([[0.0], out["t"] * out["window"]])
+    times = np.concatenate([[0.0], out.times])
     model = predictor.rsplit("/", 1)[1]
-    kinds = [("prediction", out["pred"], f"egno prediction by {predictor} from {shown}")]
-    if out["truth"] is not None:
-        kinds.append(("truth", out["truth"], f"egno ground truth: the frames of {shown}"))
+    kinds = [("prediction", out.pred, f"egno prediction by {predictor} from {shown}")]
+    if out.truth is not None:
+        kinds.append(("truth", out.truth, f"egno ground truth: the frames of {shown}"))
     files = {}
     for kind, frames, label in kinds:
-        for ext, data in trajectory_files(family, np.concatenate([out["x"][None], frames]), times, meta,
+        for ext, data in trajectory_files(family, np.concatenate([out.x[None], frames]), times, meta,
                                           label).items():
             files[f"{stem}_{model}_{kind}.{ext}" if kind == "prediction" else f"{stem}_{kind}.{ext}"] = data
     return files

@@ -56,7 +56,7 @@ def check(dataset: str, device: torch.device, max_windows: int, repeats: int) ->
             "f_mse_cpu": m_cpu["f_mse"], "f_mse_dev": m_dev["f_mse"],
             "a_mse_cpu": m_cpu["a_mse"], "a_mse_dev": m_dev["a_mse"],
             "max_abs_diff": float((p_cpu - p_dev).abs().max()), "motion_scale": motion,
-            "equiv_max_dev": eq["max_dev"],
+            "equiv_max_dev": eq.max_dev,
             "one_ms": latency_ms(dev.model, w.select([0]), device, repeats),
             "all_ms": latency_ms(dev.model, w, device, repeats),
         })

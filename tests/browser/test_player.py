@@ -114,3 +114,17 @@ def test_gif_download_is_rendered_on_the_server(page, server, tmp_path):
     path = tmp_path / "a.gif"
     dl.value.save_as(path)
     assert Image.open(path).n_frames == 6
+
+
+def test_three_downloads_in_a_row_all_arrive_five_times(page, server, tmp_path):
+    """A download button starts no rerun, so clicking the next one at once still gets its file (the
+    animation's is made on the server when clicked)."""
+    page.goto(f"{server}/?dataset=md17/aspirin&sample=3", timeout=TIMEOUT)
+    wait_ready(page)
+    for round_ in range(5):
+        for name, suffix in (("extended XYZ", ".extxyz"), ("npz", ".npz"), ("animation (GIF)", ".gif")):
+            with page.expect_download(timeout=TIMEOUT) as dl:
+                page.get_by_role("button", name=name, exact=True).click()
+            path = tmp_path / f"{round_}{suffix}"
+            dl.value.save_as(path)
+            assert path.stat().st_size > 100, (round_, name)
