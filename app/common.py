@@ -6,7 +6,7 @@ from functools import partial
 import streamlit as st
 import torch
 
-from app.figures import IN_3DMOL, animated_figure, error_chart, plot_options
+from app.figures import IN_3DMOL, NO_MOTION, animated_figure, error_chart, plot_options
 from app.player import time_labels
 from app.plotview import plotly_view
 from egno import get_dataset, resolve_checkpoint
@@ -126,6 +126,8 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
     (default: the window's largest), titled ``colour_title``; ``highlight``: the model drawn
     thickest in the error chart; ``names``: the legend's names of reference and prediction
     (plotly views). Every page that shows a trajectory calls this."""
+    if errors and out.still_mse is not None:  # the reference every model should beat
+        errors = {**errors, NO_MOTION: out.still_mse}
     times, unit = out.t * out.window, short_unit(family.time_unit)
     length = short_unit(family.length_unit)
     labels = time_labels(times, unit)
@@ -140,6 +142,8 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         left, right = st.columns([3, 2]) if errors else (st.container(), None)
         with left:
             view, what = family_view(family, out, meta, **options)
+            if colour_title.startswith("deviation"):  # Equivariance colours by deviation, not error
+                what = what.replace("error", "deviation")
             show(view, height=560)
             if out.truth is not None:
                 st.caption(f"3Dmol: reference as {what} (colour bar: one scale for the whole window)."

@@ -50,9 +50,19 @@ def mse_title(length_unit: str) -> str:
     return f"MSE ({length_unit}²)" if length_unit else "MSE"
 
 
+NO_MOTION = "no motion"  # the reference line: the error of leaving every node where it is
+
+
 def line_width(name: str, highlight: str) -> int:
     """The chosen model's line is the thickest."""
     return 5 if name == highlight else 2
+
+
+def error_line(name: str, highlight: str) -> dict:
+    """A model's line in an error chart; the no-motion reference dashed grey."""
+    if name == NO_MOTION:
+        return dict(width=2, color="#868e96", dash="dash")
+    return dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name))
 
 
 def error_span(errors: dict[str, np.ndarray]) -> tuple[float, float]:
@@ -70,8 +80,8 @@ def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, tit
     ``marker``: a dotted 'shown frame' line at the input (t = 0), moved by a player beside it."""
     fig = go.Figure()
     for name, err in errors.items():
-        fig.add_scatter(x=times, y=err, mode="lines+markers", name=name,
-                        line=dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name)))
+        fig.add_scatter(x=times, y=err, mode="lines" if name == NO_MOTION else "lines+markers", name=name,
+                        line=error_line(name, highlight))
     if marker:
         lo, hi = error_span(errors)
         fig.add_scatter(x=[0.0, 0.0], y=[lo, hi], mode="lines", name="shown frame",
@@ -219,8 +229,9 @@ def _add_trails(fig: go.Figure, paths, trail_nodes: list[int] | None) -> None:
 def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str) -> None:
     """Every model's error versus time in the right-hand panel, on a log axis."""
     for name, err in errors.items():
-        fig.add_scatter(x=times, y=err, mode="lines+markers", name=f"{name} MSE",
-                        line=dict(width=line_width(name, highlight), color=MODEL_COLOURS.get(name)), row=1, col=2)
+        fig.add_scatter(x=times, y=err, mode="lines" if name == NO_MOTION else "lines+markers",
+                        name=name if name == NO_MOTION else f"{name} MSE", line=error_line(name, highlight),
+                        row=1, col=2)
     fig.update_yaxes(type="log", title_text=mse_title(length_unit), exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text=f"time ({unit})", row=1, col=2)
 

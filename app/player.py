@@ -102,7 +102,17 @@ function egnoPlayer(host, opts) {
 """ % {"speeds": json.dumps(list(SPEEDS)), "base": BASE_INTERVAL_MS}
 
 
+def readable_time(t: float, unit: str) -> str:
+    """A time in its unit with three significant digits and no exponent: femtoseconds past 1000
+    read as picoseconds (1312.5 fs -> '1.31 ps')."""
+    t = float(t)
+    if unit == "fs" and abs(t) >= 1000:
+        t, unit = t / 1000, "ps"
+    text = f"{t:,.0f}" if abs(t) >= 1e3 else f"{t:.3g}" if t == 0 or abs(t) >= 1e-3 else f"{t:.2e}"
+    return f"{text} {unit}".rstrip()
+
+
 def time_labels(times: np.ndarray, unit: str) -> list[str]:
     """Readable labels for the input and each target time (physical units): 'input',
     't = 0.0583 ps', …, three significant digits so that P = 50 stays short."""
-    return ["input"] + [f"t = {float(t):.3g} {unit}".rstrip() for t in np.asarray(times)]
+    return ["input"] + [f"t = {readable_time(t, unit)}" for t in np.asarray(times)]

@@ -60,8 +60,8 @@ def molecules() -> None:
 def particles() -> None:
     import pandas as pd
 
-    table = pd.read_csv(SAMPLES / "nbody" / "test_0.csv")
-    table[["frame", "particle", "x", "y", "z", "charge"]].to_csv(OUT / "particles.csv", index=False)
+    table = pd.read_csv(SAMPLES / "nbody" / "test_0.csv")  # with the velocities the format allows
+    table[["frame", "particle", "x", "y", "z", "charge", "vx", "vy", "vz"]].to_csv(OUT / "particles.csv", index=False)
 
 
 def motion() -> None:

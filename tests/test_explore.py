@@ -76,3 +76,16 @@ def test_best_model_ignores_errors_that_are_not_finite():
     errors = {"egno": np.array([0.1, np.nan]), "egnn": np.array([0.2, 0.5]), "gnn": np.array([0.0, np.inf])}
     assert best_model(errors) == "egnn"
     assert best_model({"egno": np.array([np.nan])}) is None
+
+
+def test_sweep_progress_counts_cost_as_samples_times_p():
+    """The time-left estimate divides by cost, not by samples: a window at P = 10 costs twice one
+    at P = 5, so after the P = 5 half of the samples a third of the cost is done."""
+    family = get_dataset("nbody")
+    sets = {5: committed_windows(family, 5, generate=False), 10: committed_windows(family, 10, generate=False)}
+    calls = []
+    resolution_sweep({"still": loaded(0.0)}, family, [5, 10], windows_at=sets.__getitem__,
+                     on_step=lambda *a: calls.append(a), chunk=1)
+    n = len(sets[5])
+    half = next(c for c in calls if c[0] == n)
+    assert half[2:] == (5 * n, 15 * n) and calls[-1] == (2 * n, 2 * n, 15 * n, 15 * n)

@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from egno.run.checkpoint import shipped_models
+from egno.service.examples import example_path
 
 pytestmark = [pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped checkpoints"), pytest.mark.slow]
 MAIN = str(ROOT / "app" / "main.py")
@@ -53,6 +54,9 @@ def test_xyz_without_times_asks_for_the_interval_and_warns():
     dt = next(n for n in at.number_input if n.label.startswith("time between frames"))
     assert dt.value == 0.5
     assert any("time between frames is probably wrong" in w.value for w in at.warning)
+    # 75 times too fast: the prediction is not finite, so no success box, drawing or download of it
+    assert not at.success and any("not finite" in e.value and "Set the interval" in e.value for e in at.error)
+    assert not any("prediction" in b.label for b in at.get("download_button"))
     dt.set_value(37.5).run()
     assert not any("probably wrong" in w.value for w in at.warning)
     assert "37.5 fs apart (you)" in at.success[0].value
@@ -72,3 +76,60 @@ def test_one_frame_pdb_predicts_from_rest_and_says_so():
     assert "velocities: zero" in at.success[0].value
     # the server-rendered animations are offered with no truth to draw (egno/service/render.py)
     assert [b.label for b in at.get("download_button")][-2:] == ["animation (GIF)", "animation (MP4)"]
+
+
+def caffeine_xyz(dt_fs: float = 5.0, frames: int = 800) -> bytes:
+    """Caffeine (none of the eight molecules) on MMFF94 at about 500 K: all atoms, a ``time=`` per
+    frame ``dt_fs`` apart, so the window's targets (187.5 fs apart) fall between frames."""
+    import io
+
+    import ase
+    import ase.io
+    import numpy as np
+    from ase import units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.md.verlet import VelocityVerlet
+
+    from egno.data.md17_sim import MMFFCalculator, build_molecule
+
+    mol = build_molecule("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 3)
+    atoms = ase.Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
+    atoms.calc = MMFFCalculator(mol)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=500, rng=np.random.default_rng(0))
+    Stationary(atoms)
+    ZeroRotation(atoms)
+    dyn, images = VelocityVerlet(atoms, 0.5 * units.fs), []
+    for k in range(frames):
+        if k:
+            dyn.run(int(round(dt_fs / 0.5)))
+        image = atoms.copy()
+        image.info["time"] = k * dt_fs
+        images.append(image)
+    buf = io.StringIO()
+    ase.io.write(buf, images, format="extxyz")
+    return buf.getvalue().encode()
+
+
+def test_a_molecule_whose_targets_fall_between_its_frames_is_scored_without_a_speed_warning():
+    """Frames 5 fs apart, targets 187.5 fs apart: the truth is interpolated (said on the page); the
+    hydrogens move fast, but the models read heavy atoms, and those move at a plausible speed."""
+    at = upload_page("md17/aspirin")
+    at.get("file_uploader")[0].upload("caffeine.xyz", caffeine_xyz(), "chemical/x-xyz").run()
+    assert not at.exception, at.exception
+    assert at.success, [e.value for e in at.error]
+    assert "md17/all" in at.success[0].value and "5 fs apart (the file)" in at.success[0].value
+    assert not any("probably wrong" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("interpolated linearly" in c.value for c in at.caption)
+    assert at.metric[0].label.startswith("F-MSE against the file's frames")
+    assert "central differences" in at.success[0].value or "forward difference" in at.success[0].value
+
+
+def test_a_skeleton_and_a_motion_of_different_subjects_are_flagged():
+    at = upload_page("mocap/walk")
+    uploader = at.get("file_uploader")[0]
+    uploader.upload("02.asf", example_path("35.asf").read_bytes(), "application/octet-stream")
+    uploader.upload("35_01_first40.amc", example_path("35_01_first40.amc").read_bytes(), "application/octet-stream")
+    at.run()
+    assert at.success, [e.value for e in at.error]
+    assert any("different CMU subjects" in w.value for w in at.warning)
+    assert any(n.label == "frames per second" and n.value == 120 for n in at.number_input)

@@ -10,6 +10,7 @@ import streamlit as st
 from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
 from app.figures import IN_3DMOL, animated_figure, plot_options
 from app.figures_rollout import checks_chart, horizon_chart, label_windows, mark_windows
+from app.player import readable_time
 from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
@@ -90,7 +91,7 @@ for name, r in runs.items():
     broken = r["first_broken"]
     if broken is not None:
         when = ("the input" if broken == 0 else
-                f"window {(broken - 1) // timesteps + 1} (t = {times[broken - 1]:.3g} {unit})")
+                f"window {(broken - 1) // timesteps + 1} (t = {readable_time(times[broken - 1], unit)})")
         st.error(f"**{name}: diverged** at {when}: a physical check passed its limit or the "
                  "prediction is not finite.", icon=":material/warning:")
     else:

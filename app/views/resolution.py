@@ -95,11 +95,12 @@ def sweep(dataset: str, settings: dict):
     began = time.perf_counter()
     st.session_state.sweep_progress = (0, 0)
 
-    def report(d: int, total: int) -> None:
+    def report(d: int, total: int, cost: int, cost_total: int) -> None:
         st.session_state.sweep_progress = (d, total)
         spent = time.perf_counter() - began
-        left = spent / d * (total - d) if d else 0.0
-        bar.progress(d / total, text=f"evaluated {d}/{total} sample predictions · about {left:.0f} s left")
+        # measured seconds per unit of cost (samples × P) so far, times the cost still to come
+        left = f" · about {spent / cost * (cost_total - cost):.0f} s left" if cost and spent > 1 else ""
+        bar.progress(cost / cost_total, text=f"evaluated {d}/{total} sample predictions{left}")
 
     n = settings["n_samples"]
     df = resolution_sweep({m: load_model(dataset, m) for m in settings["models"]}, get_dataset(dataset),

@@ -16,7 +16,7 @@ from egno.service.examples import example_path
 from egno.uploads.worker import sweep_stale
 from egno.data.rigid import rotation_note
 from egno.service.inference import best_model
-from egno.uploads.frames import speed_warning
+from egno.uploads.frames import failed_upload_prediction, speed_warning
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,14 +72,24 @@ if not info.ok:
 key = digest(dataset, files_digest(files))[:12]
 default_dt = info.dt or info.default_dt
 c1, c2 = st.columns(2)
-dt = remember(f"dt_{key}", c1.number_input(
-                     f"time between frames ({time_unit})", min_value=1e-6, format="%.6g", key=f"dt_{key}",
-                     **remembered(f"dt_{key}", float(default_dt)),
-                     help="from the file" if info.dt else "the file does not say: this is the "
-                     f"{dataset} data's own spacing; change it to your file's"))
-if not info.dt:
-    c1.caption(f"The file does not say how far apart its frames are: {default_dt:g} {time_unit} "
-               "assumed. Set it to your file's spacing.")
+source = ("from the file" if info.dt else f"the file does not say: this is the {dataset} data's own "
+          "spacing; change it to your file's")
+if family.frame_rate:  # motion: people count frames per second
+    rate = remember(f"fps_{key}", c1.number_input(
+        "frames per second", min_value=1e-3, format="%.6g", key=f"fps_{key}",
+        **remembered(f"fps_{key}", float(round(1 / default_dt, 6))), help=source))
+    dt = 1 / rate
+else:
+    dt = remember(f"dt_{key}", c1.number_input(
+        f"time between frames ({time_unit})", min_value=1e-6, format="%.6g", key=f"dt_{key}",
+        **remembered(f"dt_{key}", float(default_dt)), help=source))
+if info.frames == 1:
+    c1.caption("One frame: its spacing does not matter here (no later frame to take velocities from "
+               "or to score against; the starting velocities are chosen below).")
+elif not info.dt:
+    assumed = f"{1 / default_dt:g} frames per second" if family.frame_rate else f"{default_dt:g} {time_unit}"
+    c1.caption(f"The file does not say how far apart its frames are: {assumed} assumed. Set it to "
+               "your file's.")
 frames = info.frames
 start = 0
 if frames > 1:
@@ -104,7 +114,8 @@ if frames == 1 and not info.has_velocities:
                "thermal draw (another seed, another future).")
 speeds = info.step_speeds
 if speeds:
-    warning = speed_warning(family, speeds[min(start, len(speeds) - 1)] / dt, dt, time_unit)
+    step = min(start, len(speeds) - 1)
+    warning = speed_warning(family, speeds[step] / dt, dt, time_unit, info.fastest[step])
     if warning:
         st.warning(warning)
 if info.prediction_of:
@@ -119,8 +130,14 @@ if not result.ok:
 meta, out, used, chosen = result.meta, result.out, result.dataset, result.model
 for note in result.notes:
     st.info(note)
+failure = failed_upload_prediction(family, out, meta, time_unit)
+if failure:  # never a success box, a blank view or a download full of NaN
+    st.error(f"{names} · {used}/{chosen}: {failure}")
+    st.stop()
 if meta.get("velocity_note"):
     st.info(meta["velocity_note"])
+if meta.get("pair_note"):
+    st.warning(meta["pair_note"])
 if meta.get("turn_rad"):
     st.info(rotation_note(meta["turn_rad"][0]))
 scale = f" (scaled ×{meta['scale']:.3g}, {meta['file_fps']:g} frames/s in the file)" if "scale" in meta else ""
@@ -136,6 +153,9 @@ draw_sample(family, out, meta, errors, title, key="upload_traj", filename=f"egno
             highlight=chosen)
 if out.frame_mse is not None:
     what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
+    if meta.get("truth_interpolated"):
+        st.caption("The window's target times fall between the file's frames: the truth there is the "
+                   "file's two frames around each time, interpolated linearly.")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"F-MSE against {what} ({unit}²)", f"{out.frame_mse[-1]:.5g}")
     c2.metric(f"A-MSE against {what} ({unit}²)", f"{out.frame_mse.mean():.5g}")
@@ -146,7 +166,8 @@ if out.frame_mse is not None:
         f"{m} {e[-1]:.4g}" for m, e in sorted(result.errors.items(), key=lambda kv: kv[1][-1]))
         + f"; no motion {out.still_mse[-1]:.4g} ({unit}², final frame).")
 else:
-    st.info("The file has no frames at the window's target times after the start frame, so there "
+    st.info("The file's frames do not reach the window's last target time after the start frame (or lie "
+            "further apart than the targets), so there "
             "is nothing to score against.")
 st.subheader("Download")
 st.caption("In formats this page reads back: the input frame first, then the predicted (or true) "

@@ -289,6 +289,20 @@ class DatasetFamily(ABC):
         off the sample (a molecule's element symbols)."""
         return dict(windows.meta)
 
+    def pair_note(self, names: list[str]) -> str | None:
+        """A warning about the user's file names together (e.g. files that do not belong
+        together), or None."""
+        return None
+
+    def read_nodes(self, meta: dict) -> np.ndarray | None:
+        """Which of a user's file's nodes (a Trajectory's ``meta``) the models read; None: all."""
+        return None
+
+    def node_label(self, meta: dict, index: int) -> str:
+        """How the page names node ``index`` of a user's file."""
+        names = meta.get("joints") or meta.get("atom_names")
+        return f"node {index}" + (f" ({names[index]})" if names is not None and index < len(names) else "")
+
     def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray | None:
         """Lines to draw between nodes (2, E) in animations; None for none."""
         return None

@@ -164,6 +164,12 @@ class MD17(DatasetFamily):
     def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
         return bonded_pairs(x0)
 
+    def read_nodes(self, meta: dict) -> np.ndarray:
+        return np.flatnonzero(np.asarray(meta["z"]) > 1)  # heavy atoms only
+
+    def node_label(self, meta: dict, index: int) -> str:
+        return f"atom {index + 1} ({_symbol(int(meta['z'][index]))})"
+
     def sample_meta(self, windows: Windows, index: int) -> dict:
         return {**windows.meta, "symbols": self.symbols(windows, index)}
 

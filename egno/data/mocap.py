@@ -17,6 +17,7 @@ them divided by 10 (``length_scale``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -259,6 +260,16 @@ class Mocap(DatasetFamily):
 
         meta["bones"] = bones
         return Trajectory(frames, dt, positions, build, meta, prediction=prediction)
+
+    def pair_note(self, names: list[str]) -> str | None:
+        """A warning when a skeleton and a motion are named after different CMU subjects (35.asf
+        with 02_01.amc): the motion would be drawn on another body's bones."""
+        stems = {Path(n).suffix.lower(): re.match(r"(\d+)", Path(n).stem) for n in names}
+        asf, amc = stems.get(".asf"), stems.get(".amc")
+        if not (asf and amc) or int(asf.group(1)) == int(amc.group(1)):
+            return None
+        return (f"The skeleton ({asf.string}) and the motion ({amc.string}) name different CMU subjects: the "
+                "motion is drawn on another subject's bones, so bone lengths and errors may be off.")
 
     def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
         """A BVH with three position channels per joint (positions come back exactly)."""

@@ -141,7 +141,8 @@ class NBody(DatasetFamily):
     upload_help = ("A CSV with columns `frame, particle, x, y, z, charge` (optionally `time`, `vx, vy, "
                    "vz`), or an npz with `loc` (frames × particles × 3), `charges` and optionally `vel`, "
                    "`time`. With frames at the window's times the prediction is scored against them.")
-    upload_examples = (("particles (CSV with charges)", ("particles.csv",), "11 frames, 0.1 apart: scored"),)
+    upload_examples = (("particles (CSV with charges and velocities)", ("particles.csv",),
+                        "11 frames, 0.1 apart, velocities in the file: scored"),)
 
     def long_truth(self, windows: int, timesteps: int) -> Windows:
         from egno.data.long import nbody_truth

@@ -161,17 +161,19 @@ def resolution_sweep(models: dict[str, LoadedModel], family: DatasetFamily, time
                      chunk: int = 500) -> pd.DataFrame:
     """F-MSE / A-MSE of each model at each P on the test split (models that cannot run at a P,
     such as egnn-s, are left out of that row). Samples are predicted ``chunk`` at a time and
-    ``on_step(done, total)`` reports progress in samples (summed over P and models)."""
+    ``on_step(done, total, cost_done, cost_total)`` reports progress in samples (summed over P and
+    models) and in cost (samples × P: a prediction's cost grows with its frames)."""
     windows_at = windows_at or (lambda p: family.load("test", p))
-    rows, done = [], 0
+    rows, done, cost = [], 0, 0
     sets = {p: windows_at(p) for p in timesteps}
     total = sum(len(w) for w in sets.values()) * len(models)
+    cost_total = sum(len(w) * p for p, w in sets.items()) * len(models)
     for p, w in sets.items():
         still = metrics(w.x.expand_as(w.target), w.target)
         for name, loaded in models.items():
             try:
-                frames = _chunked_frame_mse(loaded, w, chunk, device,
-                                            lambda k: on_step(done + k, total) if on_step else None)
+                frames = _chunked_frame_mse(loaded, w, chunk, device, lambda k: on_step(
+                    done + k, total, cost + k * p, cost_total) if on_step else None)
                 rows.append({"model": name, "P": p, "f_mse": frames[-1], "a_mse": frames.mean(),
                              "no_motion_f_mse": still["f_mse"],
                              "diverged": diverged(frames[-1], still["f_mse"]),
@@ -179,8 +181,9 @@ def resolution_sweep(models: dict[str, LoadedModel], family: DatasetFamily, time
             except ValueError:
                 pass
             done += len(w)
+            cost += len(w) * p
             if on_step:
-                on_step(done, total)
+                on_step(done, total, cost, cost_total)
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,7 @@ SWEEPS = ASSETS / "sweeps"
 SWEEP_MODELS = ("egno", "linear", "egnn-r", "egnn")  # the candidates, in the page's order
 MAX_DEFAULT_P = 50
 # samples in the default sweep: a protein window has 855 nodes and 56,002 edges, so fewer of them
-DEFAULT_SAMPLES = {"protein": 3}
+DEFAULT_SAMPLES = {"protein": 20}
 DEFAULT_SAMPLES_OTHER = 200
 
 

@@ -45,14 +45,18 @@ def frame_spacing(traj: Trajectory, family: DatasetFamily, options: Options) -> 
     return family.frame_dt, "the default"
 
 
-def step_speeds(traj: Trajectory, limit: int = 600) -> list[float]:
-    """Largest node displacement between consecutive frames (length units per frame), for the
-    first ``limit`` frames: speeds implied by a frame spacing are these divided by it."""
+def step_speeds(traj: Trajectory, family: DatasetFamily, limit: int = 600) -> tuple[list[float], list[str]]:
+    """Largest displacement between consecutive frames (length units per frame) among the nodes
+    the models read (heavy atoms for molecules), for the first ``limit`` frames, and which node
+    moved it: speeds implied by a frame spacing are these divided by it."""
     n = min(traj.frames, limit)
     if n < 2:
-        return []
+        return [], []
+    nodes = family.read_nodes(traj.meta)
     pos = traj.positions(0, n)
-    return np.linalg.norm(np.diff(pos, axis=0), axis=-1).max(-1).tolist()
+    step = np.linalg.norm(np.diff(pos if nodes is None else pos[:, nodes], axis=0), axis=-1)
+    fastest = step.argmax(-1) if nodes is None else nodes[step.argmax(-1)]
+    return step.max(-1).tolist(), [family.node_label(traj.meta, int(i)) for i in fastest]
 
 
 def upload_window(dataset: DatasetFamily | str, traj: Trajectory, options: Options, timesteps: int | None = None,
@@ -75,25 +79,20 @@ def upload_window(dataset: DatasetFamily | str, traj: Trajectory, options: Optio
         pos, offset = resample(traj.positions(start, hi), dt), 0
         step, per_target = 1 / rate, window / p * rate
     else:
-        whole = abs(per_target - round(per_target)) < 1e-3 and round(per_target) >= 1
-        need = round(per_target) * p * windows if whole else 1
-        hi = min(traj.frames, start + need + 1)
+        hi = min(traj.frames, start + int(np.ceil(per_target * p * windows)) + 2)
         pos, offset, step = traj.positions(lo, hi), start - lo, dt
+    target, interpolated = truth_at(pos, offset, per_target, p * windows, partial=windows > 1)
     n = len(pos)
-    whole = abs(per_target - round(per_target)) < 1e-3 and round(per_target) >= 1
-    target = None
-    if windows > 1:
-        picks = [offset + round(per_target) * k if whole else n for k in range(1, p * windows + 1)]
-        target = np.stack([pos[i] if i < n else np.full(pos.shape[1:], np.nan) for i in picks])
-    elif whole and offset + round(per_target) * p < n:
-        target = np.stack([pos[offset + round(per_target) * k] for k in range(1, p + 1)])
     x0 = pos[offset]
     note = None
     if traj.velocities is not None:
         v0, how = traj.velocities[start], "the file's velocities"
     elif n >= 2:
         a, b = max(offset - 1, 0), min(offset + 1, n - 1)
-        v0, how = (pos[b] - pos[a]) / ((b - a) * step), "differences of neighbouring frames"
+        v0 = (pos[b] - pos[a]) / ((b - a) * step)
+        how = ("central differences of the frames either side" if b - a == 2 else
+               "a forward difference (no frame before the input)" if a == offset else
+               "a backward difference (no frame after the input)")
     elif options.velocities == "thermal" and traj.masses is not None and family.thermal_start:
         v0 = family.thermal_velocities(traj.masses, options.temperature, options.seed)
         how = f"thermal at {options.temperature:g} {family.temperature_unit} (seed {options.seed})"
@@ -112,17 +111,62 @@ def upload_window(dataset: DatasetFamily | str, traj: Trajectory, options: Optio
         w = replace(w, t=torch.as_tensor(long_times(windows, p), dtype=torch.float32))
     speed = float(np.linalg.norm(v0, axis=-1).max()) if len(v0) else 0.0
     w.meta.update(traj.meta, frames=traj.frames, nodes=int(w.x.shape[0]), start=start, dt=dt,
-                  dt_from=dt_from, velocities=how, velocity_note=note, speed=speed)
+                  dt_from=dt_from, velocities=how, velocity_note=note, speed=speed,
+                  truth_interpolated=interpolated)
     if traj.prediction:
         w.meta["prediction_of"] = traj.prediction
     return w
 
 
-def speed_warning(family: DatasetFamily, speed: float, dt: float, unit: str) -> str | None:
-    """A sentence when the fastest node moves faster than is plausible for the family."""
+def truth_at(pos: np.ndarray, offset: int, per_target: float, count: int,
+             partial: bool = False) -> tuple[np.ndarray | None, bool]:
+    """The frames (count, N, 3) at ``offset + per_target · k`` (k = 1..count) of ``pos`` (F, N, 3):
+    the file's own frames where the times fall on them, else linear interpolation between the two
+    frames around each time; whether any was interpolated. Past the last frame: NaN when
+    ``partial`` (a chained rollout's truth), else no truth at all (None)."""
+    at = offset + per_target * np.arange(1, count + 1)
+    exact = np.abs(at - np.round(at)) < 1e-3 * max(per_target, 1e-9)
+    at = np.where(exact, np.round(at), at)
+    have = at <= len(pos) - 1
+    if per_target < 1:  # frames further apart than the targets: only those that fall on one
+        have &= exact
+    if not have.any() or not (partial or have.all()):
+        return None, False
+    below = np.clip(np.floor(at).astype(int), 0, len(pos) - 1)
+    above = np.clip(below + 1, 0, len(pos) - 1)
+    frac = (at - below)[:, None, None]
+    out = pos[below] * (1 - frac) + pos[above] * frac
+    out[~have] = np.nan
+    return out, bool((~exact & have).any())
+
+
+def failed_upload_prediction(family: DatasetFamily, out, meta: dict, unit: str) -> str | None:
+    """Why an upload's prediction (a Prediction) cannot be shown, with the likely cause and the fix,
+    or None when it is finite."""
+    if np.isfinite(out.pred).all():
+        return None
+    limit, _ = family.max_speed
+    speed, dt = float(meta.get("speed", 0.0)), float(meta["dt"])
+    if speed > limit:
+        cause = (f"its starting velocities come from frames {dt:g} {unit} apart ({meta['dt_from']}), which makes "
+                 f"the fastest node move at {speed:.3g} length units per {unit}, over the plausible {limit:g}: "
+                 "the time between frames is probably wrong. Set the interval the file was written with")
+    elif meta.get("velocities", "").startswith("thermal"):
+        cause = "its random thermal start is far from the data the model learned. Try another seed or zero"
+    else:
+        cause = (f"its input is unlike the data the model learned (velocities: {meta.get('velocities')}). Check "
+                 "the time between frames and the start frame")
+    return (f"The prediction is not finite (NaN or inf): the model diverged on this input, so nothing is drawn "
+            f"or offered for download. Likely cause: {cause}.")
+
+
+def speed_warning(family: DatasetFamily, speed: float, dt: float, unit: str,
+                  node: str = "the fastest node") -> str | None:
+    """A sentence when the fastest node the models read moves faster than is plausible for the
+    family; ``node`` names it."""
     limit, why = family.max_speed
     if speed <= limit:
         return None
-    return (f"At {dt:g} {unit} between frames the fastest node moves at {speed:.3g} length units per "
+    return (f"At {dt:g} {unit} between frames {node} moves at {speed:.3g} length units per "
             f"{unit}, over {limit:g} ({why}): the time between frames is probably wrong, and the "
             "prediction will be too.")

@@ -24,7 +24,8 @@ class UploadResult:
     frames: int | None = None
     dt: float | None = None             # time between frames the file gives, or None
     default_dt: float | None = None     # the family's when it does not
-    step_speeds: list[float] = field(default_factory=list)
+    step_speeds: list[float] = field(default_factory=list)  # per frame step, the models' nodes only
+    fastest: list[str] = field(default_factory=list)        # which node moved it
     prediction_of: str | None = None    # the label of a prediction the app wrote
     has_velocities: bool = False
     # mode "predict"

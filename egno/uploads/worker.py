@@ -241,8 +241,9 @@ def _predict(req: dict, tmp: Path) -> dict:
     try:
         traj = family.read_trajectory(req["arg"])
         if req["mode"] == "inspect":
+            speeds, fastest = step_speeds(traj, family)
             return {"ok": True, "frames": traj.frames, "dt": traj.dt,
-                    "default_dt": family.frame_dt, "step_speeds": step_speeds(traj),
+                    "default_dt": family.frame_dt, "step_speeds": speeds, "fastest": fastest,
                     "prediction_of": traj.prediction, "has_velocities": traj.velocities is not None}
     except ValueError as e:
         raise ValueError(user_names(str(e))) from None
@@ -256,6 +257,7 @@ def _predict(req: dict, tmp: Path) -> dict:
     windows = window_at(req["timesteps"])
     meta, notes = windows.meta, []
     meta["source"] = shown
+    meta["pair_note"] = family.pair_note(names)
     meta.update(family.sample_meta(windows, 0))
     if "symbols" in meta:  # a molecule goes to the model trained on it, where one is shipped
         dataset, model, note = route_molecule(dataset, model, windows, meta["symbols"], shown)
@@ -303,6 +305,8 @@ def _exports(family, out: dict, meta: dict, predictor: str, stem: str, shown: st
     times = np.concatenate([[0.0], out.times])
     model = predictor.rsplit("/", 1)[1]
     kinds = [("prediction", out.pred, f"egno prediction by {predictor} from {shown}")]
+    if not np.isfinite(out.pred).all():
+        kinds = []  # no file full of NaN
     if out.truth is not None:
         kinds.append(("truth", out.truth, f"egno ground truth: the frames of {shown}"))
     files = {}

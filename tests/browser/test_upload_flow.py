@@ -75,7 +75,7 @@ def scored_by_every_model(page, dataset: str) -> None:
 @needs("nbody")
 def test_particles_start_frame_every_model_kept_replaced_and_round_trip(page, server, tmp_path):
     open_upload(page, server, "nbody")
-    load(page, "particles (CSV with charges)")
+    load(page, "particles (CSV with charges and velocities)")
     first = success(page, r"particles\.csv: 5 nodes, 11 frames read.*0\.1 .*apart.*input frame 0")
     scored_by_every_model(page, "nbody")
     truth = download(page, "particles_truth.csv", tmp_path)
