@@ -120,7 +120,7 @@ def test_a_molecule_whose_targets_fall_between_its_frames_is_scored_without_a_sp
     assert "md17/all" in at.success[0].value and "5 fs apart (the file)" in at.success[0].value
     assert not any("probably wrong" in w.value for w in at.warning), [w.value for w in at.warning]
     assert any("interpolated linearly" in c.value for c in at.caption)
-    assert at.metric[0].label.startswith("F-MSE against the file's frames")
+    assert "against the file's frames" in at.metric[0].proto.help
     assert "central differences" in at.success[0].value or "forward difference" in at.success[0].value
 
 

@@ -75,7 +75,7 @@ if out.frame_mse is not None:
               help="MSE of the final frame, over nodes and x, y, z." + in_unit)
     c2.metric(f"A-MSE{sq}", f"{out.frame_mse.mean():.4g}",
               help="MSE averaged over the P frames." + in_unit)
-    c3.metric(f"no-motion F-MSE{sq}", f"{out.still_mse[-1]:.4g}", help=NO_MOTION_HELP + in_unit)
+    c3.metric(f"no motion{sq}", f"{out.still_mse[-1]:.4g}", help=NO_MOTION_HELP + in_unit)
     c4.metric("best on this sample", best_model(errors) or "none finite",
               help="the model with the lowest F-MSE on this sample")
     if out.frame_mse[-1] > out.still_mse[-1]:
@@ -98,12 +98,14 @@ if out.frame_mse is not None:
         s1, s2, _, _ = st.columns(4)
         shrink = float(radius_of_gyration(torch.as_tensor(out.pred[-1]))
                        / radius_of_gyration(torch.as_tensor(out.truth[-1])))
-        s1.metric("radius of gyration, predicted / true", f"{shrink:.3f}",
-                  help="At the final frame. Below 1: the prediction is shrunk toward its centre, "
+        s1.metric("gyration ratio", f"{shrink:.3f}",
+                  help="Radius of gyration, predicted / true, at the final frame. Below 1: the prediction "
+                  "is shrunk toward its centre, "
                   "as an average over futures the model cannot tell apart")
         if floor is not None:
-            s2.metric(f"heavy-atom floor F-MSE ({unit}²)", f"{floor:.3g}",
-                      help="Test mean of the error no model that sees only heavy atoms can beat: half "
+            s2.metric(f"floor ({unit}²)", f"{floor:.3g}",
+                      help="Heavy-atom floor F-MSE: the test mean of the error no model that sees only heavy "
+                      "atoms can beat: half "
                       "the F-MSE between reruns with the hydrogens' velocities redrawn")
 
 st.subheader("Download the prediction")

@@ -157,11 +157,13 @@ if out.frame_mse is not None:
         st.caption("The window's target times fall between the file's frames: the truth there is the "
                    "file's two frames around each time, interpolated linearly.")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"F-MSE against {what} ({unit}²)", f"{out.frame_mse[-1]:.5g}")
-    c2.metric(f"A-MSE against {what} ({unit}²)", f"{out.frame_mse.mean():.5g}")
-    c3.metric(f"F-MSE of predicting no motion ({unit}²)", f"{out.still_mse[-1]:.5g}",
-              help=NO_MOTION_HELP)
-    c4.metric("lowest F-MSE on this window", best_model(result.errors) or "none finite")
+    sq, in_unit = (f" ({unit}²)", "") if len(unit) <= 10 else ("", f" In {unit}².")  # fits 1100 px
+    c1.metric(f"F-MSE{sq}", f"{out.frame_mse[-1]:.5g}", help=f"Final frame, against {what}.{in_unit}")
+    c2.metric(f"A-MSE{sq}", f"{out.frame_mse.mean():.5g}",
+              help=f"Mean over the frames, against {what}.{in_unit}")
+    c3.metric(f"no motion{sq}", f"{out.still_mse[-1]:.5g}", help=NO_MOTION_HELP + in_unit)
+    c4.metric("lowest F-MSE", best_model(result.errors) or "none finite",
+              help="the shipped model with the lowest final-frame error on this window")
     st.caption(f"Every shipped {used} model on this window: " + ", ".join(
         f"{m} {e[-1]:.4g}" for m, e in sorted(result.errors.items(), key=lambda kv: kv[1][-1]))
         + f"; no motion {out.still_mse[-1]:.4g} ({unit}², final frame).")
