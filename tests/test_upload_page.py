@@ -87,7 +87,7 @@ def caffeine_xyz(dt_fs: float = 5.0, frames: int = 800) -> bytes:
     import ase.io
     import numpy as np
     from ase import units
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
     from ase.md.verlet import VelocityVerlet
 
     from egno.data.md17_sim import MMFFCalculator, build_molecule
@@ -95,7 +95,7 @@ def caffeine_xyz(dt_fs: float = 5.0, frames: int = 800) -> bytes:
     mol = build_molecule("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 3)
     atoms = ase.Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
     atoms.calc = MMFFCalculator(mol)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=500, rng=np.random.default_rng(0))
+    thermalize_momenta(atoms, temperature_K=500, rng=np.random.default_rng(0))
     Stationary(atoms)
     ZeroRotation(atoms)
     dyn, images = VelocityVerlet(atoms, 0.5 * units.fs), []
