@@ -202,9 +202,11 @@ def _trajectory_layout(title: str, labels: list[str], lo, hi, up: str, colour_ba
     on top, room below for the colour bar, the player's frame labels in ``meta``."""
     return dict(
         meta={"frame_labels": labels},  # the player's names of the frames
-        title=dict(text=title, y=0.99, yanchor="top"), height=600,
-        margin=dict(l=0, r=0, t=110, b=90 if colour_bar else 10),
-        uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
+        # the title on the first line, the legend hung below it (both in the container's frame), so
+        # a legend that wraps to more rows in a narrow column grows down, never into the title
+        title=dict(text=title, y=0.985, yref="container", yanchor="top"), height=640,
+        margin=dict(l=0, r=0, t=150, b=90 if colour_bar else 10),
+        uirevision="keep", legend=dict(orientation="h", yref="container", yanchor="top", y=0.94, x=0),
         scene=dict(aspectmode="cube", xaxis=dict(range=[lo[0], hi[0]]),
                    yaxis=dict(range=[lo[1], hi[1]]), zaxis=dict(range=[lo[2], hi[2]]),
                    camera=dict(up={a: float(a == up) for a in "xyz"},
