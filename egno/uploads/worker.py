@@ -225,7 +225,6 @@ def _predict(req: dict, tmp: Path) -> dict:
     result dict, its arrays and files in result.npz in ``tmp`` (``_pack``)."""
     import torch
 
-    from egno.data import get_dataset
     from egno.service.inference import prediction_warning
     from egno.uploads.checks import equivariance, rollout
     from egno.uploads.frames import Options, step_speeds, upload_window
