@@ -55,7 +55,8 @@ def train_configs(a) -> tuple:
     if a.vector_conv_init is not None:
         mc.vector_conv_init = a.vector_conv_init
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
-                "warmup_epochs", "ema", "train_starts", "time_sampling"):
+                "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
+                "input_noise", "velocity_loss", "init"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -159,7 +160,7 @@ def cmd_render(a) -> None:
 
 
 def cmd_rollout(a) -> None:
-    from egno.run.checkpoint import resolve_checkpoint
+    from egno.run.checkpoint import load_checkpoint, resolve_checkpoint
     from egno.data import get_dataset
     from egno.data.long import long_windows
     from egno.run.rollout import run
@@ -168,8 +169,14 @@ def cmd_rollout(a) -> None:
     _threads(a.threads)
     dev = pick_device(a.device)
     family = get_dataset(a.dataset, a.data_dir)
-    loaded = {m: resolve_checkpoint(a.dataset, m, dev) for m in a.model}
-    w = long_windows(family, a.windows, loaded[a.model[0]].config.timesteps)
+    models = a.model or ([] if a.checkpoint else ["egno"])
+    loaded = {m: resolve_checkpoint(a.dataset, m, dev) for m in models}
+    for named in a.checkpoint or []:
+        name, _, path = named.partition("=")
+        if not path:
+            sys.exit(f"--checkpoint {named}: give NAME=PATH")
+        loaded[name] = load_checkpoint(path, dev)
+    w = long_windows(family, a.windows, next(iter(loaded.values())).config.timesteps)
     if a.sample is not None:
         if not 0 <= a.sample < len(w):
             sys.exit(f"--sample must be in 0..{len(w) - 1}")
@@ -236,6 +243,14 @@ def _train_command(sub) -> None:
         t.add_argument(f"--{key}", type=typ)
     t.add_argument("--time-sampling", choices=("fixed", "random-p", "random-points"),
                    help="target times per batch (default fixed; random-*: any-resolution training)")
+    t.add_argument("--chain-windows", type=int, metavar="K",
+                   help="pushforward: train on window k+1 after k unrolled windows, k in 0..K-1; "
+                        "validate on K chained windows (egno.run.chained)")
+    t.add_argument("--input-noise", type=float, metavar="SIGMA",
+                   help="Gaussian noise on input positions (length unit; σ/(ΔT/P) on velocities)")
+    t.add_argument("--velocity-loss", type=float, metavar="WEIGHT",
+                   help="loss on the velocity handed to the next window (its weight)")
+    t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
     t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
     t.add_argument("--vector-conv-init", choices=("zero", "random"),
                    help="EGNO's vector temporal weights at the start (default zero: starts as egnn)")
@@ -289,8 +304,10 @@ def _render_command(sub) -> None:
 def _rollout_command(sub) -> None:
     r = sub.add_parser("rollout", help="chained long-horizon rollout, window after window")
     r.add_argument("--dataset", required=True)
-    r.add_argument("--model", nargs="+", default=["egno"], choices=MODELS,
+    r.add_argument("--model", nargs="+", default=None, choices=MODELS,
                    help="one or more shipped models (default egno)")
+    r.add_argument("--checkpoint", nargs="+", metavar="NAME=PATH",
+                   help="chain these checkpoints too, each shown as NAME")
     r.add_argument("--windows", type=int, default=10, help="K windows to chain (default 10)")
     one = r.add_mutually_exclusive_group()
     one.add_argument("--sample", type=int, help="one long-horizon test sample")

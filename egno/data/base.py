@@ -280,8 +280,9 @@ class DatasetFamily(ABC):
         NaN where the data end), dt the time between frames. None by default."""
         return {}
 
-    def long_truth(self, windows: int, timesteps: int) -> Windows:
-        """Input states with their truth for ``windows`` chained windows (egno.data.long)."""
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
+        """Input states of ``split`` with their truth for ``windows`` chained windows
+        (egno.data.long); ``starts`` input frames per trajectory where the family has them."""
         raise ValueError(f"no long-horizon ground truth for {self.name}")
 
     def sample_meta(self, windows: Windows, index: int) -> dict:

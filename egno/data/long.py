@@ -1,12 +1,13 @@
 """Ground truth past one window: input states with their true futures for K windows.
 
-``long_windows(family, K, P)`` gives Windows whose times run t = 1/P, 2/P, ..., K (fractions of
-ΔT) and whose target holds the truth at those times, NaN where the data end:
-  nbody    a separate long test file (``long_test.npz``), simulated by egno.data.nbody.simulate
-           with its own seed, 100 systems for 25 windows after the protocol's input frame 30;
-  mocap    the test trials, one start every window (30 frames), truth to each trial's end;
-  md17     the test segments, one start every window (200 stored frames), to each segment's end;
-  protein  the test run, one start every window (12 frames), to its end.
+``long_windows(family, K, P, split)`` gives Windows whose times run t = 1/P, 2/P, ..., K
+(fractions of ΔT) and whose target holds the truth at those times, NaN where the data end:
+  nbody    a separate long file per split (``long_test.npz``: 100 systems of their own seed for
+           25 windows after the protocol's input frame 30; ``long_train.npz``, ``long_val.npz``:
+           the split's own systems simulated on for chained training and its validation);
+  mocap    the split's trials, one start every window (30 frames), truth to each trial's end;
+  md17     the split's segments, one start every window (200 stored frames), to each one's end;
+  protein  the split's run, one start every window (12 frames), to its end.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from egno.data.base import DatasetFamily, Windows, uniform_times
 LONG_SYSTEMS = 100     # nbody long test file: systems
 LONG_WINDOWS = 25      # ... and windows of ground truth after the input frame
 LONG_SEED_OFFSET = 4   # seed 10 seed + 4 (train, val, test use + 1, 2, 3)
+TRAIN_WINDOWS = 9      # long_train / long_val: windows of truth after the last training input
+FIRST_TRAIN_FRAME = 26  # ... whose inputs are frames 26..34 (train_starts 9 centred on 30)
 
 
 def long_times(windows: int, timesteps: int) -> np.ndarray:
@@ -50,6 +53,40 @@ def generate_nbody_long(family: DatasetFamily, n_systems: int = LONG_SYSTEMS,
     return path
 
 
+def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # noqa: F821
+    """Simulate the ``split`` (train or val) systems past their saved frames into
+    ``long_{split}.npz``: the seed and size of the split's card, so the same systems, saved
+    frames 26..34 + 10 ``TRAIN_WINDOWS``."""
+    from egno.data import nbody
+
+    card = family.generation_card()
+    if card is None:
+        raise FileNotFoundError(f"{family.data_dir}: no nbody card; run `python -m egno data nbody` first")
+    size, seed = card["sizes"][split], card["seed"] * 10 + nbody.SPLITS[split][1]
+    start = time.time()
+    last = nbody.INPUT_FRAME + 4 + nbody.WINDOW_FRAMES * TRAIN_WINDOWS
+    data = nbody.simulate(size, seed=seed, steps=(last + 2) * nbody.SAVE_EVERY)
+    keep = slice(FIRST_TRAIN_FRAME, last + 1)
+    path = family.data_dir / f"long_{split}.npz"
+    np.savez(path, loc=data["loc"][:, keep], vel=data["vel"][:, keep], charges=data["charges"])
+    made = {"generator": "egno.data.nbody.simulate", "seed": seed, "systems": size,
+            "first_saved_frame": FIRST_TRAIN_FRAME, "last_saved_frame": last,
+            "wall_time_s": round(time.time() - start, 1)}
+    (family.data_dir / f"long_{split}.json").write_text(json.dumps(made, indent=2))
+    return path
+
+
+def _continues(family: DatasetFamily, split: str) -> bool:
+    """Whether ``long_{split}.npz`` exists and continues the split's systems (same seed, size)."""
+    from egno.data import nbody
+
+    made, card = family.data_dir / f"long_{split}.json", family.generation_card()
+    if not made.exists() or not (family.data_dir / f"long_{split}.npz").exists() or card is None:
+        return False
+    made = json.loads(made.read_text())
+    return made["seed"] == card["seed"] * 10 + nbody.SPLITS[split][1] and made["systems"] == card["sizes"][split]
+
+
 def _pad(frames: list[np.ndarray], n_frames: int, shape: tuple) -> np.ndarray:
     """Stack the frames that exist and fill the rest with NaN: (n_frames, *shape)."""
     out = np.full((n_frames, *shape), np.nan)
@@ -64,30 +101,39 @@ def _with_truth(w: Windows, truth: list[np.ndarray], windows: int, timesteps: in
                    target=target)
 
 
-def nbody_truth(family, windows, p):
-    """nbody: the long test file (simulated when missing)."""
+def nbody_truth(family, windows, p, split="test", starts=1):
+    """nbody: the split's long file (simulated when missing); ``starts`` input frames per system
+    centred on frame 30, as ``NBody.load``."""
     from egno.data import nbody
 
-    path = family.data_dir / "long_test.npz"
-    if not path.exists():
+    path = family.data_dir / f"long_{split}.npz"
+    if split == "test" and not path.exists():
         generate_nbody_long(family)
+    elif split != "test" and not _continues(family, split):
+        generate_nbody_split_long(family, split)
+    first_saved = nbody.INPUT_FRAME if split == "test" else FIRST_TRAIN_FRAME
     with np.load(path, allow_pickle=False) as f:
         loc, vel, q = f["loc"], f["vel"], f["charges"]
     step = nbody.WINDOW_FRAMES // p
     assert nbody.WINDOW_FRAMES % p == 0, f"nbody long truth is on saved frames: P must divide 10, not {p}"
-    frames = step * np.arange(1, windows * p + 1)
-    truth = np.full((len(loc), len(frames), loc.shape[2], 3), np.nan)
-    have = frames < loc.shape[1]
-    truth[:, have] = loc[:, frames[have]]
-    return nbody.build_windows(loc[:, 0], vel[:, 0], q, truth, long_times(windows, p))
+    first = nbody.INPUT_FRAME - starts // 2 - first_saved
+    assert first >= 0, f"the {split} long file starts at frame {first_saved}: at most {2 * (nbody.INPUT_FRAME - first_saved) + 1} starts"
+    parts = []
+    for s in range(first, first + starts):
+        frames = s + step * np.arange(1, windows * p + 1)
+        truth = np.full((len(loc), len(frames), loc.shape[2], 3), np.nan)
+        have = frames < loc.shape[1]
+        truth[:, have] = loc[:, frames[have]]
+        parts.append(nbody.build_windows(loc[:, s], vel[:, s], q, truth, long_times(windows, p)))
+    return Windows.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def mocap_truth(family, windows, p):
-    """mocap: the test trials, one start every window."""
-    _ensure_test(family)
+def mocap_truth(family, windows, p, split="test", starts=1):
+    """mocap: the split's trials, one start every window."""
+    _ensure_split(family, split)
     from egno.data.mocap import FPS, WINDOW_FRAMES, build_mocap_windows
 
-    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+    with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
         positions, lengths = f["positions"], f["lengths"]
     bones, joints = family._skeleton_arrays()
     step = WINDOW_FRAMES // p
@@ -105,13 +151,13 @@ def mocap_truth(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-def md17_truth(family, windows, p):
-    """md17: the test segments, one start every window."""
+def md17_truth(family, windows, p, split="test", starts=1):
+    """md17: the split's segments, one start every window."""
     family.ensure(progress=False)
     from egno.data.md17 import molecule_windows
     from egno.data.md17_sim import STRIDE, WINDOW_STEPS
 
-    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+    with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
         pos, vel, z = f["positions"], f["velocities"], f["z"]
     if pos.ndim == 3:  # one long trajectory (data made before segments)
         pos, vel = pos[None], vel[None]
@@ -131,12 +177,12 @@ def md17_truth(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-def protein_truth(family, windows, p):
-    """protein: the test run, one start every window."""
-    _ensure_test(family)
+def protein_truth(family, windows, p, split="test", starts=1):
+    """protein: the split's run, one start every window."""
+    _ensure_split(family, split)
     from egno.data.protein import FRAME_PS, WINDOW_FRAMES, backbone_features, protein_windows
 
-    with np.load(family.data_dir / "test.npz", allow_pickle=False) as f:
+    with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
         pos, resids = f["positions"], f["resids"]
         names, resnames = [str(a) for a in f["names"]], [str(r) for r in f["resnames"]]
         static = backbone_features(names, resnames, resids, f["charges"])
@@ -151,18 +197,20 @@ def protein_truth(family, windows, p):
     return _with_truth(w, truth, windows, p)
 
 
-def long_windows(family: DatasetFamily, windows: int, timesteps: int | None = None) -> Windows:
+def long_windows(family: DatasetFamily, windows: int, timesteps: int | None = None,
+                 split: str = "test", starts: int = 1) -> Windows:
     """Input states with the truth for ``windows`` windows of ``timesteps`` frames (NaN past the
-    data; the family's ``long_truth``); the test data are generated first where the family can."""
+    data; the family's ``long_truth``) from ``split``; the data are generated first where the
+    family can. ``starts`` > 1: more input frames per trajectory where the family has them."""
     p = timesteps or family.default_timesteps
-    w = family.long_truth(windows, p)
-    w.meta.update(dataset=family.name, long_windows=windows, timesteps=p)
+    w = family.long_truth(windows, p, split, starts)
+    w.meta.update(dataset=family.name, split=split, long_windows=windows, timesteps=p)
     return w
 
 
-def _ensure_test(family: DatasetFamily) -> None:
-    if not (family.data_dir / "test.npz").exists():
-        family.generate(progress=False, splits=("test",))
+def _ensure_split(family: DatasetFamily, split: str) -> None:
+    if not (family.data_dir / f"{split}.npz").exists():
+        family.generate(progress=False, splits=(split,))
 
 
 def uniform(timesteps: int) -> torch.Tensor:

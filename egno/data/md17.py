@@ -173,10 +173,10 @@ class MD17(DatasetFamily):
     def sample_meta(self, windows: Windows, index: int) -> dict:
         return {**windows.meta, "symbols": self.symbols(windows, index)}
 
-    def long_truth(self, windows: int, timesteps: int) -> Windows:
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
         from egno.data.long import md17_truth
 
-        return md17_truth(self, windows, timesteps)
+        return md17_truth(self, windows, timesteps, split, starts)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None):
         if variant not in (*MOLECULES, "all"):

@@ -106,10 +106,10 @@ class Mocap(DatasetFamily):
         bones = meta.get("bones", self.bones)
         return None if bones is None else np.asarray(bones)
 
-    def long_truth(self, windows: int, timesteps: int) -> Windows:
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
         from egno.data.long import mocap_truth
 
-        return mocap_truth(self, windows, timesteps)
+        return mocap_truth(self, windows, timesteps, split, starts)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None, source: Path | None = None):
         if variant not in SPLITS:

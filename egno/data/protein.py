@@ -171,10 +171,10 @@ class Protein(DatasetFamily):
     def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
         return bonded_pairs(x0)
 
-    def long_truth(self, windows: int, timesteps: int) -> Windows:
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
         from egno.data.long import protein_truth
 
-        return protein_truth(self, windows, timesteps)
+        return protein_truth(self, windows, timesteps, split, starts)
     topology_formats = ("pdb", "psf", "gro")
 
     def __init__(self, variant: str | None, data_dir: Path | None = None):

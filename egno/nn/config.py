@@ -74,6 +74,12 @@ class TrainConfig:
                                # model for any resolution. Validation keeps the uniform grid.
     ema: float | None = None   # e.g. 0.999: validate and ship an exponential moving average of the
                                # weights (per step), smoother and less overfit than the last weights
+    chain_windows: int = 1     # pushforward: each step unrolls 0..K-1 windows without gradients
+                               # and trains on the next (egno.run.chained); validation then scores
+                               # the mean F-MSE over K chained windows
+    input_noise: float = 0.0   # Gaussian noise on input positions (length unit), σ/(ΔT/P) on velocities
+    velocity_loss: float = 0.0  # weight of the loss on the velocity handed to the next window
+    init: str | None = None    # start from this checkpoint's weights (same model config)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,7 +22,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from egno.run.checkpoint import save_checkpoint
+from egno.run import chained as chain_training
+from egno.run.checkpoint import load_checkpoint, save_checkpoint
 from egno.nn.config import ModelConfig, TrainConfig
 from egno.data import collate, get_dataset
 from egno.run.evaluate import evaluate
@@ -79,9 +80,11 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     torch.manual_seed(train_cfg.seed)
     family = get_dataset(dataset, data_dir)
     family.ensure(progress=progress and rank == 0)
-    train_w, val_w = _splits(family, model_cfg, train_cfg)
+    train_w, val_w, chain_val = _splits(family, model_cfg, train_cfg)
     data_id = fingerprint(train_w)
     model = build_model(model_cfg).to(dev)
+    if train_cfg.init:
+        _start_from(model, train_cfg.init, model_cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     # the last EGNN layer's node update does not reach the output positions: unused under DDP
     ddp = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 and params else model
@@ -100,16 +103,16 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
                   f"(best val F-MSE {s['best_val']:.5f} at epoch {s['best_epoch']})", flush=True)
     start, stop_reason, diverged = time.time() - s["wall_s"], "epochs done", False
     skipped_since = 0
-    epochs = range(s["epoch"], train_cfg.epochs if params else 0)
-    early = f"early stop: no validation improvement for {train_cfg.patience} epochs"
-    if s["best_epoch"] > 0 and s["epoch"] - s["best_epoch"] >= train_cfg.patience:
-        epochs, stop_reason = range(0), early  # a finished run: rerunning it scores and ships it again
+    epochs, early, stopped = _epochs_left(s, train_cfg, bool(params))
+    if stopped:
+        stop_reason = early  # a finished run: rerunning it scores and ships it again
     bar = tqdm(epochs, initial=s["epoch"], total=train_cfg.epochs, desc=f"{dataset}/{model_cfg.model}",
                disable=not progress or rank != 0, mininterval=2.0)
     for epoch in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(epoch, train_cfg)
-        loss, skipped = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema)
+        loss, skipped = _train_epoch(ddp, opt, train_w, train_cfg, epoch, rank, world, dev, model, ema,
+                                     family)
         s["epoch"] = epoch + 1
         skipped_since += skipped  # steps skipped since the last history entry
         if not math.isfinite(loss):  # diverged: the weights themselves give non-finite losses
@@ -118,7 +121,8 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
                                  "lr": lr_at(epoch, train_cfg), "skipped_steps": skipped_since})
             break
         if (epoch + 1) % train_cfg.eval_every == 0 or epoch + 1 == train_cfg.epochs:
-            val = _validate(scored, val_w, dev, s, epoch, loss, skipped_since, train_cfg)
+            val = _validate(scored, chain_val if chain_val is not None else val_w, dev, s, epoch,
+                            loss, skipped_since, train_cfg, family)
             skipped_since = 0
             bar.set_postfix(loss=f"{loss:.5f}", val=f"{val:.5f}", best=f"{s['best_val']:.5f}")
             s["wall_s"] = time.time() - start
@@ -148,24 +152,53 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
 
 
 def _splits(family, model_cfg: ModelConfig, train_cfg: TrainConfig) -> tuple:
-    """The training windows (on the finest grid for any-resolution training, at most
-    ``max_train``) and the validation windows at the trained P."""
+    """The training windows (on the finest grid for any-resolution training, with K windows of
+    truth for chained training; at most ``max_train``), the validation windows at the trained P
+    and, for chained training, the validation windows with K windows of truth (else None)."""
     train_p = model_cfg.timesteps
     if train_cfg.time_sampling != "fixed":  # targets on the finest grid, subsets drawn per batch
         assert model_cfg.model != "egnn-s", "egnn-s emits a fixed number of frames"
         train_p = max(family.available_timesteps("train"))
     train_w = family.load("train", train_p, starts=train_cfg.train_starts)
+    if chain_training.chained(train_cfg):
+        assert train_cfg.time_sampling == "fixed", "chained training uses the fixed P"
+        train_w = chain_training.train_windows(family, model_cfg.timesteps, train_cfg)
     if train_cfg.max_train:
         train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
-    return train_w, family.load("val", model_cfg.timesteps)
+    chain_val = chain_training.val_windows(family, model_cfg.timesteps, train_cfg) \
+        if chain_training.chained(train_cfg) else None
+    return train_w, family.load("val", model_cfg.timesteps), chain_val
 
 
-def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int, train_cfg: TrainConfig) -> float:
-    """Validation F-MSE of the scored weights after ``epoch``, logged in the run state ``s``,
-    which keeps the best weights so far."""
-    val = evaluate(scored, val_w, 500, dev)["f_mse"]
+def _epochs_left(s: dict, cfg: TrainConfig, trainable: bool) -> tuple[range, str, bool]:
+    """The epochs still to run, the early-stop reason, and whether the run already stopped early."""
+    early = f"early stop: no validation improvement for {cfg.patience} epochs"
+    if s["best_epoch"] > 0 and s["epoch"] - s["best_epoch"] >= cfg.patience:
+        return range(0), early, True
+    return range(s["epoch"], cfg.epochs if trainable else 0), early, False
+
+
+def _start_from(model, path: str, model_cfg: ModelConfig) -> None:
+    """Copy the weights of checkpoint ``path`` into ``model`` (the configs must agree)."""
+    loaded = load_checkpoint(path)
+    if loaded.config != model_cfg:
+        raise ValueError(f"{path} has another model config than this run: {loaded.config} "
+                         f"against {model_cfg}")
+    model.load_state_dict(loaded.model.state_dict())
+
+
+def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int, train_cfg: TrainConfig,
+              family=None) -> float:
+    """Validation F-MSE of the scored weights after ``epoch`` (for a chained run the mean over its
+    K chained windows), logged in the run state ``s``, which keeps the best weights so far."""
+    extra = {}
+    if chain_training.chained(train_cfg):
+        result = chain_training.chained_val(scored, val_w, family, dev)
+        val, extra = result["score"], {"val_chained_f_mse": result["window_f_mse"]}
+    else:
+        val = evaluate(scored, val_w, 500, dev)["f_mse"]
     s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val, "lr": lr_at(epoch, train_cfg)}
-                        | ({"skipped_steps": skipped} if skipped else {}))
+                        | extra | ({"skipped_steps": skipped} if skipped else {}))
     if val < s["best_val"]:
         s.update(best_val=val, best_epoch=epoch + 1,
                  best_state={k: v.detach().cpu().clone() for k, v in scored.state_dict().items()})
@@ -182,12 +215,14 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
-def train_step(model, opt, batch, grad_clip: float | None) -> torch.Tensor | None:
-    """One optimisation step (forward, MSE over the P frames, backward, gradient clipping, Adam):
-    the step training takes and ``python -m egno bench`` times. Returns the loss, or None where
-    the gradient is not finite: then no update is made (one NaN step would make every weight
-    NaN); under DDP the gradients are averaged before the check, so every rank skips alike."""
-    loss = ((model(batch) - batch.target) ** 2).mean()
+def train_step(model, opt, batch, grad_clip: float | None, loss_fn=None) -> torch.Tensor | None:
+    """One optimisation step (forward, MSE over the P frames or ``loss_fn(pred, batch)``,
+    backward, gradient clipping, Adam): the step training takes and ``python -m egno bench``
+    times. Returns the loss, or None where the gradient is not finite: then no update is made
+    (one NaN step would make every weight NaN); under DDP the gradients are averaged before the
+    check, so every rank skips alike."""
+    pred = model(batch)
+    loss = loss_fn(pred, batch) if loss_fn else ((pred - batch.target) ** 2).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
@@ -225,7 +260,7 @@ def raw_timesteps(model) -> int:
 
 
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None,
-                 ema=None) -> tuple[float, int]:
+                 ema=None, family=None) -> tuple[float, int]:
     """One pass over the training windows: (mean loss of the steps taken, steps skipped).
 
     Steps whose gradient is not finite are skipped (``train_step``); an epoch that skips more
@@ -235,12 +270,17 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
     per_rank = max(1, cfg.batch_size // world)
     model.train()
     total, count, skipped = 0.0, 0, 0
+    chained = chain_training.chained(cfg)
+    loss_fn = (lambda pred, b: chain_training.chained_loss(pred, b, cfg.velocity_loss)) if chained else None
     for i in range(0, len(perm), per_rank):
-        batch = collate(w, perm[i:i + per_rank])
+        if chained:
+            batch, _ = chain_training.step_batch(model, family, w, perm[i:i + per_rank], cfg, g, dev)
+        else:
+            batch = collate(w, perm[i:i + per_rank])
         if cfg.time_sampling != "fixed":
             batch = time_subset(batch, sample_times(batch.t.shape[0], cfg.time_sampling,
                                                     raw_timesteps(model), g))
-        loss = train_step(model, opt, batch.to(dev), cfg.grad_clip)
+        loss = train_step(model, opt, batch.to(dev), cfg.grad_clip, loss_fn)
         if loss is None:
             skipped += 1
             continue

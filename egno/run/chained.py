@@ -1,0 +1,128 @@
+"""Training a model to be chained: the options ``TrainConfig.chain_windows``, ``input_noise`` and
+``velocity_loss`` (``python -m egno train --chain-windows K --input-noise σ --velocity-loss λ``).
+
+Pushforward (Brandstetter et al. 2022): each step draws k in 0..K−1, runs the model k windows
+from the true input without gradients (each window's last frame and its backward-difference
+velocity become the next input, as the Long horizon rollout does) and puts the loss on window
+k + 1 against its truth, so the model learns from the states it will meet when chained.
+Input noise (Sanchez-Gonzalez et al. 2020): Gaussian noise of σ on the input positions and of
+σ / (ΔT/P) on the velocities, the error a one-frame difference of positions off by σ carries.
+Velocity loss: λ times the squared error of the velocity handed to the next window (the
+difference of the last two predicted frames) against the truth's central difference there,
+multiplied by ΔT/P so it is in squared length units like the position loss.
+
+Letters: K windows, P frames per window, N nodes of the batch.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from egno.data import Windows, collate
+from egno.data.base import uniform_times
+from egno.data.long import long_windows
+from egno.run.evaluate import predict
+from egno.nn.config import TrainConfig
+
+VAL_SAMPLES = 500  # chained validation: the first this many validation systems
+
+
+def chained(cfg: TrainConfig) -> bool:
+    """Whether ``cfg`` trains on chained windows (any of the three options)."""
+    return cfg.chain_windows > 1 or cfg.input_noise > 0 or cfg.velocity_loss > 0
+
+
+def truth_windows(cfg: TrainConfig) -> int:
+    """Windows of truth a training sample needs: K, and one more for the velocity loss's
+    central difference at window K's end."""
+    return cfg.chain_windows + (1 if cfg.velocity_loss > 0 else 0)
+
+
+def train_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
+    """Training inputs with their truth for ``truth_windows(cfg)`` windows."""
+    return long_windows(family, truth_windows(cfg), timesteps, "train", cfg.train_starts)
+
+
+def val_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
+    """Validation inputs with their truth for K windows (the first ``VAL_SAMPLES``)."""
+    w = long_windows(family, cfg.chain_windows, timesteps, "val")
+    return w.select(torch.arange(min(VAL_SAMPLES, len(w))))
+
+
+def backward_velocity(x0: torch.Tensor, pred: torch.Tensor, dt: float) -> torch.Tensor:
+    """The velocity at a window's end from its last two frames (the input before the first)."""
+    before = pred[-2] if pred.shape[0] > 1 else x0
+    return (pred[-1] - before) / dt
+
+
+def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
+               g: torch.Generator, device):
+    """(GraphBatch, k): the batch for one step on samples ``index`` of ``w`` (truth for K or
+    K + 1 windows): its input is the state after k unrolled windows (k drawn in 0..K−1) with
+    noise, its target window k + 1's P frames, then with the velocity loss the frame after."""
+    p = model_timesteps(model)
+    sub = w.select(index)
+    state = replace(sub, t=torch.as_tensor(uniform_times(p), dtype=torch.float32), target=None)
+    k = int(torch.randint(cfg.chain_windows, (1,), generator=g))
+    dt = state.window / p
+    with torch.no_grad():
+        for _ in range(k):
+            pred = model(collate(state).to(device)).cpu()
+            state = family.restate(state, pred[-1], backward_velocity(state.x, pred, dt))
+    if cfg.input_noise > 0:
+        sigma = cfg.input_noise
+        noise_x = torch.randn(state.x.shape, generator=g) * sigma
+        noise_v = torch.randn(state.v.shape, generator=g) * (sigma / dt)
+        state = family.restate(state, state.x + noise_x, state.v + noise_v)
+    frames = p + (1 if cfg.velocity_loss > 0 else 0)
+    target = sub.target[k * p:k * p + frames]
+    batch = collate(state)
+    return replace(batch, target=target).to(device), k
+
+
+def model_timesteps(model) -> int:
+    return getattr(model, "module", model).config.timesteps
+
+
+def chained_loss(pred: torch.Tensor, batch, velocity_loss: float) -> torch.Tensor:
+    """MSE of the P predicted frames against the truth there (NaN truth, past a trajectory's
+    end, left out), plus the velocity term with ``velocity_loss`` > 0 (the batch's target then
+    holds the frame after the window as its last)."""
+    p = pred.shape[0]
+    target = batch.target[:p]
+    have = torch.isfinite(target)
+    loss = ((pred - target.nan_to_num()) ** 2 * have).sum() / have.sum().clamp(min=1)
+    if velocity_loss > 0:
+        dt = batch.window / p
+        before = batch.target[p - 2] if p > 1 else batch.x
+        v_true = (batch.target[p] - before) / (2 * dt)
+        v_pred = backward_velocity(batch.x, pred, dt)
+        ok = torch.isfinite(v_true)
+        loss = loss + velocity_loss * (((v_pred - v_true.nan_to_num()) * dt) ** 2 * ok).sum() \
+            / ok.sum().clamp(min=1)
+    return loss
+
+
+@torch.no_grad()
+def chained_val(model, w: Windows, family, device) -> dict:
+    """Validation of a chained run: the F-MSE after each of the K chained windows (mean over the
+    samples; a sample whose prediction is not finite makes it inf) and ``score``, their mean."""
+    p = model_timesteps(model)
+    k = int(round(float(w.t[-1])))
+    t = torch.as_tensor(uniform_times(p), dtype=torch.float32)
+    state = replace(w, t=t, target=None)
+    dt = w.window / p
+    errors = []
+    for j in range(k):
+        pred = predict(model, state, VAL_SAMPLES, device)
+        truth = w.target[(j + 1) * p - 1]
+        have = torch.isfinite(truth)
+        err = float((((pred[-1] - truth.nan_to_num()) ** 2) * have).sum() / have.sum().clamp(min=1))
+        errors.append(err if np.isfinite(err) else float("inf"))
+        if not torch.isfinite(pred).all():
+            errors += [float("inf")] * (k - j - 1)
+            break
+        state = family.restate(state, pred[-1], backward_velocity(state.x, pred, dt))
+    return {"window_f_mse": errors, "score": float(np.mean(errors))}
