@@ -40,12 +40,18 @@ def horizon_chart(errors: dict[str, np.ndarray], times: np.ndarray, windows: int
     return mark_windows(fig, windows, window)
 
 
+LIMIT_LINE = dict(color="#f08c00", dash="dashdot", width=2)  # no model is drawn in orange
+
+
 def checks_chart(checks: dict[str, dict[str, np.ndarray]], times: np.ndarray, windows: int,
-                 window: float, unit: str, limits: dict[str, float]) -> go.Figure:
-    """One panel per physical check: its value per frame for every model (the input first, at
-    time 0), the truth's where it has one, and the divergence limit as a dashed line."""
+                 window: float, unit: str, limits: dict[str, float], titles: dict[str, str],
+                 log_scale: tuple[str, ...]) -> go.Figure:
+    """One panel per physical check, titled in words: its value per frame for every model (the
+    input first, at time 0; NaN past a model's divergence is a gap), the truth's where it has
+    one, and the divergence limit as an orange dash-dot line labelled "limit". Checks that span
+    decades (``log_scale``) on log axes."""
     names = sorted({n for c in checks.values() for n in c})
-    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=names,
+    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=[titles.get(n, n) for n in names],
                         horizontal_spacing=0.08)
     t_all = np.concatenate([[0.0], times])
     for j, name in enumerate(names, start=1):
@@ -56,10 +62,23 @@ def checks_chart(checks: dict[str, dict[str, np.ndarray]], times: np.ndarray, wi
                                 line=dict(color=MODEL_COLOURS.get(model, "#2b8a3e"),
                                           width=3 if model == "egno" else 1.5))
         if name in limits:
-            fig.add_hline(y=limits[name], line=dict(color="#e03131", dash="dash", width=1), row=1, col=j)
+            fig.add_hline(y=limits[name], line=LIMIT_LINE, row=1, col=j, annotation_text="limit",
+                          annotation_position="top left", annotation_font_color=LIMIT_LINE["color"])
         mark_windows(fig, windows, window, axis=j)
         fig.update_xaxes(title_text=f"time ({unit})", row=1, col=j)
-    fig.update_layout(height=340, margin=dict(l=50, r=10, t=50, b=50),
-                      title=dict(text="physical checks over time (red dashes: divergence limit)",
+        if name in log_scale:
+            fig.update_yaxes(type="log", exponentformat="power", row=1, col=j)
+    fig.update_layout(height=360, margin=dict(l=50, r=10, t=60, b=50),
+                      legend=dict(orientation="h", y=-0.25),
+                      title=dict(text="physical checks over time (orange: the divergence limit)",
                                  y=0.99, yanchor="top"))
     return fig
+
+
+def cut_at(values: np.ndarray, frame: int | None) -> np.ndarray:
+    """``values`` per frame with NaN from ``frame`` on (None: unchanged), so a diverged model's
+    numbers past its divergence never reach a chart."""
+    out = np.array(values, dtype=np.float64)
+    if frame is not None:
+        out[frame:] = np.nan
+    return out

@@ -131,7 +131,10 @@ def test_long_horizon_page(long_nbody, monkeypatch):
     assert len(boundaries) == 2
     names = {t.get("name") for t in figs[1]["data"]}
     assert {"egno", "egnn-r", "linear"} <= names
-    assert at.success or at.error  # a diverged flag or its all-clear, per model
+    assert at.success or at.error or at.warning  # a diverged flag or its all-clear, per model
+    assert any(c.value.startswith("A rollout counts as diverged") for c in at.caption)  # the rule
+    checks = figs[2]
+    assert "energy drift (relative)" in [a["text"] for a in checks["layout"]["annotations"]]
 
 
 def test_long_horizon_frames_are_labelled_with_their_window():
@@ -169,3 +172,52 @@ def test_shown_frame_marker_spans_the_finite_errors_of_a_diverged_comparison():
     fig = animated_figure(x0, pred, pred, np.zeros((3, 2)), np.arange(1, 4), "s", errors=errors)
     marker = [tr for tr in fig.data if tr.name == "shown frame"]
     assert len(marker) == 1 and tuple(marker[0].y) == (0.05, 0.3)
+
+
+def test_divergence_flag_says_when_and_why_and_stays_quiet_within_limits():
+    from egno.data.physics import LIMITS, NOT_FINITE, TITLES, broken_at, divergence_rule
+
+    calm = {"momentum_drift": np.array([0.0, 0.01, 0.2, 0.49]), "energy_drift": np.array([0.0, 1.0, 5.0, 19.9])}
+    assert broken_at(calm) is None and first_broken(calm) is None
+    past = {**calm, "energy_drift": np.array([0.0, 1.0, 25.0, 1e9])}
+    assert broken_at(past) == (2, "energy_drift")
+    gone = {**past, "momentum_drift": np.array([0.0, 0.01, np.nan, np.nan])}
+    assert broken_at(gone) == (2, NOT_FINITE)  # not finite wins a tie
+    assert broken_at({"ca_ca": np.array([3.8, np.inf])}) == (1, NOT_FINITE)  # a check without a limit
+    assert broken_at({"ca_ca": np.array([3.8, 100.0])}) is None
+    rule = divergence_rule()
+    assert "not finite" in rule and all(f"{TITLES[n]} above {v:g}" in rule for n, v in LIMITS.items())
+
+
+def test_a_diverged_sample_is_left_out_of_the_means_and_counted(long_nbody):
+    w = long_windows(long_nbody, 2, 5).select([0, 1, 2])
+    pred = w.target.clone()  # a perfect rollout ...
+    pred[:, w.sample_nodes(1)] += 0.01  # ... one sample a little off, within every limit
+    pred[6:, w.sample_nodes(2)] *= 1e6  # ... and one that blows up (finite) in window 2
+    pred[9:, w.sample_nodes(2)] = float("nan")  # then stops being finite
+    s = window_summary(w, pred, 2, 5, "nbody")
+    assert s["diverged"] == [0.0, pytest.approx(1 / 3)]
+    assert s["left_out"] == [0, 1] and s["not_finite"] == [0, 1] and s["n_with_truth"] == [3, 3]
+    # window 2's mean is over the two that did not diverge: (0 + 1e-4) / 2
+    assert s["f_mse"][1] == pytest.approx(0.5e-4, rel=1e-3)
+    assert s["f_mse_median"][1] == pytest.approx(1e-4, rel=1e-3)
+    assert all(v is None or v < 1 for v in s["checks"]["energy_drift"])
+
+
+def test_checks_chart_titles_in_words_log_drifts_and_a_limit_unlike_any_model():
+    from app.figures import MODEL_COLOURS
+    from app.figures_rollout import LIMIT_LINE, checks_chart, cut_at
+    from egno.data.physics import LIMITS, LOG_SCALE, TITLES
+
+    t = np.arange(1, 6) * 0.2
+    checks = {"egno": {"energy_drift": np.array([0, 1e-3, 1e-2, 1e-1, 1.0, 10.0]),
+                       "momentum_drift": np.zeros(6)}, "linear": {"energy_drift": np.zeros(6)}}
+    fig = checks_chart(checks, t, 1, 1.0, "s", LIMITS, TITLES, LOG_SCALE).to_dict()
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert "energy drift (relative)" in titles and "momentum drift (relative)" in titles
+    assert "energy_drift" not in titles and titles.count("limit") == 2
+    assert fig["layout"]["yaxis"]["type"] == "log" and fig["layout"]["yaxis2"]["type"] == "log"
+    limits = [s for s in fig["layout"]["shapes"] if s["line"].get("dash") == LIMIT_LINE["dash"]]
+    assert len(limits) == 2 and LIMIT_LINE["color"] not in MODEL_COLOURS.values()
+    cut = cut_at(np.array([1.0, 2.0, 3.0]), 1)
+    assert cut[0] == 1.0 and np.isnan(cut[1:]).all()

@@ -9,14 +9,14 @@ import streamlit as st
 
 from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
 from app.figures import IN_3DMOL, animated_figure, plot_options
-from app.figures_rollout import checks_chart, horizon_chart, label_windows, mark_windows
+from app.figures_rollout import checks_chart, cut_at, horizon_chart, label_windows, mark_windows
 from app.player import readable_time
 from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
 from egno.run.checkpoint import shipped_models
 from egno.data.long import long_windows
-from egno.data.physics import LIMITS
+from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
 from egno.run.rollout import chain_one, per_sample_checks
 from egno.service.results import Prediction
 
@@ -87,20 +87,37 @@ if truth_frames < len(times):
                 "nothing to score against; only the physical checks apply.")
 shown = runs[model]
 
-for name, r in runs.items():
-    broken = r["first_broken"]
-    if broken is not None:
-        when = ("the input" if broken == 0 else
-                f"window {(broken - 1) // timesteps + 1} (t = {readable_time(times[broken - 1], unit)})")
-        st.error(f"**{name}: diverged** at {when}: a physical check passed its limit or the "
-                 "prediction is not finite.", icon=":material/warning:")
-    else:
+breaks = {name: broken_at(r["checks"]) for name, r in runs.items()}
+for name, broken in breaks.items():
+    if broken is None:
         st.success(f"{name}: within every physical limit for {windows} windows.")
+        continue
+    frame, why = broken
+    when = ("the input" if frame == 0 else
+            f"window {(frame - 1) // timesteps + 1} (t = {readable_time(times[frame - 1], unit)})")
+    if why == NOT_FINITE:
+        st.error(f"**{name}: diverged** at {when}: the prediction is no longer finite. Its numbers "
+                 "stop there.", icon=":material/warning:")
+    else:
+        st.warning(f"**{name}: diverged** at {when}: {TITLES.get(why, why)} passed its limit "
+                   f"({LIMITS[why]:g}). Its numbers stop there.", icon=":material/warning:")
+st.caption(divergence_rule())
 
-errors = {m: r["frame_mse"] for m, r in runs.items()}
+
+
+def drawn_until(broken: tuple[int, str] | None) -> int | None:
+    """The first prediction index not drawn: past the breaking frame b (input = 0, so prediction
+    b − 1), or from it where it is not finite."""
+    if broken is None:
+        return None
+    return max(broken[0] - 1, 0) if broken[1] == NOT_FINITE else broken[0]
+
+
+errors = {m: cut_at(np.where(np.isinf(r["frame_mse"]), np.nan, r["frame_mse"]), drawn_until(breaks[m]))
+          for m, r in runs.items()}
 out = Prediction(x=x0, v=np.zeros_like(x0), pred=shown["pred"], t=t, window=window,
                  truth=np.where(np.isfinite(truth), truth, np.nan), node_error=shown["node_error"],
-                 frame_mse=shown["frame_mse"])
+                 frame_mse=errors[model])
 # 3Dmol writes PDB/XYZ text with fixed-width coordinates; a blown-up rollout is drawn up to there
 reach = 999.0 if family.view in IN_3DMOL else 1e6
 ok = np.isfinite(out.pred).all((1, 2)) & (np.abs(np.nan_to_num(out.pred)).max((1, 2)) < reach)
@@ -125,9 +142,10 @@ animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
                     "one frame per time, rendered on the server")
 if truth_frames:
     plotly_view(horizon_chart(errors, times, windows, window, unit, length), key="lh_errors")
-checks = {**{m: r["checks"] for m, r in runs.items()}, "truth": truth_checks}
+checks = {**{m: {name: cut_at(v, None if breaks[m] is None else drawn_until(breaks[m]) + 1)
+                 for name, v in r["checks"].items()} for m, r in runs.items()}, "truth": truth_checks}
 if any(checks.values()):
-    plotly_view(checks_chart(checks, times, windows, window, unit, LIMITS), key="lh_checks")
+    plotly_view(checks_chart(checks, times, windows, window, unit, LIMITS, TITLES, LOG_SCALE), key="lh_checks")
 st.caption("Window ends are dotted. Drifts are relative: N-body momentum ‖ΣΔv‖ / Σ‖v₀‖ and energy "
            "|ΔE| / (K₀ + |U₀|) with finite-difference velocities (the truth's own energy drift "
            "peaks in close encounters); bonds against the truth; bone lengths against the input; "

@@ -25,6 +25,21 @@ BOND_OFF = 0.1            # Å: a bond further than this from the true length is
 # the same finite-difference velocities on the long test file, stays far below these.
 LIMITS = {"momentum_drift": 0.5, "energy_drift": 20.0, "bonds_off": 0.5, "bone_drift": 0.2,
           "ca_violations": 0.5}
+# Each check in words, and whether it spans decades (drawn on a log axis).
+TITLES = {"momentum_drift": "momentum drift (relative)", "energy_drift": "energy drift (relative)",
+          "bond_error": "bond length error (Å)", "angle_error": "bond angle error (°)",
+          "bonds_off": "share of bonds off by > 0.1 Å", "bone_drift": "bone length drift (relative)",
+          "ca_violations": "share of CA–CA off by > 0.5 Å", "ca_ca": "mean CA–CA distance (Å)"}
+LOG_SCALE = ("momentum_drift", "energy_drift", "bond_error", "angle_error", "bone_drift")
+NOT_FINITE = "not finite"
+
+
+def divergence_rule() -> str:
+    """The rule ``first_broken`` applies, in words."""
+    limits = ", ".join(f"{TITLES[name]} above {limit:g}" for name, limit in LIMITS.items())
+    return ("A rollout counts as diverged from the first frame where its prediction is not finite "
+            f"or a physical check passes its limit ({limits}); from there it is left out of the "
+            "means and counted apart.")
 
 
 def frame_velocities(frames: np.ndarray, v0: np.ndarray, dt: float) -> np.ndarray:
@@ -107,13 +122,20 @@ def protein_checks(frames, pairs) -> dict[str, np.ndarray]:
 
 def first_broken(checks: dict[str, np.ndarray]) -> int | None:
     """The first frame at which a check passes its LIMITS entry or is not finite; None if none."""
+    broken = broken_at(checks)
+    return None if broken is None else broken[0]
+
+
+def broken_at(checks: dict[str, np.ndarray]) -> tuple[int, str] | None:
+    """(first frame, why) where a check is not finite (why: ``NOT_FINITE``) or passes its
+    LIMITS entry (why: the check's name); None if never. Not finite wins a tie."""
     worst = None
     for name, values in checks.items():
         limit = LIMITS.get(name)
-        bad = ~np.isfinite(values)
-        if limit is not None:
-            bad |= np.nan_to_num(values, nan=np.inf) > limit
-        if bad.any():
-            first = int(np.argmax(bad))
-            worst = first if worst is None else min(worst, first)
+        for why, bad in ((NOT_FINITE, ~np.isfinite(values)),
+                         (name, np.nan_to_num(values, nan=np.inf) > limit if limit is not None else None)):
+            if bad is not None and bad.any():
+                found = (int(np.argmax(bad)), why)
+                if worst is None or found[0] < worst[0] or (found[0] == worst[0] and why == NOT_FINITE):
+                    worst = found
     return worst

@@ -147,30 +147,42 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
 def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
                    family: str) -> dict:
     """Per window k = 1..K: F-MSE (the window's last frame) and A-MSE (its P frames), as the mean
-    over the samples whose prediction is finite and the median over all (a non-finite one counts
-    as the largest), over the samples with truth there, how many are not finite and how many have
-    truth, the mean of each physical check at the
-    window's last frame and the fraction of samples diverged by then (a check past its limit, or
-    a non-finite prediction)."""
+    over the samples not diverged by then and the median over all (a diverged one counts as the
+    largest), over the samples with truth there; how many are not finite, how many diverged
+    (``divergence_rule``: left out of the means) and how many have truth; the mean of each
+    physical check at the window's last frame and the fraction of samples diverged by then."""
     out: dict = {}
+    samples = per_sample_checks(w, pred, family)
+    broken = [s["first_broken"] for s in samples]
     if w.target is not None:
         err = sample_errors(pred, w.target, w.node_ptr)  # S, K·P
+        not_finite = np.isinf(err)
+        for i, b in enumerate(broken):  # frame b (input = 0) is prediction b − 1
+            if b is not None:
+                err[i, max(b - 1, 0):] = np.where(np.isnan(err[i, max(b - 1, 0):]), np.nan, np.inf)
         for k in range(windows):
             window_err = err[:, k * timesteps:(k + 1) * timesteps]
-            f_mean, f_median, bad, n = _spread(window_err[:, -1])
+            f_mean, f_median, left_out, n = _spread(window_err[:, -1])
             with np.errstate(invalid="ignore"):
                 a_mean, a_median, _, _ = _spread(window_err.mean(1))
+            bad = int(not_finite[:, (k + 1) * timesteps - 1].sum())
             for key, value in (("f_mse", f_mean), ("f_mse_median", f_median), ("a_mse", a_mean),
-                               ("a_mse_median", a_median), ("not_finite", bad), ("n_with_truth", n)):
+                               ("a_mse_median", a_median), ("not_finite", bad), ("left_out", left_out),
+                               ("n_with_truth", n)):
                 out.setdefault(key, []).append(value)
-    samples = per_sample_checks(w, pred, family)
     ends = [(k + 1) * timesteps for k in range(windows)]  # frame index of each window's end (input = 0)
     names = sorted(samples[0]["checks"]) if samples else []
-    out["checks"] = {name: [_num(np.nanmean([s["checks"][name][e] for s in samples])) for e in ends]
-                     for name in names}
-    broken = [s["first_broken"] for s in samples]
+    out["checks"] = {name: [_mean_of([s["checks"][name][e] for s in samples
+                                      if s["first_broken"] is None or s["first_broken"] > e])
+                            for e in ends] for name in names}
     out["diverged"] = [float(np.mean([b is not None and b <= e for b in broken])) for e in ends]
     return out
+
+
+def _mean_of(values: list) -> float | None:
+    """Mean of the finite values (the samples still within their limits); None for none."""
+    finite = [v for v in values if np.isfinite(v)]
+    return _num(np.mean(finite)) if finite else None
 
 
 def _num(x) -> float | None:
