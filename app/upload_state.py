@@ -71,18 +71,20 @@ def digest(*parts) -> str:
 
 
 def worker(dataset: str, model: str, files: list[tuple[str, bytes]], mode: str, options: dict | None,
-           device: str, spinner: str, job: dict | None = None) -> dict:
-    """run_upload once per (dataset, model, files, mode, options, job) in this browser tab; the last
-    few results are kept. A prediction's options are remembered for the other pages (``used_options``)."""
+           device: str, spinner: str, job: dict | None = None, timesteps: int | None = None) -> dict:
+    """run_upload once per (dataset, model, files, mode, options, job, P) in this browser tab; the
+    last few results are kept. A prediction's options are remembered for the other pages
+    (``used_options``); ``timesteps`` None: the model's trained P."""
     files_id = files_digest(files)
     if mode == "predict":
         st.session_state.setdefault("upload_options", {})[files_id] = dict(options or {})
-    extra = (sorted(job.items()),) if job else ()
+    extra = ((sorted(job.items()),) if job else ()) + ((timesteps,) if timesteps else ())
     key = digest(dataset, model, mode, sorted((options or {}).items()), *extra, files_id)
     cache = st.session_state.setdefault("upload_results", {})
     if key not in cache:
         with st.spinner(spinner):
-            cache[key] = run_upload(dataset, model, files, device=device, mode=mode, options=options, job=job)
+            cache[key] = run_upload(dataset, model, files, timesteps, device=device, mode=mode,
+                                    options=options, job=job)
         while len(cache) > 6:
             cache.pop(next(iter(cache)))
     return cache[key]

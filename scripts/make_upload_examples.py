@@ -27,12 +27,20 @@ from egno.data.export import trajectory_files
 OUT = SAMPLES / "examples"
 
 
-def xyz(frames: np.ndarray, symbols: list[str], times: np.ndarray | None, title: str) -> str:
+def xyz(frames: np.ndarray, symbols: list[str], times: np.ndarray | None, title: str,
+        vel: np.ndarray | None = None) -> str:
+    """XYZ text; with ``times`` extended XYZ with a ``time`` per frame, with ``vel`` also a
+    ``vel`` column (Å/fs)."""
     lines = []
+    props = ' Properties=species:S:1:pos:R:3:vel:R:3' if vel is not None else ""
     for k, pos in enumerate(frames):
         lines.append(str(len(symbols)))
-        lines.append(f'time={times[k]:.1f} comment="{title}"' if times is not None else title)
-        lines += [f"{s} {x:.5f} {y:.5f} {z:.5f}" for s, (x, y, z) in zip(symbols, pos)]
+        lines.append(f'time={times[k]:.1f}{props} comment="{title}"' if times is not None else title)
+        if vel is None:
+            lines += [f"{s} {x:.5f} {y:.5f} {z:.5f}" for s, (x, y, z) in zip(symbols, pos)]
+        else:
+            lines += [f"{s} {x:.5f} {y:.5f} {z:.5f} {a:.7f} {b:.7f} {c:.7f}"
+                      for s, (x, y, z), (a, b, c) in zip(symbols, pos, vel[k])]
     return "\n".join(lines) + "\n"
 
 
@@ -41,12 +49,13 @@ def molecules() -> None:
 
     for name in ("aspirin", "ethanol"):
         with np.load(SAMPLES / "md17" / name / "test.npz") as f:
-            pos, z = f["positions"], f["z"]
-        pos = pos[0] if pos.ndim == 4 else pos
+            pos, vel, z = f["positions"], f["velocities"], f["z"]
+        pos, vel = (pos[0], vel[0]) if pos.ndim == 4 else (pos, vel)
         frames = pos[:201:5]  # stored every 7.5 fs: 41 frames 37.5 fs apart, 1.5 ps
         times = np.arange(len(frames)) * 37.5
         symbols = [chemical_symbols[int(e)] for e in z]
-        text = xyz(frames, symbols, times, f"{name}, simulated here (GFN2-xTB), heavy atoms")
+        text = xyz(frames, symbols, times, f"{name}, simulated here (GFN2-xTB), heavy atoms, "
+                   "velocities in Å/fs", vel=vel[:201:5] if name == "aspirin" else None)
         (OUT / f"{name}_with_times.xyz").write_text(text)
         if name == "aspirin":
             (OUT / "aspirin_no_times.xyz").write_text(

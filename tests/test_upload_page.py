@@ -121,7 +121,18 @@ def test_a_molecule_whose_targets_fall_between_its_frames_is_scored_without_a_sp
     assert not any("probably wrong" in w.value for w in at.warning), [w.value for w in at.warning]
     assert any("interpolated linearly" in c.value for c in at.caption)
     assert "against the file's frames" in at.metric[0].proto.help
-    assert "central differences" in at.success[0].value or "forward difference" in at.success[0].value
+    assert "the file's velocities" in at.success[0].value  # ASE wrote the momenta: they are read
+    # a P whose times fall on the file's frames: scored against them, nothing interpolated
+    pick = next(s for s in at.selectbox if s.key.startswith("p_"))
+    labels = {int(o.split(":")[0].split()[2]): o for o in pick.options}
+    assert pick.value == 8 and "(trained)" in labels[8] and "between the file's frames" in labels[8]
+    assert labels[10] == "P = 10: every 150 fs, on the file's frames"
+    before = at.metric[0].value
+    pick.set_value(10).run()
+    assert not at.exception, at.exception
+    assert "predicted P = 10 frames" in at.success[0].value
+    assert not any("interpolated linearly" in c.value for c in at.caption)
+    assert at.metric[0].value != before and float(at.metric[0].value) > 0
 
 
 def test_a_skeleton_and_a_motion_of_different_subjects_are_flagged():

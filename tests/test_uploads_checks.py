@@ -66,3 +66,41 @@ def test_a_rollout_past_the_time_limit_suggests_fewer_windows():
     r = run_upload("nbody", "egno", PARTICLES, mode="rollout", options={"start": 0}, job={"windows": 20},
                    seconds=0.5)
     assert not r.ok and "took longer than 0.5 s" in r.message and "fewer windows" in r.message
+
+
+def test_aligned_timesteps_put_the_targets_on_the_files_frames():
+    from egno import get_dataset
+    from egno.uploads.frames import aligned_timesteps
+
+    md17 = get_dataset("md17/aspirin")
+    p = aligned_timesteps(md17, 5.0)  # ΔT = 1500 fs, frames 5 fs apart: 300 frames per window
+    assert 8 not in p and p == [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 25, 30]
+    assert all((md17.window / k / 5.0).is_integer() for k in p)
+    assert aligned_timesteps(md17, 7.0) == []  # 214.28… frames per window: no P puts them on frames
+    mocap = get_dataset("mocap/walk")  # resampled to its frame rate whatever the file's spacing
+    assert aligned_timesteps(mocap, 1 / 120) == aligned_timesteps(mocap, 1 / 30)
+    assert 5 in aligned_timesteps(mocap, 1 / 120)
+
+
+@pytest.mark.parametrize("column", ["vel", "momenta"])
+def test_xyz_velocities_are_read_in_angstrom_per_fs(tmp_path, column):
+    import ase
+    import ase.io
+    from ase import units
+
+    v = np.array([[0.01, -0.02, 0.005], [0.0, 0.003, -0.004], [0.002, 0.0, 0.0]])  # Å/fs
+    images = []
+    for k in range(3):
+        atoms = ase.Atoms("COH", positions=np.array([[0, 0, 0], [1.2, 0, 0], [-0.9, 0.3, 0]]) + v * 10 * k)
+        if column == "vel":
+            atoms.arrays["vel"] = v.copy()
+        else:
+            atoms.set_velocities(v / units.fs)  # ASE's own unit of velocity
+        atoms.info["time"] = 10.0 * k
+        images.append(atoms)
+    path = tmp_path / "moving.xyz"
+    ase.io.write(path, images, format="extxyz")
+    traj = read_trajectory("md17/all", str(path))
+    assert traj.velocities is not None and np.allclose(traj.velocities[1], v, atol=1e-9)
+    w = upload_window("md17/all", traj, Options(start=1))
+    assert w.meta["velocities"] == "the file's velocities" and w.x.shape == (2, 3)  # heavy atoms

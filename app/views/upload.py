@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, animation_downloads, dataset_and_model,
-                        draw_sample, short_unit)
+                        draw_sample, load_model, short_unit)
+from app.player import readable_time
 from app.upload_state import (digest, files_digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
 from egno import get_dataset, limits
@@ -16,7 +17,7 @@ from egno.service.examples import example_path
 from egno.uploads.worker import sweep_stale
 from egno.data.rigid import rotation_note
 from egno.service.inference import best_model
-from egno.uploads.frames import failed_upload_prediction, speed_warning
+from egno.uploads.frames import aligned_timesteps, failed_upload_prediction, speed_warning
 
 
 @st.cache_resource(show_spinner=False)
@@ -97,6 +98,23 @@ if frames > 1:
                       "start frame", 0, frames - 1, key=f"start_{key}", **remembered(f"start_{key}", 0),
                       help="the input frame; the window's later frames, where the file has them, "
                       "are the ground truth"))
+timesteps = None  # the model's trained P
+if frames > 1:
+    trained = load_model(dataset, model).config.timesteps
+    aligned = aligned_timesteps(family, dt)
+    choices = sorted({trained, *aligned})
+
+    def p_label(p: int) -> str:
+        where = "on the file's frames" if p in aligned else "between the file's frames"
+        return (f"P = {p}{' (trained)' if p == trained else ''}: every "
+                f"{readable_time(family.window / p, time_unit)}, {where}")
+
+    picked = st.selectbox("predicted frames per window", choices, index=choices.index(trained),
+                          format_func=p_label, key=f"p_{key}",
+                          help="the window ΔT stays the same; a P other than the trained one is "
+                               "predicted zero-shot. Times on the file's frames are scored against "
+                               "them; times between are scored against frames interpolated linearly.")
+    timesteps = None if picked == trained else int(picked)
 # the widget shows 6 digits: a value within that of the pre-filled one is the file's or the default
 options = {"start": int(start), "dt": None if abs(dt - default_dt) <= 1e-6 * default_dt else float(dt)}
 if frames == 1 and not info.has_velocities:
@@ -123,7 +141,8 @@ if info.prediction_of:
             "models with that prediction, not with a simulation or a recording.")
 
 # ---------------------------------------------------------------- the prediction
-result = worker(dataset, model, files, "predict", options, DEVICE, f"predicting {names} with every model…")
+result = worker(dataset, model, files, "predict", options, DEVICE, f"predicting {names} with every model…",
+                timesteps=timesteps)
 if not result.ok:
     st.error(f"Could not use {'these files' if len(files) > 1 else 'this file'}: {result.message}")
     st.stop()
@@ -155,7 +174,8 @@ if out.frame_mse is not None:
     what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
     if meta.get("truth_interpolated"):
         st.caption("The window's target times fall between the file's frames: the truth there is the "
-                   "file's two frames around each time, interpolated linearly.")
+                   "file's two frames around each time, interpolated linearly. A P marked \"on the "
+                   "file's frames\" above scores against the file's own frames.")
     c1, c2, c3, c4 = st.columns(4)
     sq, in_unit = (f" ({unit}²)", "") if len(unit) <= 10 else ("", f" In {unit}².")  # fits 1100 px
     c1.metric(f"F-MSE{sq}", f"{out.frame_mse[-1]:.5g}", help=f"Final frame, against {what}.{in_unit}")

@@ -149,11 +149,13 @@ class MD17(DatasetFamily):
     edge_length_column = 4  # edges [z_i/10, z_j/10, bond, 2-hop, ‖Δx‖²]
     shape_metrics = True
     reader_modules = ("rdkit.Chem",)
-    upload_help = ("A multi-frame XYZ / extended XYZ (`time` in fs per frame, if you have it) or an "
+    upload_help = ("A multi-frame XYZ / extended XYZ (`time` in fs per frame and a `vel` column in "
+                   "Å/fs or ASE's `momenta`, if you have them) or an "
                    "MD17/sGDML npz (`R`, `z`, optionally `time`). Heavy atoms are used. One of the "
                    "eight MD17 molecules goes to its own model, any other to `md17/all`.")
     upload_examples = (
-        ("aspirin XYZ with times", ("aspirin_with_times.xyz",), "41 frames, 37.5 fs apart: scored"),
+        ("aspirin XYZ with times", ("aspirin_with_times.xyz",), "41 frames, 37.5 fs apart, with "
+         "velocities: scored"),
         ("aspirin XYZ without times", ("aspirin_no_times.xyz",), "the same frames; the file does not "
          "say they are 37.5 fs apart"),
         ("aspirin MD17-style npz", ("aspirin_md17.npz",), "R, z and time"),
@@ -300,9 +302,9 @@ class MD17(DatasetFamily):
         path = Path(arg)
         if path.suffix.lower() == ".npz":
             pos, z, dt = _read_md17_npz(path, with_dt=True)
-            prediction = npz_marker(path)
+            prediction, vel = npz_marker(path), None
         else:
-            pos, z, dt = _read_xyz(path)
+            pos, z, dt, vel = _read_xyz(path)
             prediction = marker_line(head_text(path, 2048))
         if not (z > 1).any():
             raise ValueError(f"{path.name}: no heavy atoms")
@@ -314,8 +316,8 @@ class MD17(DatasetFamily):
             return carry_rotation(w, pos, z, dt or self.frame_dt, [start], v0)
 
         meta = {"symbols": [_symbol(e) for e in z[z > 1]], "z": z.tolist()}
-        return Trajectory(len(pos), dt, from_array(pos), build, meta, masses=atomic_masses[z],
-                          prediction=prediction)
+        return Trajectory(len(pos), dt, from_array(pos), build, meta, velocities=vel,
+                          masses=atomic_masses[z], prediction=prediction)
 
     def write_trajectory(self, frames: np.ndarray, times: np.ndarray, meta: dict, label: str) -> dict[str, bytes]:
         """Extended XYZ and an MD17-style npz (R, z) of the heavy atoms."""
@@ -346,7 +348,7 @@ class MD17(DatasetFamily):
             pos, z, dt = _read_md17_npz(path, with_dt=True)
             dt = dt or TIMESTEP_FS
         elif suffix in (".xyz", ".extxyz"):
-            pos, z, dt = _read_xyz(path)
+            pos, z, dt, _ = _read_xyz(path)
             dt = dt or TIMESTEP_FS
         else:
             raise ValueError(f"{path.name}: md17 reads .xyz, .extxyz or .npz, not '{suffix}'")
@@ -431,9 +433,10 @@ def _read_md17_npz(path: Path, with_dt: bool = False) -> tuple:
     return (pos, z, dt) if with_dt else (pos, z)
 
 
-def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Positions (T, N, 3) Å, atomic numbers and the time between frames in fs when every
-    frame has ``time`` (else None) of a multi-frame XYZ / extended XYZ."""
+def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float | None, np.ndarray | None]:
+    """Positions (T, N, 3) Å, atomic numbers, the time between frames in fs when every frame has
+    ``time`` (else None) and velocities (T, N, 3) Å/fs when every frame has them (a ``vel``
+    column in Å/fs, or ASE's ``momenta``; else None) of a multi-frame XYZ / extended XYZ."""
     from ase.io import read
 
     from egno.data.base import check_user_file
@@ -460,4 +463,20 @@ def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray, float | None]:
         if not (steps > 0).all() or np.ptp(steps) > 1e-6 * max(steps.max(), 1):
             raise ValueError(f"{path.name}: frame times must be evenly spaced and increasing")
         dt = float(steps[0])
-    return pos, z, dt
+    return pos, z, dt, _xyz_velocities(images, path.name)
+
+
+def _xyz_velocities(images, name: str) -> np.ndarray | None:
+    """Velocities in Å/fs from each frame's ``vel`` (Å/fs) or ``momenta`` (ASE units) column,
+    when every frame has one; None otherwise."""
+    from ase import units
+
+    if all("vel" in a.arrays for a in images):
+        vel = np.stack([a.arrays["vel"] for a in images]).astype(np.float64)
+    elif all("momenta" in a.arrays for a in images):
+        vel = np.stack([a.get_velocities() for a in images]) * units.fs
+    else:
+        return None
+    if vel.shape[-1] != 3 or not np.isfinite(vel).all():
+        raise ValueError(f"{name}: velocities must be finite, three per atom")
+    return vel

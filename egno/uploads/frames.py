@@ -45,6 +45,16 @@ def frame_spacing(traj: Trajectory, family: DatasetFamily, options: Options) -> 
     return family.frame_dt, "the default"
 
 
+def aligned_timesteps(family: DatasetFamily, dt: float, most: int = 40) -> list[int]:
+    """The P (≤ ``most``) whose target times ΔT·k/P fall on frames ``dt`` apart (for a family
+    that resamples to its frame rate, on the resampled frames): those where ΔT / (P dt) is whole."""
+    step = 1 / family.frame_rate if family.frame_rate else dt
+    n = family.window / step
+    if not np.isfinite(n) or n < 1 or abs(n - round(n)) > 1e-6 * n:
+        return []
+    return [p for p in range(1, most + 1) if round(n) % p == 0]
+
+
 def step_speeds(traj: Trajectory, family: DatasetFamily, limit: int = 600) -> tuple[list[float], list[str]]:
     """Largest displacement between consecutive frames (length units per frame) among the nodes
     the models read (heavy atoms for molecules), for the first ``limit`` frames, and which node
