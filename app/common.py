@@ -19,6 +19,7 @@ from egno.service.render import animation_bytes
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # what Streamlit lets through (server.maxUploadSize in .streamlit/config.toml, MB): the pages state it
 MAX_UPLOAD_BYTES = st.get_option("server.maxUploadSize") * 2**20
+MOL_VIEW_HEIGHT = 500  # px: with its player, above the fold at 1400×900 on Explore
 # torch threads per inference: fewer than cores keeps concurrent visitors from stalling each other
 torch.set_num_threads(1)
 
@@ -144,7 +145,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
             view, what = family_view(family, out, meta, **options)
             if colour_title.startswith("deviation"):  # Equivariance colours by deviation, not error
                 what = what.replace("error", "deviation")
-            show(view, height=560)
+            show(view, height=MOL_VIEW_HEIGHT)
             if out.truth is not None:
                 st.caption(f"3Dmol: reference as {what} (colour bar: one scale for the whole window)."
                            " Drag to rotate, scroll to zoom.")

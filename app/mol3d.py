@@ -70,6 +70,7 @@ for (const m of spec.models) {
 // frame the whole window, not just the first frame: zoom to the corners of every frame's box
 const box = viewer.addModel(spec.corners, 'xyz');
 viewer.zoomTo({model: box});
+if (spec.zoom > 1) viewer.zoom(spec.zoom);  // zoomTo frames at least a 5 Å radius
 viewer.removeModel(box);
 viewer.render();
 const player = egnoPlayer(document.getElementById('egno-controls'), {
@@ -106,12 +107,25 @@ def _corners(*paths) -> str:
     return "8\nbox\n" + "".join(f"X {x:.3f} {y:.3f} {z:.3f}\n" for x, y, z in corners)
 
 
+ZOOM_FLOOR = 5.0   # Å: 3Dmol's zoomTo frames a radius of at least this
+ATOM_MARGIN = 0.6  # Å: room for the drawn atoms around their centres
+
+
+def fit_zoom(*paths) -> float:
+    """The zoom after 3Dmol's zoomTo that makes a window smaller than its 5 Å floor fill the view:
+    the floor over the box's half diagonal (plus the atoms' margin); 1 for larger windows."""
+    pts = np.concatenate([np.asarray(p).reshape(-1, 3) for p in paths if p is not None])
+    radius = float(np.linalg.norm(pts.max(0) - pts.min(0))) / 2 + ATOM_MARGIN
+    return max(1.0, ZOOM_FLOOR / max(radius, 1.0))
+
+
 def player_html(models: list[dict], labels: list[str], corners: str, colour_bar: str = "",
-                group: str | None = None, start: int = 0) -> str:
+                group: str | None = None, start: int = 0, zoom: float = 1.0) -> str:
     """The self-contained page of a 3Dmol view: ``models`` as [{"pdb": multi-model PDB text,
-    "style": 3Dmol style, colorscheme 'error' for the error colours}], one frame per label."""
+    "style": 3Dmol style, colorscheme 'error' for the error colours}], one frame per label;
+    ``zoom`` applied after framing the corners (``fit_zoom``)."""
     spec = {"models": models, "labels": labels, "corners": corners, "group": group, "start": start,
-            "colours": [c for _, c in ERROR_SCALE]}
+            "colours": [c for _, c in ERROR_SCALE], "zoom": round(zoom, 3)}
     view = _VIEW_JS % {"spec": json.dumps(spec)}
     return _PAGE % {"css": PLAYER_CSS, "cbar": colour_bar, "lib": _library(), "player": PLAYER_JS,
                     "view": view}
@@ -187,7 +201,7 @@ def molecule_view(out: dict, symbols: list[str], labels: list[str], error_max: f
         "stick": {"radius": 0.15, "colorscheme": scheme},
         "sphere": {"scale": 0.25, "colorscheme": scheme}}})
     bar = colour_bar_html(top, colour_title) if coloured else ""
-    return player_html(models, labels, _corners(pred, truth), bar, group, start)
+    return player_html(models, labels, _corners(pred, truth), bar, group, start, fit_zoom(pred, truth))
 
 
 def family_view(family, out: dict, meta: dict, **options) -> tuple[py3Dmol.view, str]:

@@ -74,10 +74,11 @@ with st.sidebar:
     st.slider("α about z", -180.0, 180.0, key="alpha", step=1.0)
     st.slider("β about y", -90.0, 90.0, key="beta", step=1.0)
     st.slider("γ about x", -180.0, 180.0, key="gamma", step=1.0)
-    b1, b2 = st.columns(2)
-    b1.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation")
-    b2.button("identity", icon=":material/restart_alt:", on_click=identity, key="reset_transform",
-              help="no rotation, no shift")
+    # one button per row: side by side the sidebar cut "random rotation" to "random…"
+    st.button("random rotation", icon=":material/casino:", on_click=randomise, key="random_rotation",
+              width="stretch")
+    st.button("identity: no rotation, no shift", icon=":material/restart_alt:", on_click=identity,
+              key="reset_transform", width="stretch")
     st.markdown("**translation**")
     for axis in ("x", "y", "z"):
         st.slider(f"shift {axis} ({length})", -10.0, 10.0, key=f"t{axis}", step=0.5)

@@ -40,8 +40,9 @@ if "sample" not in st.session_state or st.session_state.get("sample_of") != data
         "sample", range(n), 0)
     st.session_state.sample = start
     st.session_state.sample_of = dataset
-left, right = st.columns([3, 1])
-with right:
+# one row for the sample and the toggle: the player under the view stays above the fold at 900 px
+left, middle, right = st.columns([2, 1, 2], vertical_alignment="bottom")
+with middle:
     if st.button("random sample", icon=":material/casino:", key="random"):
         st.session_state.sample = int(np.random.default_rng().integers(n))
 with left:
@@ -49,9 +50,9 @@ with left:
 keep("sample", int(sample))
 if "superpose" not in st.session_state:
     st.session_state.superpose = query_choice("superpose", ["0", "1"], "0") == "1"
-superpose = st.toggle("superpose the prediction on the truth (Kabsch, frame by frame)", key="superpose",
-                      help="Moves each predicted frame rigidly onto the true one: what error is left "
-                      "is shape error, not orientation or position error.")
+superpose = right.toggle("superpose on the truth (Kabsch)", key="superpose",
+                         help="Moves each predicted frame rigidly onto the true one, frame by frame: "
+                         "what error is left is shape error, not orientation or position error.")
 keep("superpose", int(superpose))
 
 out = prediction(dataset, model, int(sample))

@@ -97,7 +97,7 @@ def test_superposition_toggle_changes_the_rmsd(page, server):
         "[data-testid=stMetricValue]")
     expect(value).to_be_visible(timeout=TIMEOUT)
     text = value.inner_text()
-    page.get_by_text("superpose the prediction on the truth").click()
+    page.get_by_text("superpose on the truth").click()
     expect(value).not_to_have_text(text, timeout=TIMEOUT)
     wait_ready(page)
     assert float(value.inner_text()) < float(text)
