@@ -54,9 +54,11 @@ def train_configs(a) -> tuple:
         mc.norm_diff = bool(a.norm_diff)
     if a.vector_conv_init is not None:
         mc.vector_conv_init = a.vector_conv_init
+    mc.variance_head = bool(a.variance_head)
+    tc.freeze_mean = bool(a.freeze_mean)
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
-                "input_noise", "velocity_loss", "init"):
+                "input_noise", "velocity_loss", "init", "nll_beta"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -77,6 +79,7 @@ def cmd_train(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
+    from egno.run import uncertainty
     from egno.run.checkpoint import load_checkpoint, resolve_checkpoint
     from egno.data import get_dataset
     from egno.run.evaluate import evaluate
@@ -114,11 +117,21 @@ def cmd_evaluate(a) -> None:
               **({"rotate": a.rotate} if a.rotate else {}),
               **evaluate(loaded.model, windows, a.batch_size, dev, progress=not a.quiet)}
     result["timesteps"] = windows.timesteps
+    if uncertainty.has_variance(loaded.model) and windows.target is not None and not a.data:
+        # recalibrated on validation (at this P), scored on the evaluated windows
+        result["calibration"] = uncertainty.calibration_report(
+            loaded.model, family.load("val", p), windows, a.batch_size, dev)
     if a.json:
         print(json.dumps(result))
     else:
         print(f"{a.dataset} {result['model']} {split} P={windows.timesteps} "
               f"n={result['n_samples']}: F-MSE {result['f_mse']:.5f}  A-MSE {result['a_mse']:.5f}")
+        for name, c in result.get("calibration", {}).items():
+            if isinstance(c, dict):
+                print(f"  {name:9s} NLL {c['nll']:.4f}  CRPS {c['crps']:.5f}  coverage 50/90 % "
+                      f"{c['coverage_50']:.3f}/{c['coverage_90']:.3f}  miscalibration "
+                      f"{c['miscalibration_area']:.3f}  spread/RMSE {c['rms_sigma']:.4f}/{c['rmse']:.4f}  "
+                      f"Spearman {c['spearman_spread_error']:.2f}")
 
 
 def cmd_export(a) -> None:
@@ -251,6 +264,12 @@ def _train_command(sub) -> None:
     t.add_argument("--velocity-loss", type=float, metavar="WEIGHT",
                    help="loss on the velocity handed to the next window (its weight)")
     t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
+    t.add_argument("--variance-head", action="store_true",
+                   help="egno/egnn: add a head predicting each node's variance (trained with --nll-beta)")
+    t.add_argument("--nll-beta", type=float, metavar="BETA",
+                   help="train with β-NLL (0: plain NLL, 0.5 the usual); needs --variance-head")
+    t.add_argument("--freeze-mean", action="store_true",
+                   help="train only the variance head: the positions stay the --init checkpoint's")
     t.add_argument("--norm-diff", type=int, choices=(0, 1), help="EGNN normalised coordinate differences")
     t.add_argument("--vector-conv-init", choices=("zero", "random"),
                    help="EGNO's vector temporal weights at the start (default zero: starts as egnn)")

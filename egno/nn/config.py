@@ -33,6 +33,8 @@ class ModelConfig:
                                # (motion: the floor and gravity are part of the physics)
     length_scale: float = 1.0  # the model sees positions and velocities divided by this (data
                                # units stay the family's own; e.g. mocap ASF units / 10)
+    variance_head: bool = False  # egno/egnn: also one invariant log-variance per node and frame
+                               # (forward_variance), from the last layer's node features
 
     def __post_init__(self):
         assert self.vector_conv_init in ("zero", "random"), \
@@ -79,7 +81,12 @@ class TrainConfig:
                                # the mean F-MSE over K chained windows
     input_noise: float = 0.0   # Gaussian noise on input positions (length unit), σ/(ΔT/P) on velocities
     velocity_loss: float = 0.0  # weight of the loss on the velocity handed to the next window
-    init: str | None = None    # start from this checkpoint's weights (same model config)
+    init: str | None = None    # start from this checkpoint's weights (same model config; a
+                               # variance head the checkpoint lacks starts fresh)
+    nll_beta: float | None = None  # train the variance head with β-NLL (egno.run.uncertainty);
+                               # validation then scores the Gaussian NLL
+    freeze_mean: bool = False  # train only the variance head (and the last layer's node update,
+                               # which the positions do not read): the positions stay the init's
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -85,9 +85,26 @@ class EGNO(nn.Module):
             if c.vector_conv_init == "zero":
                 for conv in self.x_convs:
                     nn.init.zeros_(conv.mix.weight)
+        if c.variance_head:  # invariant node features -> log σ² per node and frame
+            self.var_head = nn.Sequential(nn.Linear(c.hidden, c.hidden), nn.SiLU(), nn.Linear(c.hidden, 1))
         self._cache: dict = {}
 
-    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None, variance: bool = False):
+        """Positions (P, N, 3); with ``variance`` also the log-variance (P, N) of each coordinate
+        of each node (the variance head's: an isotropic Gaussian per node, invariant under
+        rotations, translations and permutations)."""
+        h, x = self._run(batch, t)
+        if not variance:
+            return x
+        assert self.config.variance_head, "this model has no variance head"
+        return x, self.var_head(h).squeeze(-1)
+
+    def forward_variance(self, batch: GraphBatch, t: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self(batch, t, variance=True)
+
+    def _run(self, batch: GraphBatch, t: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final node features (P, N, H) and positions (P, N, 3)."""
         t = batch.t if t is None else t
         p, n = t.shape[0], batch.x.shape[0]
         emb = time_embedding(t.to(batch.x), self.config.time_emb_dim)  # P, T
@@ -102,7 +119,7 @@ class EGNO(nn.Module):
             if self.config.time_conv:
                 h, x, v = self._temporal(i, h, x, v, com)
             h, x = self._egnn(layer, h, x, v, batch, up, stacks)
-        return x
+        return h, x
 
     def _temporal(self, i, h, x, v, com):
         """Block i's temporal convolutions, h_convs[i] on h and x_convs[i] on [x − com, v], as one

@@ -1,6 +1,7 @@
 """One place that maps a model name to its class."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import torch
@@ -22,6 +23,8 @@ def build_model(config: ModelConfig) -> nn.Module:
     assert config.model in CLASSES, f"unknown model '{config.model}'; choose from {sorted(CLASSES)}"
     if config.model == "egnn":
         assert not config.time_conv, "the egnn baseline has no temporal convolution"
+    assert not config.variance_head or config.model in ("egno", "egnn"), \
+        f"{config.model} has no variance head (egno and egnn do)"
     model = CLASSES[config.model](config)
     return model if config.length_scale == 1.0 else LengthScaled(model)
 
@@ -36,6 +39,13 @@ class LengthScaled(nn.Module):
         self.inner = inner
         self.config = inner.config
 
-    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, batch: GraphBatch, t: torch.Tensor | None = None, variance: bool = False):
         s = self.config.length_scale
-        return self.inner(replace(batch, x=batch.x / s, v=batch.v / s, target=None), t) * s
+        scaled = replace(batch, x=batch.x / s, v=batch.v / s, target=None)
+        if not variance:
+            return self.inner(scaled, t) * s
+        x, log_var = self.inner(scaled, t, variance=True)
+        return x * s, log_var + 2 * math.log(s)
+
+    def forward_variance(self, batch: GraphBatch, t: torch.Tensor | None = None):
+        return self(batch, t, variance=True)

@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from egno.run import chained as chain_training
+from egno.run import uncertainty
 from egno.run.checkpoint import load_checkpoint, save_checkpoint
 from egno.nn.config import ModelConfig, TrainConfig
 from egno.data import collate, get_dataset
@@ -82,9 +84,7 @@ def train(dataset: str, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir:
     family.ensure(progress=progress and rank == 0)
     train_w, val_w, chain_val = _splits(family, model_cfg, train_cfg)
     data_id = fingerprint(train_w)
-    model = build_model(model_cfg).to(dev)
-    if train_cfg.init:
-        _start_from(model, train_cfg.init, model_cfg)
+    model = _initial_model(model_cfg, train_cfg, dev)
     params = [p for p in model.parameters() if p.requires_grad]
     # the last EGNN layer's node update does not reach the output positions: unused under DDP
     ddp = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 and params else model
@@ -178,13 +178,35 @@ def _epochs_left(s: dict, cfg: TrainConfig, trainable: bool) -> tuple[range, str
     return range(s["epoch"], cfg.epochs if trainable else 0), early, False
 
 
+def _initial_model(model_cfg: ModelConfig, train_cfg: TrainConfig, dev):
+    """The model to train: fresh, or from ``train_cfg.init``'s weights; with ``freeze_mean`` only
+    its variance head trainable."""
+    model = build_model(model_cfg).to(dev)
+    if train_cfg.init:
+        _start_from(model, train_cfg.init, model_cfg)
+    if train_cfg.freeze_mean:
+        _freeze_mean(model)
+    return model
+
+
 def _start_from(model, path: str, model_cfg: ModelConfig) -> None:
-    """Copy the weights of checkpoint ``path`` into ``model`` (the configs must agree)."""
+    """Copy the weights of checkpoint ``path`` into ``model`` (the configs must agree, but for a
+    variance head this run adds: it starts fresh)."""
     loaded = load_checkpoint(path)
-    if loaded.config != model_cfg:
+    if replace(loaded.config, variance_head=model_cfg.variance_head) != model_cfg:
         raise ValueError(f"{path} has another model config than this run: {loaded.config} "
                          f"against {model_cfg}")
-    model.load_state_dict(loaded.model.state_dict())
+    missing, unexpected = model.load_state_dict(loaded.model.state_dict(), strict=False)
+    assert not unexpected and all("var_head." in k for k in missing), (missing, unexpected)
+
+
+def _freeze_mean(model) -> None:
+    """Leave trainable only the variance head and the last EGNN layer's node update (the
+    positions never read it), so the predicted positions stay what they were."""
+    assert model.config.variance_head, "--freeze-mean trains a variance head: the model needs one"
+    last = len(getattr(model, "inner", model).layers) - 1
+    for name, p in model.named_parameters():
+        p.requires_grad_("var_head." in name or f"layers.{last}.node_mlp." in name)
 
 
 def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int, train_cfg: TrainConfig,
@@ -192,7 +214,11 @@ def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int
     """Validation F-MSE of the scored weights after ``epoch`` (for a chained run the mean over its
     K chained windows), logged in the run state ``s``, which keeps the best weights so far."""
     extra = {}
-    if chain_training.chained(train_cfg):
+    if train_cfg.nll_beta is not None:
+        pred, var = uncertainty.predict_with_variance(scored, val_w, 500, dev)
+        val = uncertainty.calibration(pred.numpy(), val_w.target.numpy(), var.numpy(),
+                                      val_w.node_ptr.numpy())["nll"]
+    elif chain_training.chained(train_cfg):
         result = chain_training.chained_val(scored, val_w, family, dev)
         val, extra = result["score"], {"val_chained_f_mse": result["window_f_mse"]}
     else:
@@ -216,13 +242,12 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def train_step(model, opt, batch, grad_clip: float | None, loss_fn=None) -> torch.Tensor | None:
-    """One optimisation step (forward, MSE over the P frames or ``loss_fn(pred, batch)``,
+    """One optimisation step (forward, MSE over the P frames or ``loss_fn(model, batch)``,
     backward, gradient clipping, Adam): the step training takes and ``python -m egno bench``
     times. Returns the loss, or None where the gradient is not finite: then no update is made
     (one NaN step would make every weight NaN); under DDP the gradients are averaged before the
     check, so every rank skips alike."""
-    pred = model(batch)
-    loss = loss_fn(pred, batch) if loss_fn else ((pred - batch.target) ** 2).mean()
+    loss = loss_fn(model, batch) if loss_fn else ((model(batch) - batch.target) ** 2).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
@@ -271,7 +296,11 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
     model.train()
     total, count, skipped = 0.0, 0, 0
     chained = chain_training.chained(cfg)
-    loss_fn = (lambda pred, b: chain_training.chained_loss(pred, b, cfg.velocity_loss)) if chained else None
+    loss_fn = None
+    if chained:
+        loss_fn = lambda m, b: chain_training.chained_loss(m(b), b, cfg.velocity_loss)  # noqa: E731
+    if cfg.nll_beta is not None:
+        loss_fn = lambda m, b: uncertainty.nll_loss(*m(b, variance=True), b.target, cfg.nll_beta)  # noqa: E731
     for i in range(0, len(perm), per_rank):
         if chained:
             batch, _ = chain_training.step_batch(model, family, w, perm[i:i + per_rank], cfg, g, dev)
@@ -345,6 +374,9 @@ def _finish(dataset, family, val_w, model, mc, tc, s, stop_reason, dev, world, c
         "parameters": sum(p.numel() for p in model.parameters()),
         "metrics": {"val": _short(val), "test": _short(test)}, "history": s["history"],
     }
+    if uncertainty.has_variance(model):
+        card["metrics"]["calibration"] = uncertainty.calibration_report(
+            model, val_w, family.load("test", mc.timesteps), 500, dev)
     return save_checkpoint(path, model, mc, card)
 
 
