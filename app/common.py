@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -10,7 +11,7 @@ from app.figures import IN_3DMOL, NO_MOTION, animated_figure, error_chart, plot_
 from app.player import time_labels
 from app.plotview import plotly_view
 from egno import get_dataset, resolve_checkpoint
-from egno.run.checkpoint import shipped_models
+from egno.run.checkpoint import shipped_models, variant_checkpoint
 from egno.data import dataset_names
 from egno.service.inference import test_windows
 from egno.paths import ROOT
@@ -28,6 +29,18 @@ torch.set_num_threads(1)
 def load_model(dataset: str, model: str):
     """Each shipped checkpoint is loaded once per server process and shared by all visitors."""
     return resolve_checkpoint(dataset, model, DEVICE)
+
+
+@st.cache_resource(show_spinner="loading checkpoint…")
+def load_spread_model(dataset: str, model: str):
+    """The shipped model with a variance head whose positions are ``model``'s (EGNO's, trained on
+    its frozen mean), or None: the one source of predicted uncertainty."""
+    return variant_checkpoint(dataset, "uncertainty") if model == "egno" else None
+
+
+SPREAD_COLOURS = ("error", "predicted uncertainty")
+SPREAD_HELP = ("Predicted uncertainty: σ² per node from EGNO's variance head, recalibrated on the "
+               "validation split (docs/results/uncertainty.md). Same unit as the squared error.")
 
 
 @st.cache_resource(show_spinner="loading the test split…")
@@ -119,14 +132,16 @@ def show_card(dataset: str, model: str) -> None:
 def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, key: str,
                 filename: str, highlight: str = "egno", error_max: float | None = None,
                 colour_title: str | None = None, start_frame: int = 0,
-                names: tuple[str, str] = ("ground truth", "prediction")) -> None:
+                names: tuple[str, str] = ("ground truth", "prediction"),
+                band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "") -> None:
     """Draw one prediction (``egno.service.inference.predict_one``'s dict) the way its family is best seen,
     with the frame player (app/player.py) on every view: proteins (backbone trace) and molecules
     (sticks) in 3Dmol next to an error chart that marks the shown frame; skeletons and particles
     in plotly. Nodes are coloured by ``out.node_error`` on a scale from 0 to ``error_max``
     (default: the window's largest), titled ``colour_title``; ``highlight``: the model drawn
     thickest in the error chart; ``names``: the legend's names of reference and prediction
-    (plotly views). Every page that shows a trajectory calls this."""
+    (plotly views); ``band``: a shaded range (low, high per frame) on the error chart, named
+    ``band_name`` (the predicted error's). Every page that shows a trajectory calls this."""
     if errors and out.still_mse is not None:  # the reference every model should beat
         errors = {**errors, NO_MOTION: out.still_mse}
     times, unit = out.t * out.window, short_unit(family.time_unit)
@@ -155,14 +170,15 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
         if right is not None:
             with right:
                 chart = error_chart(errors, times, unit, "error versus time (this sample)", length,
-                                    highlight=highlight, marker=True)
+                                    highlight=highlight, marker=True, band=band, band_name=band_name)
                 plotly_view(chart, key=f"{key}_errors", config=config,
                             listen=(key, [0.0, *map(float, times)]))
         return
     fig = animated_figure(out.x, out.pred, out.truth, out.node_error, times, unit,
                           errors=errors, title=title, length_unit=length,
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
-                          start_frame=start_frame, names=names, **plot_options(family, meta))
+                          start_frame=start_frame, names=names, band=band, band_name=band_name,
+                          **plot_options(family, meta))
     plotly_view(fig, key=key, config=config, start=start_frame)
 
 

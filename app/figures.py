@@ -73,12 +73,29 @@ def error_span(errors: dict[str, np.ndarray]) -> tuple[float, float]:
     return (float(ys.min()), float(ys.max())) if len(ys) else (1e-6, 1.0)
 
 
+BAND_FILL = "rgba(112, 72, 232, 0.18)"  # egno's purple, faint
+
+
+def add_band(fig: go.Figure, times: np.ndarray, band: tuple[np.ndarray, np.ndarray], name: str,
+             **where) -> None:
+    """A shaded range between band[0] and band[1] over ``times`` (a predicted range of the error),
+    one legend entry; ``where``: row and col of a subplot."""
+    lo, hi = (np.asarray(b, dtype=float) for b in band)
+    fig.add_scatter(x=times, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip",
+                    showlegend=False, legendgroup=name, **where)
+    fig.add_scatter(x=times, y=lo, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND_FILL,
+                    name=name, legendgroup=name, **where)
+
+
 def error_chart(errors: dict[str, np.ndarray], times: np.ndarray, unit: str, title: str,
-                length_unit: str = "", highlight: str = "egno", marker: bool = False) -> go.Figure:
+                length_unit: str = "", highlight: str = "egno", marker: bool = False,
+                band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "") -> go.Figure:
     """Per-frame MSE of several models against time (log scale). Margins leave room for the
     tick labels and axis titles (with none, plotly draws them outside the element, unseen).
     ``marker``: a dotted 'shown frame' line at the input (t = 0), moved by a player beside it."""
     fig = go.Figure()
+    if band is not None:
+        add_band(fig, times, band, band_name)
     for name, err in errors.items():
         fig.add_scatter(x=times, y=err, mode="lines" if name == NO_MOTION else "lines+markers", name=name,
                         line=error_line(name, highlight))
@@ -116,7 +133,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     node_names: list[str] | None = None, length_unit: str = "",
                     error_max: float | None = None, highlight: str = "egno",
                     colour_title: str | None = None,
-                    names: tuple[str, str] = ("ground truth", "prediction")) -> go.Figure:
+                    names: tuple[str, str] = ("ground truth", "prediction"),
+                    band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "") -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
@@ -178,6 +196,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         fig.add_trace(tr, row=1, col=2 if isinstance(tr, go.Scatter) else 1)
     dyn_idx = list(range(first, len(fig.data)))
     if with_errors:
+        if band is not None:
+            add_band(fig, times, band, band_name, row=1, col=2)
         _add_error_lines(fig, errors, times, unit, length_unit, highlight)
     lo, hi = _bounds(pred_path, truth_path)
     boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None

@@ -72,7 +72,7 @@ def cmd_train(a) -> None:
     _threads(a.threads)
     mc, tc = train_configs(a)
     out = Path(a.out or Path("runs") / a.dataset / a.model)
-    dest = shipped_path(a.dataset, a.model) if a.ship else None
+    dest = shipped_path(a.dataset, a.ship_as) if a.ship_as else shipped_path(a.dataset, a.model) if a.ship else None
     command = "python -m egno " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     path = train(a.dataset, mc, tc, out, a.data_dir, a.device, not a.quiet, command, dest)
     print(f"wrote {path}")
@@ -246,6 +246,9 @@ def _train_command(sub) -> None:
     t.add_argument("--model", required=True, choices=MODELS)
     t.add_argument("--out", help="run directory (default runs/<dataset>/<model>)")
     t.add_argument("--ship", action="store_true", help="write the checkpoint into assets/checkpoints")
+    t.add_argument("--ship-as", metavar="NAME",
+                   help="write it as assets/checkpoints/<dataset>/NAME.pt instead (e.g. uncertainty/egno, "
+                        "long/egno: beside the shipped models, not among them)")
     t.add_argument("--data-dir", type=Path)
     t.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     t.add_argument("--threads", type=int, help="torch CPU threads")

@@ -166,3 +166,26 @@ def test_explore_superposition_toggle_changes_the_rmsd_and_is_in_the_url():
     after = float(next(m for m in at.metric if m.label.startswith("RMSD as drawn")).value)
     assert after < before
     assert any(f["layout"]["title"]["text"].endswith("RMSD versus time") for f in app_figures(at))
+
+
+@pytest.mark.skipif(not (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists(),
+                    reason="no shipped nbody variance head")
+def test_explore_colours_by_predicted_uncertainty_and_bands_the_predicted_error():
+    at = start()
+    fig = figure(at)
+    band = [t for t in fig["data"] if t.get("name") == "egno: predicted 90 % range"]
+    assert len(band) == 1 and band[0]["fill"] == "tonexty"
+    hi = values(next(t for t in fig["data"] if t.get("legendgroup") == band[0]["name"] and not t.get("fill"))["y"])
+    lo = values(band[0]["y"])
+    assert (hi > lo).all() and (lo > 0).all()
+    error_colours = figure(at)["frames"][-1]["data"]
+    at.toggle(key="by_spread").set_value(True).run()
+    assert not at.exception, at.exception
+    fig = figure(at)
+    prediction = next(t for t in fig["frames"][-1]["data"] if t.get("name") == "prediction")
+    before = next(t for t in error_colours if t.get("name") == "prediction")
+    assert prediction["marker"]["colorbar"]["title"]["text"].startswith("predicted σ²")
+    assert not np.allclose(values(prediction["marker"]["color"]), values(before["marker"]["color"]))
+    # only EGNO has a variance head: another model's page offers no toggle
+    at.selectbox(key="model").set_value("gnn").run()
+    assert not at.exception and not [t for t in at.toggle if t.key == "by_spread"]

@@ -58,7 +58,8 @@ def test_long_training_data_follow_a_regenerated_split(tmp_path):
 def test_one_window_without_noise_is_the_plain_training_batch(family):
     w = long_windows(family, 1, 5, "train")
     cfg = TrainConfig(chain_windows=1)
-    batch, k = chained.step_batch(tiny_model(), family, w, torch.arange(6), cfg, torch.Generator().manual_seed(0), "cpu")
+    batch, k = chained.step_batch(tiny_model(), family, w, torch.arange(6), cfg,
+                                  torch.Generator().manual_seed(0), "cpu")
     plain = collate(family.load("train", 5), torch.arange(6))
     assert k == 0
     for name in ("h", "x", "v", "edge_index", "edge_attr", "target", "t"):

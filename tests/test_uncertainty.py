@@ -35,6 +35,17 @@ def test_a_calibrated_gaussian_scores_as_theory_says():
     assert c["rms_sigma"] == pytest.approx(0.3) and c["rmse"] == pytest.approx(0.3, rel=0.02)
 
 
+def test_the_nll_is_scoringrules_log_score_and_stays_finite_far_in_the_tail():
+    import scoringrules
+
+    pred, truth, ptr = gaussian_case(0.3, n=400)
+    var = np.full(pred.shape[:2], 0.05)
+    c = uncertainty.calibration(pred, truth, var, ptr)
+    assert c["nll"] == pytest.approx(scoringrules.logs_normal(truth, pred, np.sqrt(0.05)).mean(), rel=1e-9)
+    truth[0, 0, 0] += 1e3  # an error of ~4500 σ: the density underflows, the NLL must not
+    assert np.isfinite(uncertainty.calibration(pred, truth, var, ptr)["nll"])
+
+
 def test_an_overconfident_spread_undercovers_and_recalibration_finds_the_factor():
     pred, truth, ptr = gaussian_case(0.3)
     narrow = np.full(pred.shape[:2], 0.09 / 4)  # σ half the truth's

@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app.common import (DEVICE, NO_MOTION_HELP, animation_downloads, dataset_and_model, draw_sample, keep,
-                        load_model, load_test, query_choice, short_unit)
+from app.common import (DEVICE, NO_MOTION_HELP, SPREAD_HELP, animation_downloads, dataset_and_model,
+                        draw_sample, keep, load_model, load_spread_model, load_test, query_choice,
+                        short_unit)
 from app.figures import IN_3DMOL, rmsd_chart
 from app.plotview import plotly_view
 from egno import get_dataset
@@ -14,7 +15,8 @@ from egno.run.checkpoint import shipped_models
 from egno.run.evaluate import radius_of_gyration
 from egno.data.export import element_symbols, table_files
 from egno.data.md17 import molecule_name
-from egno.service.inference import best_model, predict_one, prediction_warning, superposed
+from egno.service.inference import (best_model, mse_band, predict_one, prediction_warning, superposed,
+                                    with_variance)
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -25,6 +27,14 @@ windows = load_test(dataset)
 @st.cache_data(show_spinner=False, max_entries=256)
 def prediction(dataset: str, model: str, sample: int) -> dict:
     return predict_one(load_model(dataset, model), load_test(dataset), sample, device=DEVICE)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def spread(dataset: str, model: str, sample: int):
+    """σ² (P, N) the variance head predicts for this sample, recalibrated."""
+    out = with_variance(prediction(dataset, model, sample), load_spread_model(dataset, model),
+                        load_test(dataset), sample, device=DEVICE)
+    return out.variance
 
 
 st.title("Explore predictions")
@@ -54,6 +64,9 @@ superpose = right.toggle("superpose on the truth (Kabsch)", key="superpose",
                          help="Moves each predicted frame rigidly onto the true one, frame by frame: "
                          "what error is left is shape error, not orientation or position error.")
 keep("superpose", int(superpose))
+spread_model = load_spread_model(dataset, model)
+by_spread = spread_model is not None and right.toggle(
+    "colour by predicted uncertainty", key="by_spread", help=SPREAD_HELP)
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample)).frame_mse for m in shipped_models(dataset)}
@@ -63,8 +76,15 @@ name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md
 if name:
     title = f"{dataset} test sample {sample} ({name}) · {model}"
 shown = superposed(out) if superpose and out.truth is not None else out
+band, colour_title = None, None
+if spread_model is not None:
+    variance = spread(dataset, model, int(sample))
+    band = mse_band(variance)
+    if by_spread:
+        shown, colour_title = shown.with_(node_error=variance), f"predicted σ² ({short_unit(family.length_unit)}²)"
 draw_sample(family, shown, meta, errors, title + (" · superposed" if shown is not out else ""),
-            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model)
+            key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model,
+            colour_title=colour_title, band=band, band_name=f"{model}: predicted 90 % range")
 warning = prediction_warning(out)
 if warning:
     st.warning(f"{model}: {warning}")

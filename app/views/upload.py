@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, animation_downloads, dataset_and_model,
-                        draw_sample, load_model, short_unit)
+from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, SPREAD_HELP, animation_downloads,
+                        dataset_and_model, draw_sample, load_model, short_unit)
 from app.player import readable_time
 from app.upload_state import (digest, files_digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
@@ -16,7 +16,7 @@ from egno import get_dataset, limits
 from egno.service.examples import example_path
 from egno.uploads.worker import sweep_stale
 from egno.data.rigid import rotation_note
-from egno.service.inference import best_model
+from egno.service.inference import best_model, mse_band, predicted_rmse
 from egno.uploads.frames import aligned_timesteps, failed_upload_prediction, speed_warning
 
 
@@ -168,8 +168,18 @@ if result.warning:
     st.warning(result.warning)
 errors = result.errors or None
 title = f"{names} · {used}/{chosen}"
-draw_sample(family, out, meta, errors, title, key="upload_traj", filename=f"egno_upload_{chosen}",
-            highlight=chosen)
+shown, band, colour_title = out, None, None
+if out.variance is not None:  # EGNO's variance head: an estimate even where the file has no frames
+    lo, hi = mse_band(out.variance)
+    rmse = predicted_rmse(out.variance)[-1]
+    st.info(f"{used}/{chosen} expects an RMSE of {rmse:.3g} {unit} at the final frame (its MSE within "
+            f"{lo[-1]:.3g}–{hi[-1]:.3g} {unit}² nine times in ten), from its variance head recalibrated on "
+            "the validation split: larger than the test data's typical error means the model is unsure here.")
+    band = (lo, hi)
+    if st.toggle("colour by predicted uncertainty", key="up_by_spread", help=SPREAD_HELP):
+        shown, colour_title = out.with_(node_error=out.variance), f"predicted σ² ({unit}²)"
+draw_sample(family, shown, meta, errors, title, key="upload_traj", filename=f"egno_upload_{chosen}",
+            highlight=chosen, colour_title=colour_title, band=band, band_name=f"{chosen}: predicted 90 % range")
 if out.frame_mse is not None:
     what = "the file's prediction" if meta.get("prediction_of") else "the file's frames"
     if meta.get("truth_interpolated"):

@@ -117,7 +117,8 @@ def nbody_truth(family, windows, p, split="test", starts=1):
     step = nbody.WINDOW_FRAMES // p
     assert nbody.WINDOW_FRAMES % p == 0, f"nbody long truth is on saved frames: P must divide 10, not {p}"
     first = nbody.INPUT_FRAME - starts // 2 - first_saved
-    assert first >= 0, f"the {split} long file starts at frame {first_saved}: at most {2 * (nbody.INPUT_FRAME - first_saved) + 1} starts"
+    most = 2 * (nbody.INPUT_FRAME - first_saved) + 1
+    assert first >= 0, f"the {split} long file starts at frame {first_saved}: at most {most} starts"
     parts = []
     for s in range(first, first + starts):
         frames = s + step * np.arange(1, windows * p + 1)

@@ -21,6 +21,7 @@ from egno.nn.spectral import (EquivariantSpectralConv, SpectralConv, inference_c
 
 # inference: edges × time points per EGNN call; chunks keep edge tensors cache-sized
 EDGE_ROWS_PER_CHUNK = 8192
+LOG_VAR_FLOOR = -40.0
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -97,7 +98,8 @@ class EGNO(nn.Module):
         if not variance:
             return x
         assert self.config.variance_head, "this model has no variance head"
-        return x, self.var_head(h).squeeze(-1)
+        # a soft floor: σ² below e^-40 (float32 and NLL both break there) is never predicted
+        return x, LOG_VAR_FLOOR + nn.functional.softplus(self.var_head(h).squeeze(-1) - LOG_VAR_FLOOR)
 
     def forward_variance(self, batch: GraphBatch, t: torch.Tensor | None = None
                          ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -100,13 +100,21 @@ def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "c
     return load_checkpoint(path, device)
 
 
+def variant_checkpoint(dataset: str, variant: str, model: str = "egno") -> LoadedModel | None:
+    """The shipped ``variant`` of a model (``uncertainty``: with a variance head; ``long``:
+    trained to be chained), kept in assets/checkpoints/<dataset>/<variant>/ beside the shipped
+    models; None when there is none."""
+    path = shipped_path(dataset, f"{variant}/{model}")
+    return load_checkpoint(path) if path.exists() else None
+
+
 def shipped_models(dataset: str) -> list[str]:
     folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []
 
 
 # flags of a card's command that rerun_command sets itself (value-taking unless listed in _FLAGS)
-_REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--quiet"}
+_REPLACED = {"--seed", "--out", "--threads", "--device", "--ship", "--ship-as", "--quiet"}
 _FLAGS = {"--ship", "--quiet"}
 
 

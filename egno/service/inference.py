@@ -17,6 +17,7 @@ from egno.run.checkpoint import LoadedModel
 from egno.data.base import DatasetFamily, Windows, test_windows, uniform_times  # noqa: F401 (the app's)
 from egno.align import rmsd, superpose
 from egno.run.evaluate import frame_mse, metrics, predict
+from egno.run.uncertainty import predict_with_variance
 from egno.service.results import EquivarianceCheck, Prediction
 
 
@@ -36,6 +37,30 @@ def predict_one(loaded: LoadedModel, w: Windows, index: int = 0,
         out.still_mse = frame_mse(one.x.expand_as(one.target), one.target).numpy()
         out.node_error = ((pred - one.target) ** 2).mean(-1).numpy()
     return out
+
+
+def with_variance(out: Prediction, loaded: LoadedModel | None, w: Windows, index: int = 0,
+                  device="cpu") -> Prediction:
+    """``out`` with the variance ``loaded`` (a model with a variance head, e.g.
+    ``variant_checkpoint(dataset, 'uncertainty')``) predicts for sample ``index`` of ``w``,
+    scaled by the recalibration on validation its card records; unchanged without one."""
+    if loaded is None:
+        return out
+    one = replace(w.select([index]), t=torch.as_tensor(out.t, dtype=torch.float32))
+    _, var = predict_with_variance(loaded.model, one, device=device)
+    scale = loaded.card.get("metrics", {}).get("calibration", {}).get("scale", 1.0)
+    return out.with_(variance=(scale * var).numpy())
+
+
+def mse_band(variance: np.ndarray, level: float = 0.9, draws: int = 400, seed: int = 0
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``level`` range (low, high per frame) of a sample's MSE per frame if its
+    positions were drawn from the predicted Gaussians (σ² per node and coordinate, (P, N)),
+    from ``draws`` seeded draws."""
+    var = np.asarray(variance, np.float64)
+    z = np.random.default_rng(seed).standard_normal((draws, *var.shape, 3))
+    mse = (z ** 2 * var[None, ..., None]).mean(axis=(2, 3))  # draws, P
+    return np.quantile(mse, (1 - level) / 2, axis=0), np.quantile(mse, (1 + level) / 2, axis=0)
 
 
 def superposed(out: Prediction) -> Prediction:

@@ -23,6 +23,7 @@ class Prediction:
     node_error: np.ndarray | None = None     # (P, N) per node: squared error, or what the page colours by
     rmsd: np.ndarray | None = None           # (P,) root-mean-square distance, when superposed
     aligned_rmsd: np.ndarray | None = None   # (P,) the same after Kabsch superposition
+    variance: np.ndarray | None = None       # (P, N) predicted σ² per coordinate (recalibrated)
 
     @property
     def times(self) -> np.ndarray:

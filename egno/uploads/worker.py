@@ -267,6 +267,11 @@ def _predict(req: dict, tmp: Path) -> dict:
         return _pack({"ok": True, "dataset": dataset, "model": model, "meta": _plain(meta), "notes": notes,
                       "job": done}, tmp)
     out, errors = _every_model(dataset, model, windows, req["device"], shown)
+    if model == "egno":  # its predicted uncertainty, with or without frames to score against
+        from egno.run.checkpoint import variant_checkpoint
+        from egno.service.inference import with_variance
+
+        out = with_variance(out, variant_checkpoint(dataset, "uncertainty", model), windows, device=req["device"])
     exports = _exports(family, out, meta, f"{dataset}/{model}", Path(names[-1]).stem, shown)
     return _pack({"ok": True, "dataset": dataset, "model": model, "models": list(errors),
                   "meta": _plain(meta), "notes": notes, "warning": prediction_warning(out),
