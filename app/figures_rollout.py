@@ -34,9 +34,12 @@ def label_windows(fig: go.Figure, timesteps: int) -> go.Figure:
 
 
 def horizon_chart(errors: dict[str, np.ndarray], times: np.ndarray, windows: int, window: float,
-                  unit: str, length_unit: str) -> go.Figure:
-    """Per-frame MSE of each model's chained rollout against time (log axis), windows marked."""
-    fig = error_chart(errors, times, unit, "error versus horizon (this sample)", length_unit)
+                  unit: str, length_unit: str, band: tuple[np.ndarray, np.ndarray] | None = None,
+                  band_name: str = "") -> go.Figure:
+    """Per-frame MSE of each model's chained rollout against time (log axis), windows marked;
+    ``band``: a predicted range of the error, shaded."""
+    fig = error_chart(errors, times, unit, "error versus horizon (this sample)", length_unit,
+                      band=band, band_name=band_name)
     return mark_windows(fig, windows, window)
 
 

@@ -133,6 +133,8 @@ def test_long_horizon_page(long_nbody, monkeypatch):
     assert {"egno", "egnn-r", "linear"} <= names
     assert at.success or at.error or at.warning  # a diverged flag or its all-clear, per model
     assert any(c.value.startswith("A rollout counts as diverged") for c in at.caption)  # the rule
+    if (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists():  # EGNO's predicted range
+        assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
     checks = figs[2]
     assert "energy drift (relative)" in [a["text"] for a in checks["layout"]["annotations"]]
 
@@ -221,3 +223,17 @@ def test_checks_chart_titles_in_words_log_drifts_and_a_limit_unlike_any_model():
     assert len(limits) == 2 and LIMIT_LINE["color"] not in MODEL_COLOURS.values()
     cut = cut_at(np.array([1.0, 2.0, 3.0]), 1)
     assert cut[0] == 1.0 and np.isnan(cut[1:]).all()
+
+
+def test_accumulated_spread_adds_each_windows_variance_and_flags_where_it_passes():
+    from egno.run.rollout import accumulated_spread, accumulated_variance, first_unpredictable
+
+    # 2 samples (2 and 1 nodes), 3 windows of P = 2; σ² 1 everywhere but sample 1's node: 4
+    var = torch.ones(6, 3)
+    var[:, 2] = 4.0
+    acc = accumulated_variance(var, 2)
+    assert acc[:, 0].tolist() == [1, 1, 2, 2, 3, 3]  # the frame's own plus earlier windows' ends
+    spread = accumulated_spread(var, torch.tensor([0, 2, 3]), 2)
+    assert np.allclose(spread, np.sqrt([[1, 2, 3], [4, 8, 12]]))
+    assert first_unpredictable(spread, 1.5) == [3, 1]
+    assert first_unpredictable(spread, 10.0) == [None, None]

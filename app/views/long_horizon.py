@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.common import DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model, short_unit
+from app.common import (DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model,
+                        load_spread_model, short_unit)
 from app.figures import IN_3DMOL, animated_figure, plot_options
 from app.figures_rollout import checks_chart, cut_at, horizon_chart, label_windows, mark_windows
 from app.player import readable_time
@@ -17,7 +18,8 @@ from egno import get_dataset
 from egno.run.checkpoint import shipped_models
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
-from egno.run.rollout import chain_one, per_sample_checks
+from egno.run.rollout import accumulated_variance, chain_one, chain_with_spread, per_sample_checks
+from egno.service.inference import mse_band
 from egno.service.results import Prediction
 
 COMPARED = ("egno", "egnn-r", "linear")
@@ -36,6 +38,16 @@ def long_data(dataset: str, windows: int, timesteps: int):
 def rollout(dataset: str, model: str, windows: int, timesteps: int, sample: int) -> dict:
     one = long_data(dataset, windows, timesteps).select([sample])
     return chain_one(load_model(dataset, model).model, one, windows, timesteps, dataset, device=DEVICE)
+
+
+@st.cache_data(show_spinner="chaining the variance head…", max_entries=64)
+def chained_variance(dataset: str, windows: int, timesteps: int, sample: int):
+    """σ² (K·P, N) of EGNO's chained rollout of this sample, accumulated over windows."""
+    one = long_data(dataset, windows, timesteps).select([sample])
+    loaded = load_spread_model(dataset, "egno")
+    _, var = chain_with_spread(loaded.model, one, windows, timesteps, dataset, device=DEVICE)
+    scale = loaded.card.get("metrics", {}).get("calibration", {}).get("scale", 1.0)
+    return scale * accumulated_variance(var, timesteps)
 
 
 st.title("Long horizon")
@@ -140,8 +152,15 @@ else:
 animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
                     help="the chained prediction over the truth as far as it goes (nodes past it grey), "
                     "one frame per time, rendered on the server")
+band = None
+if files is None and "egno" in runs and load_spread_model(dataset, "egno") is not None:
+    band = mse_band(chained_variance(dataset, windows, timesteps, sample))
+    st.caption("Shaded: the range (90 %) of EGNO's error its variance head predicts, window by window, "
+               "each window's spread added to the last's. On N-body it does not warn of a coming "
+               "divergence reliably (docs/results/uncertainty.md), so no flag is drawn from it.")
 if truth_frames:
-    plotly_view(horizon_chart(errors, times, windows, window, unit, length), key="lh_errors")
+    plotly_view(horizon_chart(errors, times, windows, window, unit, length, band=band,
+                              band_name="egno: predicted 90 % range"), key="lh_errors")
 checks = {**{m: {name: cut_at(v, None if breaks[m] is None else drawn_until(breaks[m]) + 1)
                  for name, v in r["checks"].items()} for m, r in runs.items()}, "truth": truth_checks}
 if any(checks.values()):

@@ -89,6 +89,52 @@ def chain(model: nn.Module, start: Windows, windows: int, timesteps: int, family
     return torch.cat(out)
 
 
+@torch.no_grad()
+def chain_with_spread(model: nn.Module, start: Windows, windows: int, timesteps: int, family: str,
+                      device="cpu", batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """``chain`` with a model that has a variance head: positions (K·P, N, 3) and the σ² it
+    predicts for each frame (K·P, N), each window's from its own (chained) input."""
+    from egno.run.uncertainty import predict_with_variance
+
+    t = torch.as_tensor(uniform_times(timesteps), dtype=torch.float32)
+    state = replace(start, t=t, target=None, spin=None)
+    preds, variances = [], []
+    for _ in range(windows):
+        pred, var = predict_with_variance(model, state, batch_size, device)
+        preds.append(pred)
+        variances.append(var)
+        state = restate(state, pred[-1], next_velocity(model, state, pred, "fd", device, batch_size), family)
+    return torch.cat(preds), torch.cat(variances)
+
+
+def accumulated_spread(variance: torch.Tensor, node_ptr: torch.Tensor, timesteps: int) -> np.ndarray:
+    """Per sample and window (S, K): √(Σ over windows so far of the mean σ² over the sample's
+    nodes at each window's end): a chained rollout's spread if each window added its own
+    independent error to the last."""
+    ends = variance[timesteps - 1::timesteps].double()  # K, N
+    per = torch.stack([ends[:, a:b].mean(-1) for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())])
+    return torch.sqrt(torch.cumsum(per, dim=1)).numpy()
+
+
+def accumulated_variance(variance: torch.Tensor, timesteps: int) -> np.ndarray:
+    """Per frame and node (K·P, N): the frame's σ² plus the σ² at the end of every earlier window
+    (each window's own error added to what it started from, independently)."""
+    var = variance.double().numpy()
+    ends = var[timesteps - 1::timesteps]  # K, N
+    before = np.concatenate([np.zeros((1, var.shape[1])), np.cumsum(ends, axis=0)[:-1]])  # K, N
+    return var + np.repeat(before, timesteps, axis=0)
+
+
+def first_unpredictable(spread: np.ndarray, threshold: float) -> list[int | None]:
+    """Per sample, the first window (1-based) whose accumulated spread passes ``threshold``; None
+    if none does."""
+    out = []
+    for row in spread:
+        over = np.flatnonzero(~(row <= threshold))
+        out.append(int(over[0]) + 1 if len(over) else None)
+    return out
+
+
 def chain_one(model: nn.Module, one: Windows, windows: int, timesteps: int, family: str,
               device="cpu") -> dict:
     """``chain`` on one sample ``one`` scored against its target (K·P, N, 3; NaN where the data end):
