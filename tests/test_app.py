@@ -189,3 +189,13 @@ def test_explore_colours_by_predicted_uncertainty_and_bands_the_predicted_error(
     # only EGNO has a variance head: another model's page offers no toggle
     at.selectbox(key="model").set_value("gnn").run()
     assert not at.exception and not [t for t in at.toggle if t.key == "by_spread"]
+
+
+def test_explore_title_says_superposed_only_when_it_is():
+    at = start()
+    assert not figure(at)["layout"]["title"]["text"].endswith("superposed")
+    if [t for t in at.toggle if t.key == "by_spread"]:
+        at.toggle(key="by_spread").set_value(True).run()
+        assert not figure(at)["layout"]["title"]["text"].endswith("superposed")
+    at.toggle(key="superpose").set_value(True).run()
+    assert figure(at)["layout"]["title"]["text"].endswith("· superposed")

@@ -140,3 +140,15 @@ def test_a_variance_head_trained_on_a_frozen_mean_keeps_the_positions(tiny_nbody
     plain = egno(*tiny_train_args(tiny_nbody, tmp_path / "bad", "--model", "gnn", "--epochs", "1",
                                   "--variance-head"), env=env_with_data, check=False)
     assert plain.returncode != 0 and "no variance head" in plain.stderr
+
+
+def test_the_predicted_error_range_and_rmse_follow_the_variances():
+    from egno.service.inference import mse_band, predicted_rmse
+
+    var = np.full((3, 50), 0.04)
+    var[2] = 0.16
+    assert np.allclose(predicted_rmse(var), [0.2, 0.2, 0.4])
+    lo, hi = mse_band(var)
+    # the MSE of 150 squared N(0, σ²) draws: mean σ², spread σ² √(2/150) → 90 % within ±1.645 of it
+    half = 1.645 * np.sqrt(2 / 150)
+    assert np.allclose(lo, var.mean(1) * (1 - half), rtol=0.06) and np.allclose(hi, var.mean(1) * (1 + half), rtol=0.06)

@@ -75,14 +75,15 @@ title = f"{dataset} test sample {sample} · {model}"
 name = molecule_name([s for s in meta["symbols"] if s != "X"]) if dataset == "md17/all" else None
 if name:
     title = f"{dataset} test sample {sample} ({name}) · {model}"
-shown = superposed(out) if superpose and out.truth is not None else out
+is_superposed = superpose and out.truth is not None
+shown = superposed(out) if is_superposed else out
 band, colour_title = None, None
 if spread_model is not None:
     variance = spread(dataset, model, int(sample))
     band = mse_band(variance)
     if by_spread:
         shown, colour_title = shown.with_(node_error=variance), f"predicted σ² ({short_unit(family.length_unit)}²)"
-draw_sample(family, shown, meta, errors, title + (" · superposed" if shown is not out else ""),
+draw_sample(family, shown, meta, errors, title + (" · superposed" if is_superposed else ""),
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model,
             colour_title=colour_title, band=band, band_name=f"{model}: predicted 90 % range")
 warning = prediction_warning(out)

@@ -52,6 +52,11 @@ def with_variance(out: Prediction, loaded: LoadedModel | None, w: Windows, index
     return out.with_(variance=(scale * var).numpy())
 
 
+def predicted_rmse(variance: np.ndarray) -> np.ndarray:
+    """The RMSE per frame (P,) the predicted Gaussians expect: √(mean σ² over the nodes)."""
+    return np.sqrt(np.asarray(variance, np.float64).mean(-1))
+
+
 def mse_band(variance: np.ndarray, level: float = 0.9, draws: int = 400, seed: int = 0
              ) -> tuple[np.ndarray, np.ndarray]:
     """The central ``level`` range (low, high per frame) of a sample's MSE per frame if its
