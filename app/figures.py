@@ -196,9 +196,7 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
         fig.add_trace(tr, row=1, col=2 if isinstance(tr, go.Scatter) else 1)
     dyn_idx = list(range(first, len(fig.data)))
     if with_errors:
-        if band is not None:
-            add_band(fig, times, band, band_name, row=1, col=2)
-        _add_error_lines(fig, errors, times, unit, length_unit, highlight)
+        _add_error_lines(fig, errors, times, unit, length_unit, highlight, band, band_name)
     lo, hi = _bounds(pred_path, truth_path)
     boxes = [_follow_box(pred_path, truth_path, k) for k in range(p + 1)] if follow else None
     fig.frames = [go.Frame(data=dynamic(k), traces=dyn_idx, name=str(k),
@@ -248,8 +246,11 @@ def _add_trails(fig: go.Figure, paths, trail_nodes: list[int] | None) -> None:
                           line=dict(color=colour, width=3, dash=dash), row=1, col=1)
 
 
-def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str) -> None:
-    """Every model's error versus time in the right-hand panel, on a log axis."""
+def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str,
+                     band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "") -> None:
+    """Every model's error versus time in the right-hand panel, on a log axis; ``band`` shaded."""
+    if band is not None:
+        add_band(fig, times, band, band_name, row=1, col=2)
     for name, err in errors.items():
         fig.add_scatter(x=times, y=err, mode="lines" if name == NO_MOTION else "lines+markers",
                         name=name if name == NO_MOTION else f"{name} MSE", line=error_line(name, highlight),

@@ -100,6 +100,9 @@ def resolve_checkpoint(dataset: str, model: str, device: str | torch.device = "c
     return load_checkpoint(path, device)
 
 
+VARIANTS = ("uncertainty", "long")  # folders of shipped variants beside a dataset's models
+
+
 def variant_checkpoint(dataset: str, variant: str, model: str = "egno") -> LoadedModel | None:
     """The shipped ``variant`` of a model (``uncertainty``: with a variance head; ``long``:
     trained to be chained), kept in assets/checkpoints/<dataset>/<variant>/ beside the shipped

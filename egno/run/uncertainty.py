@@ -22,9 +22,7 @@ Letters: P frames, N nodes of all samples, S samples.
 from __future__ import annotations
 
 import numpy as np
-import scoringrules
 import torch
-from scipy import stats
 
 from egno.data import Windows, collate
 
@@ -73,6 +71,11 @@ def _per_sample(values: np.ndarray, node_ptr: np.ndarray) -> np.ndarray:
 def calibration(pred: np.ndarray, truth: np.ndarray, var: np.ndarray, node_ptr: np.ndarray) -> dict:
     """The scores of Gaussians N(pred, var) per node, frame and coordinate against ``truth``:
     pred, truth (P, N, 3); var (P, N) or (P,) (one σ² per frame); node_ptr (S + 1,)."""
+    # here, not at the top: scipy's OpenBLAS reserves memory per thread on import, and the
+    # upload worker (which predicts variances but scores nothing) runs under a memory cap
+    import scoringrules
+    from scipy import stats
+
     pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
     var = np.broadcast_to(var if np.ndim(var) == 2 else np.asarray(var)[:, None], pred.shape[:2])
     sigma = np.sqrt(np.broadcast_to(var[..., None], pred.shape))
