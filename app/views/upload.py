@@ -9,7 +9,6 @@ import streamlit as st
 
 from app.common import (DEVICE, MAX_UPLOAD_BYTES, NO_MOTION_HELP, SPREAD_HELP, animation_downloads,
                         dataset_and_model, draw_sample, load_model, short_unit)
-from app.player import readable_time
 from app.upload_state import (digest, files_digest, kept_files, load_example, remember,
                               remembered, take_new_drop, worker)
 from egno import get_dataset, limits
@@ -107,7 +106,7 @@ if frames > 1:
     def p_label(p: int) -> str:
         where = "on the file's frames" if p in aligned else "between the file's frames"
         return (f"P = {p}{' (trained)' if p == trained else ''}: every "
-                f"{readable_time(family.window / p, time_unit)}, {where}")
+                f"{family.window / p:.4g} {time_unit}, {where}")  # 187.5 fs, not 188: on 37.5 fs frames
 
     picked = st.selectbox("predicted frames per window", choices, index=choices.index(trained),
                           format_func=p_label, key=f"p_{key}",
