@@ -15,7 +15,8 @@ from app.player import readable_time
 from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
-from egno.run.checkpoint import shipped_models
+from egno.paths import ROOT
+from egno.run.checkpoint import chaining_checkpoint, shipped_models
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
 from egno.run.rollout import accumulated_variance, chain_one, chain_with_spread, per_sample_checks
@@ -37,7 +38,13 @@ def long_data(dataset: str, windows: int, timesteps: int):
 @st.cache_data(show_spinner="chaining windows…", max_entries=64)
 def rollout(dataset: str, model: str, windows: int, timesteps: int, sample: int) -> dict:
     one = long_data(dataset, windows, timesteps).select([sample])
-    return chain_one(load_model(dataset, model).model, one, windows, timesteps, dataset, device=DEVICE)
+    return chain_one(load_chained(dataset, model).model, one, windows, timesteps, dataset, device=DEVICE)
+
+
+@st.cache_resource(show_spinner="loading checkpoint…")
+def load_chained(dataset: str, model: str):
+    """The checkpoint chained here: the shipped model trained to be chained where there is one."""
+    return chaining_checkpoint(dataset, model, DEVICE)
 
 
 @st.cache_data(show_spinner="chaining the variance head…", max_entries=64)
@@ -56,6 +63,12 @@ st.caption(f"{dataset}: the model predicts one window (P = {timesteps} frames ov
            "last predicted state becomes the next input, window after window. EGNO's next velocity "
            "is the difference of its last two frames, EGNN-R keeps its last step, linear its "
            "velocity. Ground truth as far as the data go.")
+chained_egno = load_chained(dataset, "egno") if "egno" in shipped_models(dataset) else None
+if chained_egno is not None and chained_egno.path.parent.name == "long":
+    st.info(f"EGNO here is the checkpoint trained to be chained (`{chained_egno.path.relative_to(ROOT)}`: "
+            "fine-tuned from the shipped EGNO on its own chained windows, "
+            f"`{chained_egno.card.get('command', '')}`), not Explore's: chained, it stays closer to the "
+            "truth (docs/results/long_horizon.md).")
 files = upload_source(family, dataset, "rolled out", key="lh_source")  # None: a long-horizon test sample
 c1, c2 = st.columns(2)
 windows = c1.slider("windows to chain", 1, 20, 10, key="lh_windows")

@@ -111,6 +111,13 @@ def variant_checkpoint(dataset: str, variant: str, model: str = "egno") -> Loade
     return load_checkpoint(path) if path.exists() else None
 
 
+def chaining_checkpoint(dataset: str, model: str, device: str | torch.device = "cpu") -> LoadedModel:
+    """The checkpoint chained rollouts use for (dataset, model): the shipped ``long`` variant
+    (trained to be chained) where there is one, else the shipped model."""
+    path = shipped_path(dataset, f"long/{model}")
+    return load_checkpoint(path, device) if path.exists() else resolve_checkpoint(dataset, model, device)
+
+
 def shipped_models(dataset: str) -> list[str]:
     folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from egno.run.checkpoint import resolve_checkpoint, shipped_models
+from egno.run.checkpoint import chaining_checkpoint, resolve_checkpoint, shipped_models
 from egno.data.base import Windows
 from egno.service.inference import equivariance_check
 from egno.run.rollout import chain_one, per_sample_checks
@@ -54,7 +54,7 @@ def rollout(dataset: str, model: str, window_at: Callable[[int, int], Windows], 
     assert 1 <= windows <= 100, f"chain 1 to 100 windows, not {windows}"
     shipped = shipped_models(dataset)
     names = [m for m in ROLLOUT_MODELS if m in shipped] + ([model] if model not in ROLLOUT_MODELS else [])
-    loaded = {name: resolve_checkpoint(dataset, name, device) for name in names}
+    loaded = {name: chaining_checkpoint(dataset, name, device) for name in names}
     p = loaded[model].config.timesteps
     w = window_at(p, windows)
     have = torch.isfinite(w.target).all(-1).all(-1)
