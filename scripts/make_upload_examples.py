@@ -55,7 +55,7 @@ def molecules() -> None:
         times = np.arange(len(frames)) * 37.5
         symbols = [chemical_symbols[int(e)] for e in z]
         text = xyz(frames, symbols, times, f"{name}, simulated here (GFN2-xTB), heavy atoms, "
-                   "velocities in Å/fs", vel=vel[:201:5] if name == "aspirin" else None)
+                   "velocities in Å/fs", vel=vel[:201:5])
         (OUT / f"{name}_with_times.xyz").write_text(text)
         if name == "aspirin":
             (OUT / "aspirin_no_times.xyz").write_text(

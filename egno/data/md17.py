@@ -160,7 +160,8 @@ class MD17(DatasetFamily):
          "say they are 37.5 fs apart"),
         ("aspirin MD17-style npz", ("aspirin_md17.npz",), "R, z and time"),
         ("aspirin, one frame", ("aspirin_one_frame.xyz",), "starting velocities: zero or thermal"),
-        ("ethanol XYZ", ("ethanol_with_times.xyz",), "goes to the ethanol model on any molecule page"),
+        ("ethanol XYZ", ("ethanol_with_times.xyz",), "with velocities; goes to the ethanol model on any "
+         "molecule page"),
     )
 
     def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
