@@ -133,6 +133,12 @@ def test_long_horizon_page(long_nbody, monkeypatch):
     assert {"egno", "egnn-r", "linear"} <= names
     assert at.success or at.error or at.warning  # a diverged flag or its all-clear, per model
     assert any(c.value.startswith("A rollout counts as diverged") for c in at.caption)  # the rule
+    if (ROOT / "assets/checkpoints/nbody/long/egno.pt").exists():  # the chained-trained EGNO, said
+        from egno.run.checkpoint import chaining_checkpoint
+
+        assert chaining_checkpoint("nbody", "egno").path.parent.name == "long"
+        assert chaining_checkpoint("nbody", "egnn-r").path.parent.name == "nbody"
+        assert any("trained to be chained" in i.value and "long/egno.pt" in i.value for i in at.info)
     if (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists():  # EGNO's predicted range
         assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
     checks = figs[2]

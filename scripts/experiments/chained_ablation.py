@@ -73,7 +73,7 @@ def table(a, out: Path, rollout: dict) -> str:
     head = ["model", "options", "test F-MSE (1 window)"]
     for k in WINDOWS:
         head += [f"mean F-MSE @{k}", f"median @{k}"]
-    head += ["diverged @10", "diverged @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
+    head += ["diverged @10 / @20", "not finite @10 / @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model in MODELS:
         for variant in ("shipped", *VARIANTS):
@@ -85,7 +85,9 @@ def table(a, out: Path, rollout: dict) -> str:
             row = [model, variant, f"{test:.4g}"]
             for k in WINDOWS:
                 row += [_fmt(r["f_mse"][k - 1]), _fmt(r["f_mse_median"][k - 1])]
-            row += [f"{r['diverged'][9]:.0%}", f"{r['diverged'][19]:.0%}"]
+            last = len(r["diverged"]) - 1
+            row += [f"{r['diverged'][min(9, last)]:.0%} / {r['diverged'][last]:.0%}",
+                    f"{r['not_finite'][min(9, last)]} / {r['not_finite'][last]}"]
             if drift:
                 row.append(_fmt(r["checks"][drift][9]))
             lines.append("| " + " | ".join(row) + " |")
