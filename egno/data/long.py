@@ -5,7 +5,8 @@
   nbody    a separate long file per split (``long_test.npz``: 100 systems of their own seed for
            25 windows after the protocol's input frame 30; ``long_train.npz``, ``long_val.npz``:
            the split's own systems simulated on for chained training and its validation);
-  mocap    the split's trials, one start every window (30 frames), truth to each trial's end;
+  mocap    the split's trials, one start every window (30 frames; train and val: the split's own
+           stride), truth to each trial's end;
   md17     the split's segments, one start every window (200 stored frames), to each one's end;
   protein  the split's run, one start every window (12 frames), to its end.
 """
@@ -130,9 +131,10 @@ def nbody_truth(family, windows, p, split="test", starts=1):
 
 
 def mocap_truth(family, windows, p, split="test", starts=1):
-    """mocap: the split's trials, one start every window."""
+    """mocap: the split's trials, one start every window (test) or every ``STRIDE[split]``
+    frames, as the split's windows (train, val)."""
     _ensure_split(family, split)
-    from egno.data.mocap import FPS, WINDOW_FRAMES, build_mocap_windows
+    from egno.data.mocap import FPS, STRIDE, WINDOW_FRAMES, build_mocap_windows
 
     with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
         positions, lengths = f["positions"], f["lengths"]
@@ -142,7 +144,8 @@ def mocap_truth(family, windows, p, split="test", starts=1):
     for n in lengths:
         pos = positions[offset:offset + n]
         offset += n
-        for s in range(1, n - WINDOW_FRAMES, WINDOW_FRAMES):
+        # the long-horizon test: a start every window; training data: the split's own stride
+        for s in range(1, n - WINDOW_FRAMES, WINDOW_FRAMES if split == "test" else STRIDE[split]):
             xs.append(pos[s])
             vs.append((pos[s + 1] - pos[s - 1]) * (FPS / 2))
             frames = s + step * np.arange(1, windows * p + 1)
