@@ -46,7 +46,7 @@ def train_all(a, out: Path) -> None:
                    "--threads", "1", "--quiet", "--epochs", str(a.epochs), "--warmup-epochs", "1",
                    "--eval-every", "1", "--lr", str(a.lr), "--patience", "100", *schedule,
                    *options(variant, a.noise, a.chain), "--init",
-                   str(ROOT / "assets" / "checkpoints" / a.dataset / f"{model}.pt"), "--out", str(run)]
+                   f"assets/checkpoints/{a.dataset}/{model}.pt", "--out", str(run.relative_to(ROOT))]
             print(" ".join(cmd[1:]), flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True)
 
@@ -105,7 +105,7 @@ def main() -> None:
     p.add_argument("--samples", type=int, help="long-horizon test samples (default all)")
     p.add_argument("--table-only", action="store_true")
     a = p.parse_args()
-    out = a.out or ROOT / "runs" / "chained" / a.dataset
+    out = (a.out or ROOT / "runs" / "chained" / a.dataset).resolve()
     if not a.table_only:
         train_all(a, out)
     print(table(a, out, roll_out(a, out)))
