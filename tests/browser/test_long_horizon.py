@@ -1,0 +1,23 @@
+"""Long horizon in Chromium on N-body: which EGNO it chains, the divergence rule, no number past a
+divergence, the check panels in words. Screenshot: tests/screenshots/long_horizon_nbody.png."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from test_pages import TIMEOUT, wait_ready
+from test_upload_flow import shipped
+
+
+def test_long_horizon_says_what_it_chains_and_when_a_rollout_diverged(page, server, shot):
+    if "egno" not in shipped("nbody"):
+        return
+    page.goto(f"{server}/long_horizon?dataset=nbody", timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.get_by_text("A rollout counts as diverged").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("momentum drift (relative)").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("energy_drift")).to_have_count(0)  # titles in words
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert not re.search(r"\b\d(\.\d+)?e\+?[1-9]\d\b", text), "a number past 1e10 on the page"
+    shot(page, "long_horizon_nbody")
