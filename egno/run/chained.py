@@ -23,8 +23,8 @@ import torch
 from egno.data import Windows, collate
 from egno.data.base import uniform_times
 from egno.data.long import long_windows
-from egno.run.evaluate import predict
 from egno.nn.config import TrainConfig
+from egno.run.rollout import backward_velocity, chain
 
 VAL_SAMPLES = 500  # chained validation: the first this many validation systems
 
@@ -49,12 +49,6 @@ def val_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
     """Validation inputs with their truth for K windows (the first ``VAL_SAMPLES``)."""
     w = long_windows(family, cfg.chain_windows, timesteps, "val")
     return w.select(torch.arange(min(VAL_SAMPLES, len(w))))
-
-
-def backward_velocity(x0: torch.Tensor, pred: torch.Tensor, dt: float) -> torch.Tensor:
-    """The velocity at a window's end from its last two frames (the input before the first)."""
-    before = pred[-2] if pred.shape[0] > 1 else x0
-    return (pred[-1] - before) / dt
 
 
 def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
@@ -107,22 +101,17 @@ def chained_loss(pred: torch.Tensor, batch, velocity_loss: float) -> torch.Tenso
 
 @torch.no_grad()
 def chained_val(model, w: Windows, family, device) -> dict:
-    """Validation of a chained run: the F-MSE after each of the K chained windows (mean over the
-    samples; a sample whose prediction is not finite makes it inf) and ``score``, their mean."""
+    """Validation of a chained run: the F-MSE after each of the K chained windows (the Long
+    horizon rollout, ``egno.run.rollout.chain``; mean over the samples, inf once a prediction is
+    not finite) and ``score``, their mean."""
     p = model_timesteps(model)
     k = int(round(float(w.t[-1])))
-    t = torch.as_tensor(uniform_times(p), dtype=torch.float32)
-    state = replace(w, t=t, target=None)
-    dt = w.window / p
+    pred = chain(getattr(model, "module", model), replace(w, target=None), k, p, family.name,
+                 device=device, batch_size=VAL_SAMPLES)
     errors = []
     for j in range(k):
-        pred = predict(model, state, VAL_SAMPLES, device)
-        truth = w.target[(j + 1) * p - 1]
+        end, truth = pred[(j + 1) * p - 1], w.target[(j + 1) * p - 1]
         have = torch.isfinite(truth)
-        err = float((((pred[-1] - truth.nan_to_num()) ** 2) * have).sum() / have.sum().clamp(min=1))
-        errors.append(err if np.isfinite(err) else float("inf"))
-        if not torch.isfinite(pred).all():
-            errors += [float("inf")] * (k - j - 1)
-            break
-        state = family.restate(state, pred[-1], backward_velocity(state.x, pred, dt))
+        err = float((((end - truth.nan_to_num()) ** 2) * have).sum() / have.sum().clamp(min=1))
+        errors.append(err if np.isfinite(err) and (j == 0 or np.isfinite(errors[-1])) else float("inf"))
     return {"window_f_mse": errors, "score": float(np.mean(errors))}

@@ -47,6 +47,12 @@ def check_restate(w: Windows, family: str, atol: float = 1e-4) -> None:
         f"{family}: squared edge length feature differs"
 
 
+def backward_velocity(x0: torch.Tensor, pred: torch.Tensor, dt: float) -> torch.Tensor:
+    """The velocity at a window's end from its last two frames (the input before the first)."""
+    before = pred[-2] if pred.shape[0] > 1 else x0
+    return (pred[-1] - before) / dt
+
+
 def next_velocity(model: nn.Module, state: Windows, pred: torch.Tensor, velocity: str,
                   device, batch_size: int) -> torch.Tensor:
     """The velocity (N, 3) of the state at the end of a window predicted as ``pred`` (P, N, 3)."""
@@ -57,7 +63,7 @@ def next_velocity(model: nn.Module, state: Windows, pred: torch.Tensor, velocity
     if kind == "linear":
         return state.v
     if kind == "egnn-r" or velocity == "fd" or (velocity == "fd2" and p < 2):
-        return (frames[-1] - frames[-2]) / dt
+        return backward_velocity(state.x, pred, dt)
     if velocity == "fd2":
         return (3 * frames[-1] - 4 * frames[-2] + frames[-3]) / (2 * dt)
     assert velocity == "fine", f"velocity must be one of {VELOCITIES}, not {velocity}"
