@@ -117,9 +117,9 @@ def accumulated_spread(variance: torch.Tensor, node_ptr: torch.Tensor, timesteps
     """Per sample and window (S, K): √(Σ over windows so far of the mean σ² over the sample's
     nodes at each window's end): a chained rollout's spread if each window added its own
     independent error to the last."""
-    ends = variance[timesteps - 1::timesteps].double()  # K, N
-    per = torch.stack([ends[:, a:b].mean(-1) for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())])
-    return torch.sqrt(torch.cumsum(per, dim=1)).numpy()
+    ends = accumulated_variance(variance, timesteps)[timesteps - 1::timesteps]  # K, N
+    per = np.stack([ends[:, a:b].mean(-1) for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())])
+    return np.sqrt(per)
 
 
 def accumulated_variance(variance: torch.Tensor, timesteps: int) -> np.ndarray:
