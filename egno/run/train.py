@@ -159,10 +159,11 @@ def _splits(family, model_cfg: ModelConfig, train_cfg: TrainConfig) -> tuple:
     if train_cfg.time_sampling != "fixed":  # targets on the finest grid, subsets drawn per batch
         assert model_cfg.model != "egnn-s", "egnn-s emits a fixed number of frames"
         train_p = max(family.available_timesteps("train"))
-    train_w = family.load("train", train_p, starts=train_cfg.train_starts)
     if chain_training.chained(train_cfg):
         assert train_cfg.time_sampling == "fixed", "chained training uses the fixed P"
         train_w = chain_training.train_windows(family, model_cfg.timesteps, train_cfg)
+    else:
+        train_w = family.load("train", train_p, starts=train_cfg.train_starts)
     if train_cfg.max_train:
         train_w = train_w.select(torch.arange(min(train_cfg.max_train, len(train_w))))
     chain_val = chain_training.val_windows(family, model_cfg.timesteps, train_cfg) \
