@@ -20,6 +20,7 @@ from egno.run.checkpoint import chaining_checkpoint, shipped_models
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
 from egno.run.rollout import accumulated_variance, chain_one, chain_with_spread, per_sample_checks
+from egno.run.uncertainty import calibration_scale
 from egno.service.inference import mse_band
 from egno.service.results import Prediction
 
@@ -53,8 +54,7 @@ def chained_variance(dataset: str, windows: int, timesteps: int, sample: int):
     one = long_data(dataset, windows, timesteps).select([sample])
     loaded = load_spread_model(dataset, "egno")
     _, var = chain_with_spread(loaded.model, one, windows, timesteps, dataset, device=DEVICE)
-    scale = loaded.card.get("metrics", {}).get("calibration", {}).get("scale", 1.0)
-    return scale * accumulated_variance(var, timesteps)
+    return calibration_scale(loaded.card) * accumulated_variance(var, timesteps)
 
 
 st.title("Long horizon")

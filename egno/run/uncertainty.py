@@ -100,6 +100,11 @@ def calibration(pred: np.ndarray, truth: np.ndarray, var: np.ndarray, node_ptr: 
     }
 
 
+def calibration_scale(card: dict) -> float:
+    """The recalibration factor s a checkpoint's card records (1 where it records none)."""
+    return float(card.get("metrics", {}).get("calibration", {}).get("scale", 1.0))
+
+
 def has_variance(model) -> bool:
     return bool(getattr(model.config, "variance_head", False))
 

@@ -17,7 +17,7 @@ from egno.run.checkpoint import LoadedModel
 from egno.data.base import DatasetFamily, Windows, test_windows, uniform_times  # noqa: F401 (the app's)
 from egno.align import rmsd, superpose
 from egno.run.evaluate import frame_mse, metrics, predict
-from egno.run.uncertainty import predict_with_variance
+from egno.run.uncertainty import calibration_scale, predict_with_variance
 from egno.service.results import EquivarianceCheck, Prediction
 
 
@@ -48,8 +48,7 @@ def with_variance(out: Prediction, loaded: LoadedModel | None, w: Windows, index
         return out
     one = replace(w.select([index]), t=torch.as_tensor(out.t, dtype=torch.float32))
     _, var = predict_with_variance(loaded.model, one, device=device)
-    scale = loaded.card.get("metrics", {}).get("calibration", {}).get("scale", 1.0)
-    return out.with_(variance=(scale * var).numpy())
+    return out.with_(variance=(calibration_scale(loaded.card) * var).numpy())
 
 
 def predicted_rmse(variance: np.ndarray) -> np.ndarray:
