@@ -77,6 +77,7 @@ def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
 
 
 def model_timesteps(model) -> int:
+    """The P a model (or its DDP wrapper) was trained at."""
     return getattr(model, "module", model).config.timesteps
 
 

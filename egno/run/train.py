@@ -280,11 +280,6 @@ def time_subset(batch, index: torch.Tensor):
     return batch.with_times(batch.t[index], batch.target[index])
 
 
-def raw_timesteps(model) -> int:
-    inner = getattr(model, "module", model)  # DDP
-    return inner.config.timesteps
-
-
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None,
                  ema=None, family=None) -> tuple[float, int]:
     """One pass over the training windows: (mean loss of the steps taken, steps skipped).
@@ -309,7 +304,7 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
             batch = collate(w, perm[i:i + per_rank])
         if cfg.time_sampling != "fixed":
             batch = time_subset(batch, sample_times(batch.t.shape[0], cfg.time_sampling,
-                                                    raw_timesteps(model), g))
+                                                    chain_training.model_timesteps(model), g))
         loss = train_step(model, opt, batch.to(dev), cfg.grad_clip, loss_fn)
         if loss is None:
             skipped += 1
