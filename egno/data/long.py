@@ -63,9 +63,10 @@ def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # n
     card = family.generation_card()
     if card is None:
         raise FileNotFoundError(f"{family.data_dir}: no nbody card; run `python -m egno data nbody` first")
-    size, seed = card["sizes"][split], card["seed"] * 10 + nbody.SPLITS[split][1]
+    size, seed = card["sizes"][split], _split_seed(card, split)
     start = time.time()
-    last = nbody.INPUT_FRAME + 4 + nbody.WINDOW_FRAMES * TRAIN_WINDOWS
+    last_input = 2 * nbody.INPUT_FRAME - FIRST_TRAIN_FRAME  # the starts are centred on frame 30
+    last = last_input + nbody.WINDOW_FRAMES * TRAIN_WINDOWS
     data = nbody.simulate(size, seed=seed, steps=(last + 2) * nbody.SAVE_EVERY)
     keep = slice(FIRST_TRAIN_FRAME, last + 1)
     path = family.data_dir / f"long_{split}.npz"
@@ -79,13 +80,18 @@ def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # n
 
 def _continues(family: DatasetFamily, split: str) -> bool:
     """Whether ``long_{split}.npz`` exists and continues the split's systems (same seed, size)."""
-    from egno.data import nbody
-
     made, card = family.data_dir / f"long_{split}.json", family.generation_card()
     if not made.exists() or not (family.data_dir / f"long_{split}.npz").exists() or card is None:
         return False
     made = json.loads(made.read_text())
-    return made["seed"] == card["seed"] * 10 + nbody.SPLITS[split][1] and made["systems"] == card["sizes"][split]
+    return made["seed"] == _split_seed(card, split) and made["systems"] == card["sizes"][split]
+
+
+def _split_seed(card: dict, split: str) -> int:
+    """The simulator seed of an nbody split, from the data card (``NBody.generate``'s rule)."""
+    from egno.data import nbody
+
+    return card["seed"] * 10 + nbody.SPLITS[split][1]
 
 
 def _pad(frames: list[np.ndarray], n_frames: int, shape: tuple) -> np.ndarray:
