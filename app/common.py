@@ -11,7 +11,7 @@ from app.figures import IN_3DMOL, NO_MOTION, animated_figure, error_chart, plot_
 from app.player import time_labels
 from app.plotview import plotly_view
 from egno import get_dataset, resolve_checkpoint
-from egno.run.checkpoint import shipped_models, variant_checkpoint
+from egno.run.checkpoint import ensemble_paths, load_checkpoint, shipped_models, variant_checkpoint
 from egno.data import dataset_names
 from egno.service.inference import test_windows
 from egno.paths import ROOT
@@ -38,6 +38,16 @@ def load_spread_model(dataset: str, model: str):
     return variant_checkpoint(dataset, "uncertainty") if model == "egno" else None
 
 
+@st.cache_resource(show_spinner="loading the ensemble…")
+def load_ensemble(dataset: str, model: str):
+    """The shipped deep ensemble whose first member is ``model`` (loaded checkpoints), or None."""
+    paths = ensemble_paths(dataset, model)
+    return [load_checkpoint(p, DEVICE) for p in paths] if paths else None
+
+
+MEMBERS_HELP = ("Each faint trail is one member of a deep ensemble: EGNO trained by the same command "
+                "with another seed (docs/results/uncertainty.md). Where they part, the future is "
+                "uncertain; the orange trail is the shipped member.")
 SPREAD_COLOURS = ("error", "predicted uncertainty")
 SPREAD_HELP = ("Predicted uncertainty: σ² per node from EGNO's variance head, recalibrated on the "
                "validation split (docs/results/uncertainty.md). Same unit as the squared error.")
@@ -178,7 +188,7 @@ def draw_sample(family, out: dict, meta: dict, errors: dict | None, title: str, 
                           errors=errors, title=title, length_unit=length,
                           highlight=highlight, error_max=error_max, colour_title=colour_title,
                           start_frame=start_frame, names=names, band=band, band_name=band_name,
-                          **plot_options(family, meta))
+                          members=out.members, **plot_options(family, meta))
     plotly_view(fig, key=key, config=config, start=start_frame)
 
 

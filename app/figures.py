@@ -134,7 +134,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
                     error_max: float | None = None, highlight: str = "egno",
                     colour_title: str | None = None,
                     names: tuple[str, str] = ("ground truth", "prediction"),
-                    band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "") -> go.Figure:
+                    band: tuple[np.ndarray, np.ndarray] | None = None, band_name: str = "",
+                    members: np.ndarray | None = None) -> go.Figure:
     """Left: 3D view (trails of the window, ground truth green, prediction orange with nodes
     coloured by their squared error at the shown frame). Right: error versus time of this sample
     for several models with the shown frame marked. Play/pause and a frame slider drive both.
@@ -143,7 +144,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     ``error_max``: the top of the error colour scale (default: this window's largest error), so
     figures side by side can share one scale; ``highlight``: the model drawn thickest;
     ``names``: the legend's names of the reference and the prediction;
-    ``colour_title``: the colour bar's title (default: squared error in the length unit). The
+    ``colour_title``: the colour bar's title (default: squared error in the length unit);
+    ``members``: a deep ensemble's predictions (K, P, N, 3), drawn as faint trails. The
     frames are played by the player under the figure (app/plotview.py)."""
     with_errors = bool(errors)
     fig = _trajectory_subplots(with_errors)
@@ -156,6 +158,8 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     if trails:
         _add_trails(fig, ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
                           (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")), trail_nodes)
+    if members is not None:
+        _add_members(fig, x0, members, trail_nodes)
     cmax, mse_unit = None, f"{length_unit}²" if length_unit else "squared length"
     if node_error is not None:
         cmax = float(max(error_max if error_max is not None else node_error.max(), 1e-12))
@@ -232,18 +236,30 @@ def _trajectory_layout(title: str, labels: list[str], lo, hi, up: str, colour_ba
     )
 
 
+def _trail_xyz(path: np.ndarray, trail_nodes: list[int] | None) -> dict:
+    """Each node's path (F, N, 3) over the window as one line broken between nodes."""
+    nodes = path.transpose(1, 0, 2)
+    if trail_nodes is not None:
+        nodes = nodes[trail_nodes]
+    return _xyz(np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1).reshape(-1, 3))
+
+
 def _add_trails(fig: go.Figure, paths, trail_nodes: list[int] | None) -> None:
     """Each node's path over the window, for (path (F, N, 3) or None, colour, name, dash) in
     ``paths``; only ``trail_nodes`` when given."""
     for path, colour, name, dash in paths:
-        if path is None:
-            continue
-        nodes = path.transpose(1, 0, 2)
-        if trail_nodes is not None:
-            nodes = nodes[trail_nodes]
-        seg = np.concatenate([nodes, np.full((len(nodes), 1, 3), np.nan)], axis=1)
-        fig.add_scatter3d(**_xyz(seg.reshape(-1, 3)), mode="lines", name=name, opacity=0.6,
-                          line=dict(color=colour, width=3, dash=dash), row=1, col=1)
+        if path is not None:
+            fig.add_scatter3d(**_trail_xyz(path, trail_nodes), mode="lines", name=name, opacity=0.6,
+                              line=dict(color=colour, width=3, dash=dash), row=1, col=1)
+
+
+def _add_members(fig: go.Figure, x0: np.ndarray, members: np.ndarray, trail_nodes: list[int] | None) -> None:
+    """A deep ensemble's other members (``members[1:]``; the first is the drawn prediction) as
+    faint trails, one legend entry for them all."""
+    for k, pred in enumerate(members[1:]):
+        fig.add_scatter3d(**_trail_xyz(np.concatenate([x0[None], pred]), trail_nodes), mode="lines",
+                          name="other ensemble members", legendgroup="members", showlegend=k == 0,
+                          opacity=0.35, line=dict(color=PRED_COLOUR, width=2), row=1, col=1)
 
 
 def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str,

@@ -1,4 +1,4 @@
-"""Command line: ``python -m egno {data, train, evaluate, render, rollout, bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m egno {data, train, evaluate, export, render, rollout, ensemble, bench} ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -206,6 +206,50 @@ def cmd_rollout(a) -> None:
         print(json.dumps(result))
 
 
+def cmd_ensemble(a) -> None:
+    import time
+
+    from egno.data import get_dataset
+    from egno.run.checkpoint import ensemble_card, ensemble_paths, load_checkpoint, shipped_path
+    from egno.run.ensemble import ensemble_report, ship_members
+    from egno.run.train import pick_device
+
+    _threads(a.threads)
+    dev, began = pick_device(a.device), time.time()
+    if a.ship:
+        ship_members(a.dataset, a.model, a.ship)
+    paths = ensemble_paths(a.dataset, a.model)
+    if not paths:
+        sys.exit(f"no {a.model} ensemble is shipped for {a.dataset}: train members with "
+                 f"scripts/experiments/seed_spread.py and ship them with --ship RUN/{a.model}.pt ...")
+    family = get_dataset(a.dataset, a.data_dir)
+    family.ensure(progress=not a.quiet)
+    models = [load_checkpoint(p, dev).model for p in paths]
+    report = ensemble_report(models, family.load("val"), family.load("test"), a.batch_size, dev)
+    if a.ship:
+        card_path = shipped_path(a.dataset, f"ensemble/{a.model}").with_suffix(".json")
+        card_path.write_text(json.dumps({
+            "dataset": a.dataset, "model": a.model, "members": [p.name for p in paths],
+            "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model", a.model,
+                                   "--ship", *map(str, a.ship)]),
+            "scale": report["scale"], "metrics": {"test": report}, "wall_time_s": time.time() - began}, indent=2))
+    elif (card := ensemble_card(a.dataset, a.model)) is not None:
+        report["card_scale"] = card["scale"]
+    if a.json:
+        print(json.dumps({"dataset": a.dataset, "model": a.model, "members": [str(p) for p in paths], **report}))
+        return
+    print(f"{a.dataset} {a.model} ensemble of {len(paths)} (recalibration s = {report['scale']:.3g}): "
+          f"mean's test F-MSE {report['ensemble']['f_mse']:.5f}; members' "
+          + ", ".join(f"{v:.5f}" for v in report["member_f_mse"]))
+    for name in ("ensemble", "ensemble_raw", "per_frame"):
+        c = report[name]
+        extra = (f"  energy score {c['energy_score']:.5f}  CRPS (members) {c['crps_ensemble']:.5f}"
+                 if "energy_score" in c else "")
+        print(f"  {name:12s} NLL {c['nll']:.4f}  CRPS {c['crps']:.5f}  coverage 50/90 % {c['coverage_50']:.3f}/"
+              f"{c['coverage_90']:.3f}  miscalibration {c['miscalibration_area']:.3f}  spread/RMSE "
+              f"{c['rms_sigma']:.4f}/{c['rmse']:.4f}  Spearman {c['spearman_spread_error']:.2f}{extra}")
+
+
 def cmd_bench(a) -> None:
     from egno.run.bench import run_bench
 
@@ -344,6 +388,22 @@ def _rollout_command(sub) -> None:
     r.set_defaults(func=cmd_rollout)
 
 
+def _ensemble_command(sub) -> None:
+    e = sub.add_parser("ensemble", help="a deep ensemble's calibration and scores (ship members with --ship)")
+    e.add_argument("--dataset", required=True)
+    e.add_argument("--model", default="egno", choices=MODELS)
+    e.add_argument("--ship", nargs="+", type=Path, metavar="CHECKPOINT",
+                   help="trained members (the shipped command, other seeds) to copy into "
+                        "assets/checkpoints/<dataset>/ensemble/ first; writes the ensemble's card")
+    e.add_argument("--data-dir", type=Path)
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--device")
+    e.add_argument("--threads", type=int)
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_ensemble)
+
+
 def _bench_command(sub) -> None:
     b = sub.add_parser("bench", help="latency, throughput and memory benchmarks")
     b.add_argument("--dataset", default="nbody")
@@ -360,7 +420,7 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m egno", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     for add in (_data_command, _train_command, _evaluate_command, _export_command, _render_command,
-                _rollout_command, _bench_command):
+                _rollout_command, _ensemble_command, _bench_command):
         add(sub)
     return ap
 

@@ -15,9 +15,10 @@ from egno.__main__ import parser, train_configs
 from egno.run.checkpoint import rerun_command, run_commands
 from egno.nn.config import ModelConfig, TrainConfig
 from egno.paths import CHECKPOINTS as ASSETS
-from egno.run.checkpoint import VARIANTS
+from egno.run.checkpoint import ENSEMBLE, VARIANTS
 
-CARDS = sorted(ASSETS.rglob("*.json"))
+# checkpoints' cards (a deep ensemble's own card, ensemble/<model>.json, has no checkpoint beside it)
+CARDS = sorted(p for p in ASSETS.rglob("*.json") if p.with_suffix(".pt").exists())
 
 
 def _configs(command: list[str]):
@@ -33,6 +34,9 @@ def test_card_command_gives_the_card_configs(path):
     folder = path.parent.relative_to(ASSETS)
     if folder.name in VARIANTS:  # a shipped variant of the dataset's model (variant_checkpoint)
         assert f"--ship-as {folder.name}/{card['model']}" in card["command"]
+        folder = folder.parent
+    elif folder.name == ENSEMBLE:  # a deep ensemble's member: the shipped command, its own seed
+        assert path.stem == f"{card['model']}-{tc.seed}"
         folder = folder.parent
     assert (mc.model, card["dataset"]) == (card["model"], folder.as_posix())
     # configs compare as dataclasses: a card written before a key existed has its default

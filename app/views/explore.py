@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app.common import (DEVICE, NO_MOTION_HELP, SPREAD_HELP, animation_downloads, dataset_and_model,
-                        draw_sample, keep, load_model, load_spread_model, load_test, query_choice,
-                        short_unit)
+from app.common import (DEVICE, MEMBERS_HELP, NO_MOTION_HELP, SPREAD_HELP, animation_downloads,
+                        dataset_and_model, draw_sample, keep, load_ensemble, load_model, load_spread_model,
+                        load_test, query_choice, short_unit)
 from app.figures import IN_3DMOL, rmsd_chart
 from app.plotview import plotly_view
 from egno import get_dataset
@@ -16,7 +16,7 @@ from egno.run.evaluate import radius_of_gyration
 from egno.data.export import element_symbols, table_files
 from egno.data.md17 import molecule_name
 from egno.service.inference import (best_model, mse_band, predict_one, prediction_warning, superposed,
-                                    with_variance)
+                                    with_members, with_variance)
 
 dataset, model = dataset_and_model()
 family = get_dataset(dataset)
@@ -35,6 +35,13 @@ def spread(dataset: str, model: str, sample: int):
     out = with_variance(prediction(dataset, model, sample), load_spread_model(dataset, model),
                         load_test(dataset), sample, device=DEVICE)
     return out.variance
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def alternatives(dataset: str, model: str, sample: int):
+    """(K, P, N, 3): every ensemble member's prediction of this sample."""
+    return with_members(prediction(dataset, model, sample), load_ensemble(dataset, model),
+                        load_test(dataset), sample, device=DEVICE).members
 
 
 st.title("Explore predictions")
@@ -67,6 +74,10 @@ keep("superpose", int(superpose))
 spread_model = load_spread_model(dataset, model)
 by_spread = spread_model is not None and right.toggle(
     "colour by predicted uncertainty", key="by_spread", help=SPREAD_HELP)
+# 3Dmol views draw no alternative futures: the toggle only where they are drawn
+members = load_ensemble(dataset, model) if family.view not in IN_3DMOL else None
+with_futures = members is not None and right.toggle(
+    f"alternative futures ({len(members)} ensemble members)", key="futures", help=MEMBERS_HELP)
 
 out = prediction(dataset, model, int(sample))
 errors = {m: prediction(dataset, m, int(sample)).frame_mse for m in shipped_models(dataset)}
@@ -83,6 +94,10 @@ if spread_model is not None:
     band = mse_band(variance)
     if by_spread:
         shown, colour_title = shown.with_(node_error=variance), f"predicted σ² ({short_unit(family.length_unit)}²)"
+if with_futures and is_superposed:
+    st.caption("Alternative futures are drawn in the lab frame: turn superposition off to see them.")
+elif with_futures:
+    shown = shown.with_(members=alternatives(dataset, model, int(sample)))
 draw_sample(family, shown, meta, errors, title + (" · superposed" if is_superposed else ""),
             key="trajectory", filename=f"egno_{dataset.replace('/', '_')}_{model}", highlight=model,
             colour_title=colour_title, band=band, band_name=f"{model}: predicted 90 % range")

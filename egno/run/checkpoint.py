@@ -118,6 +118,22 @@ def chaining_checkpoint(dataset: str, model: str, device: str | torch.device = "
     return load_checkpoint(path, device) if path.exists() else resolve_checkpoint(dataset, model, device)
 
 
+ENSEMBLE = "ensemble"  # folder of a deep ensemble's other members, beside the shipped model
+
+
+def ensemble_paths(dataset: str, model: str = "egno") -> list[Path]:
+    """The checkpoints of the shipped deep ensemble of (dataset, model): the shipped model first,
+    then assets/checkpoints/<dataset>/ensemble/<model>-<seed>.pt; [] when none is shipped."""
+    others = sorted((CHECKPOINTS / dataset / ENSEMBLE).glob(f"{model}-*.pt"))
+    return [shipped_path(dataset, model), *others] if others else []
+
+
+def ensemble_card(dataset: str, model: str = "egno") -> dict | None:
+    """The shipped ensemble's card (members, recalibration scale, test scores), or None."""
+    path = CHECKPOINTS / dataset / ENSEMBLE / f"{model}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def shipped_models(dataset: str) -> list[str]:
     folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []

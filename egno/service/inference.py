@@ -17,6 +17,7 @@ from egno.run.checkpoint import LoadedModel
 from egno.data.base import DatasetFamily, Windows, test_windows, uniform_times  # noqa: F401 (the app's)
 from egno.align import rmsd, superpose
 from egno.run.evaluate import frame_mse, metrics, predict
+from egno.run.ensemble import member_predictions
 from egno.run.uncertainty import calibration_scale, predict_with_variance
 from egno.service.results import EquivarianceCheck, Prediction
 
@@ -49,6 +50,14 @@ def with_variance(out: Prediction, loaded: LoadedModel | None, w: Windows, index
     one = replace(w.select([index]), t=torch.as_tensor(out.t, dtype=torch.float32))
     _, var = predict_with_variance(loaded.model, one, device=device)
     return out.with_(variance=(calibration_scale(loaded.card) * var).numpy())
+
+
+def with_members(out: Prediction, members: list[LoadedModel], w: Windows, index: int = 0,
+                 device="cpu") -> Prediction:
+    """``out`` with every member of a deep ensemble (``ensemble_paths``' checkpoints, loaded)
+    predicting sample ``index`` of ``w`` at ``out``'s times: alternative futures, (K, P, N, 3)."""
+    one = replace(w.select([index]), t=torch.as_tensor(out.t, dtype=torch.float32), target=None)
+    return out.with_(members=member_predictions([m.model for m in members], one, device=device))
 
 
 def predicted_rmse(variance: np.ndarray) -> np.ndarray:

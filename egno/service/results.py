@@ -24,6 +24,7 @@ class Prediction:
     rmsd: np.ndarray | None = None           # (P,) root-mean-square distance, when superposed
     aligned_rmsd: np.ndarray | None = None   # (P,) the same after Kabsch superposition
     variance: np.ndarray | None = None       # (P, N) predicted σ² per coordinate (recalibrated)
+    members: np.ndarray | None = None        # (K, P, N, 3) a deep ensemble's members' predictions
 
     @property
     def times(self) -> np.ndarray:
