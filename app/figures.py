@@ -142,24 +142,20 @@ def animated_figure(x0: np.ndarray, pred: np.ndarray, truth: np.ndarray | None,
     Frame 0 is the input state, frame p the p-th target time. ``trail_nodes``: only these nodes
     get trails; ``follow``: the camera box moves with the body; ``up``: the vertical axis;
     ``error_max``: the top of the error colour scale (default: this window's largest error), so
-    figures side by side can share one scale; ``highlight``: the model drawn thickest;
-    ``names``: the legend's names of the reference and the prediction;
-    ``colour_title``: the colour bar's title (default: squared error in the length unit);
-    ``members``: a deep ensemble's predictions (K, P, N, 3), drawn as faint trails. The
-    frames are played by the player under the figure (app/plotview.py)."""
-    with_errors = bool(errors)
+    figures side by side can share one scale; ``highlight``: the model drawn thickest; ``names``:
+    the legend's names of the reference and the prediction; ``colour_title``: the colour bar's
+    title (default: squared error); ``members``: a deep ensemble's predictions (K, P, N, 3),
+    drawn as faint trails. The player under the figure plays the frames (app/plotview.py)."""
+    with_errors, (truth_name, pred_name) = bool(errors), names
     fig = _trajectory_subplots(with_errors)
     n, p = x0.shape[0], pred.shape[0]
-    truth_name, pred_name = names
     truth_dash = truth_name.replace("ground truth", "ground-truth")
     pred_path = np.concatenate([x0[None], pred])  # P+1, N, 3
     truth_path = None if truth is None else np.concatenate([x0[None], truth])
     t_all = np.concatenate([[0.0], np.asarray(times)])
-    if trails:
-        _add_trails(fig, ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
-                          (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")), trail_nodes)
-    if members is not None:
-        _add_members(fig, x0, members, trail_nodes)
+    _add_trails(fig, ((pred_path, PRED_COLOUR, f"{pred_name} trail", None),
+                      (truth_path, TRUTH_COLOUR, f"{truth_dash} trail", "dash")) if trails else (), trail_nodes)
+    _add_members(fig, x0, members, trail_nodes)
     cmax, mse_unit = None, f"{length_unit}²" if length_unit else "squared length"
     if node_error is not None:
         cmax = float(max(error_max if error_max is not None else node_error.max(), 1e-12))
@@ -253,10 +249,11 @@ def _add_trails(fig: go.Figure, paths, trail_nodes: list[int] | None) -> None:
                               line=dict(color=colour, width=3, dash=dash), row=1, col=1)
 
 
-def _add_members(fig: go.Figure, x0: np.ndarray, members: np.ndarray, trail_nodes: list[int] | None) -> None:
+def _add_members(fig: go.Figure, x0: np.ndarray, members: np.ndarray | None,
+                 trail_nodes: list[int] | None) -> None:
     """A deep ensemble's other members (``members[1:]``; the first is the drawn prediction) as
-    faint trails, one legend entry for them all."""
-    for k, pred in enumerate(members[1:]):
+    faint trails, one legend entry for them all; nothing without members."""
+    for k, pred in enumerate([] if members is None else members[1:]):
         fig.add_scatter3d(**_trail_xyz(np.concatenate([x0[None], pred]), trail_nodes), mode="lines",
                           name="other ensemble members", legendgroup="members", showlegend=k == 0,
                           opacity=0.35, line=dict(color=PRED_COLOUR, width=2), row=1, col=1)
