@@ -78,9 +78,10 @@ def test_one_frame_pdb_predicts_from_rest_and_says_so():
     assert [b.label for b in at.get("download_button")][-2:] == ["animation (GIF)", "animation (MP4)"]
 
 
-def caffeine_xyz(dt_fs: float = 5.0, frames: int = 800) -> bytes:
-    """Caffeine (none of the eight molecules) on MMFF94 at about 500 K: all atoms, a ``time=`` per
-    frame ``dt_fs`` apart, so the window's targets (187.5 fs apart) fall between frames."""
+def mmff_xyz(dt_fs: float = 5.0, frames: int = 800, smiles: str = "Cn1cnc2c1c(=O)n(C)c(=O)n2C") -> bytes:
+    """Caffeine (none of the eight molecules; or ``smiles``) on MMFF94 at about 500 K: all atoms,
+    a ``time=`` per frame ``dt_fs`` apart, so the window's targets (187.5 fs apart) fall between
+    frames."""
     import io
 
     import ase
@@ -92,7 +93,7 @@ def caffeine_xyz(dt_fs: float = 5.0, frames: int = 800) -> bytes:
 
     from egno.data.md17_sim import MMFFCalculator, build_molecule
 
-    mol = build_molecule("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 3)
+    mol = build_molecule(smiles, 3)
     atoms = ase.Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
     atoms.calc = MMFFCalculator(mol)
     thermalize_momenta(atoms, temperature_K=500, rng=np.random.default_rng(0))
@@ -114,10 +115,11 @@ def test_a_molecule_whose_targets_fall_between_its_frames_is_scored_without_a_sp
     """Frames 5 fs apart, targets 187.5 fs apart: the truth is interpolated (said on the page); the
     hydrogens move fast, but the models read heavy atoms, and those move at a plausible speed."""
     at = upload_page("md17/aspirin")
-    at.get("file_uploader")[0].upload("caffeine.xyz", caffeine_xyz(), "chemical/x-xyz").run()
+    toluene = mmff_xyz(smiles="Cc1ccccc1")  # goes to its own model from any molecule page
+    at.get("file_uploader")[0].upload("toluene.xyz", toluene, "chemical/x-xyz").run()
     assert not at.exception, at.exception
     assert at.success, [e.value for e in at.error]
-    assert "md17/all" in at.success[0].value and "5 fs apart (the file)" in at.success[0].value
+    assert "md17/toluene" in at.success[0].value and "5 fs apart (the file)" in at.success[0].value
     assert not any("probably wrong" in w.value for w in at.warning), [w.value for w in at.warning]
     assert any("interpolated linearly" in c.value for c in at.caption)
     assert "against the file's frames" in at.metric[0].proto.help
