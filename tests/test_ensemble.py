@@ -109,3 +109,26 @@ def test_alternative_futures_are_drawn_as_faint_trails_one_legend_entry():
     assert np.allclose(np.array(drawn[1].x[:6], float), path[:, 0]) and np.isnan(drawn[1].x[6])
     assert not [t for t in animated_figure(x0, members[0], None, None, np.linspace(0.2, 1.0, 5), "s").data
                 if t.legendgroup == "members"]
+
+
+SHIPPED = [d for d in ("nbody", "mocap/walk") if checkpoint.ensemble_paths(d)]
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped ensemble")
+@pytest.mark.parametrize("dataset", SHIPPED)
+def test_a_shipped_ensemble_reproduces_its_card_on_the_committed_test_split(dataset):
+    from egno.service.inference import test_windows
+
+    card = checkpoint.ensemble_card(dataset)
+    paths = checkpoint.ensemble_paths(dataset)
+    assert card["members"] == [p.name for p in paths] and len(paths) == 5
+    w = test_windows(get_dataset(dataset), generate=True)
+    preds = ensemble.member_predictions([checkpoint.load_checkpoint(p).model for p in paths], w)
+    truth = w.target.double().numpy()
+    got = ensemble.ensemble_scores(preds, truth, card["scale"] * ensemble.spread(preds), w.node_ptr.numpy())
+    want = card["metrics"]["test"]["ensemble"]
+    for key in ("f_mse", "nll", "coverage_90", "energy_score"):
+        assert got[key] == pytest.approx(want[key], rel=2e-3, abs=1e-6), key
+    # the first member is the shipped model, as Explore draws it
+    single = checkpoint.load_checkpoint(checkpoint.shipped_path(dataset, "egno")).card["metrics"]["test"]["f_mse"]
+    assert card["metrics"]["test"]["member_f_mse"][0] == pytest.approx(single, rel=2e-3)

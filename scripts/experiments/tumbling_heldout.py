@@ -67,7 +67,7 @@ def main() -> None:
     print("|---" * (4 + 3 * len(a.models)) + "|")
     for path in simulate(a.molecule, a.segments, a.windows, a.out):
         r = scores(f"md17/{a.molecule}", a.models, path)
-        cells = [f"{r[m][0]:.4g} ({r[m][0] / r['no motion']:.2f}) | {r[m][1]:.4g} | "
+        cells = [f"{r[m][0]:.4g} ({r[m][0] / r['no motion']:.2g}) | {r[m][1]:.4g} | "
                  + ("–" if r[m][2] is None else f"{r[m][2]:.3f}") for m in a.models]
         print(f"| {path.name} | {r['windows']} | {r['turn_rad']:.2f} | {r['no motion']:.4g} | "
               + " | ".join(cells) + " |", flush=True)
