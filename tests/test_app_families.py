@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from helpers import app_figures
-from egno.run.checkpoint import shipped_models
+from egno.run.checkpoint import ensemble_paths, shipped_models
 from test_bvh import bvh_text
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -134,3 +134,23 @@ def test_md17_all_explores_samples_of_every_molecule():
     first = html.split("MODEL     1", 1)[1].split("ENDMDL", 1)[0]  # the drawn PDB's first frame
     elements = [line.split()[-1] for line in first.split("\\n") if line.startswith("ATOM")]
     assert sorted(elements) == ["C"] * 9 + ["O"] * 4  # aspirin's heavy atoms
+
+
+@pytest.mark.skipif(not ensemble_paths("mocap/walk"), reason="no shipped mocap/walk ensemble")
+def test_explore_draws_the_ensembles_alternative_futures_on_request():
+    from test_app import figure
+
+    at = start("mocap/walk", sample="3")
+    names = {t.get("legendgroup") for t in figure(at)["data"]}
+    assert "members" not in names  # off until asked for
+    toggle = at.toggle(key="futures")
+    assert toggle.label == "alternative futures (5 ensemble members)"
+    toggle.set_value(True).run()
+    assert not at.exception, at.exception
+    drawn = [t for t in figure(at)["data"] if t.get("legendgroup") == "members"]
+    assert len(drawn) == 4 and sum(bool(t.get("showlegend")) for t in drawn) == 1
+    at.toggle(key="superpose").set_value(True).run()  # in the lab frame only: said, not drawn
+    assert not [t for t in figure(at)["data"] if t.get("legendgroup") == "members"]
+    assert any("turn superposition off" in c.value for c in at.caption)
+    at.selectbox(key="model").set_value("gnn").run()  # only EGNO has an ensemble
+    assert not at.exception and not [t for t in at.toggle if t.key == "futures"]
