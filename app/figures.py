@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 from app.player import time_labels
 
 TRUTH_COLOUR, PRED_COLOUR, INPUT_COLOUR = "#2b8a3e", "#d9480f", "#495057"
+MEMBER_COLOUR = "#cc5de8"  # a deep ensemble's other members: no model's colour, not the prediction's
 MODEL_COLOURS = {"egno": "#7048e8", "egnn": "#1c7ed6", "egnn-r": "#a61e4d", "egnn-s": "#0c8599",
                  "gnn": "#868e96", "linear": "#212529"}
 IN_3DMOL = ("protein", "molecule")  # the drawing kinds (DatasetFamily.view) shown with 3Dmol
@@ -256,7 +257,7 @@ def _add_members(fig: go.Figure, x0: np.ndarray, members: np.ndarray | None,
     for k, pred in enumerate([] if members is None else members[1:]):
         fig.add_scatter3d(**_trail_xyz(np.concatenate([x0[None], pred]), trail_nodes), mode="lines",
                           name="other ensemble members", legendgroup="members", showlegend=k == 0,
-                          opacity=0.35, line=dict(color=PRED_COLOUR, width=2), row=1, col=1)
+                          opacity=0.6, line=dict(color=MEMBER_COLOUR, width=3), row=1, col=1)
 
 
 def _add_error_lines(fig: go.Figure, errors: dict, times, unit: str, length_unit: str, highlight: str,

@@ -40,3 +40,15 @@ def test_upload_without_future_frames_still_says_how_large_an_error_to_expect(pa
     wait_ready(page)
     expect(page.get_by_text("expects an RMSE of").first).to_be_visible(timeout=TIMEOUT)
     shot(page, "uncertainty_upload_no_future_frames")
+
+
+@pytest.mark.skipif(not (ROOT / "assets/checkpoints/mocap/walk/ensemble/egno.json").exists(),
+                    reason="no shipped mocap/walk ensemble")
+def test_explore_draws_an_ensembles_alternative_futures(page, server, shot):
+    page.goto(f"{server}/?dataset=mocap/walk&sample=3", timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.get_by_text("other ensemble members")).to_have_count(0)
+    page.get_by_text("alternative futures (5 ensemble members)").click()
+    wait_ready(page)
+    expect(page.get_by_text("other ensemble members").first).to_be_visible(timeout=TIMEOUT)
+    shot(page, "uncertainty_explore_alternative_futures")
