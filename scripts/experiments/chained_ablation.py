@@ -6,6 +6,8 @@ data; prints the table. Resumable: finished runs are kept, a stopped one resumes
     python scripts/experiments/chained_ablation.py --dataset nbody            # 8 runs, then the table
     python scripts/experiments/chained_ablation.py --dataset mocap/walk --epochs 6 --noise 0.02
     python scripts/experiments/chained_ablation.py --dataset nbody --table-only
+    python scripts/experiments/chained_ablation.py --dataset nbody --variants all --chain 8 --noise 0.03 \
+        --out runs/chained/nbody-k8-n0.03        # one option set, K and σ changed
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def train_all(a, out: Path) -> None:
     for model in MODELS:
         tc = shipped_train_config(a.dataset, model)
         schedule = ["--train-starts", str(starts)] + (["--ema", str(tc["ema"])] if tc.get("ema") else [])
-        for variant in VARIANTS:
+        for variant in a.variants:
             run = out / f"{model}-{variant}"
             if (run / f"{model}.pt").exists():
                 continue
@@ -54,7 +56,7 @@ def train_all(a, out: Path) -> None:
 def roll_out(a, out: Path) -> dict:
     path = out / "rollout.json"
     if not path.exists():
-        named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in MODELS for v in VARIANTS]
+        named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in MODELS for v in a.variants]
         cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset, "--model", *MODELS,
                "--checkpoint", *named, "--windows", str(max(WINDOWS)), "--threads", "1", "--json"]
         if a.samples:
@@ -76,7 +78,7 @@ def table(a, out: Path, rollout: dict) -> str:
     head += ["diverged @10 / @20", "not finite @10 / @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model in MODELS:
-        for variant in ("shipped", *VARIANTS):
+        for variant in ("shipped", *a.variants):
             name = model if variant == "shipped" else f"{model}-{variant}"
             card = (ROOT / "assets" / "checkpoints" / a.dataset / f"{model}.json" if variant == "shipped"
                     else out / name / f"{model}.json")
@@ -103,6 +105,7 @@ def main() -> None:
     p.add_argument("--noise", type=float, default=0.01, help="input noise σ (the data's length unit)")
     p.add_argument("--chain", type=int, default=4, help="pushforward windows K")
     p.add_argument("--samples", type=int, help="long-horizon test samples (default all)")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     p.add_argument("--table-only", action="store_true")
     a = p.parse_args()
     out = (a.out or ROOT / "runs" / "chained" / a.dataset).resolve()
