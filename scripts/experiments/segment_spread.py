@@ -37,10 +37,10 @@ def table(dataset: str) -> str:
              "| model | mean ± standard error | EGNO − model, paired | EGNO lower on |", "|---|---|---|---|"]
     for m, v in got.items():
         if m == "egno":
-            lines.append(f"| egno | {v.mean():.4f} ± {se[m]:.4f} | | |")
+            lines.append(f"| egno | {v.mean():.4g} ± {se[m]:.2g} | | |")
             continue
         d = got["egno"] - v
-        lines.append(f"| {m} | {v.mean():.4f} ± {se[m]:.4f} | {d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f} "
+        lines.append(f"| {m} | {v.mean():.4g} ± {se[m]:.2g} | {d.mean():+.2g} ± {d.std(ddof=1) / np.sqrt(len(d)):.2g} "
                      f"| {(d < 0).sum()} of {len(d)} |")
     return "\n".join(lines)
 
