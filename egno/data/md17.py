@@ -152,7 +152,8 @@ class MD17(DatasetFamily):
     upload_help = ("A multi-frame XYZ / extended XYZ (`time` in fs per frame and a `vel` column in "
                    "Å/fs or ASE's `momenta`, if you have them) or an "
                    "MD17/sGDML npz (`R`, `z`, optionally `time`). Heavy atoms are used. One of the "
-                   "eight MD17 molecules goes to its own model, any other to `md17/all`.")
+                   "eight MD17 molecules goes to its own model, any other to `md17/all` when that "
+                   "is shipped.")
     upload_examples = (
         ("aspirin XYZ with times", ("aspirin_with_times.xyz",), "41 frames, 37.5 fs apart, with "
          "velocities: scored"),
