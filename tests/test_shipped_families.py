@@ -18,9 +18,12 @@ from egno.nn.zoo import EQUIVARIANT
 from helpers import random_orthogonal
 
 MODELS = {"egno", "egnn", "egnn-r", "egnn-s", "gnn", "linear"}
-# motion, protein, and every molecule shipped with its full set of models
+# models that could not be trained (docs/results/molecules.md): egnn-r's loss turned non-finite on
+# rotation-free salicylic acid at every learning rate scripts/train_md17.sh tries
+NOT_SHIPPED = {"md17/salicylic": {"egnn-r"}}
+# motion, protein, and every molecule shipped with its models
 FAMILIES = [d for d in ("mocap/walk", "mocap/run", "protein/adk") if "egno" in shipped_models(d)] + [
-    d for d in dataset_names() if d.startswith("md17/") and d != "md17/all" and set(shipped_models(d)) == MODELS]
+    d for d in dataset_names() if d.startswith("md17/") and d != "md17/all" and "egno" in shipped_models(d)]
 CASES = [(d, m) for d in FAMILIES for m in shipped_models(d)]
 pytestmark = pytest.mark.skipif(not FAMILIES, reason="no shipped motion or protein checkpoints")
 
@@ -47,7 +50,7 @@ def committed(tmp_path_factory):
 
 def test_every_model_is_shipped_with_a_card():
     for dataset in FAMILIES:
-        assert set(shipped_models(dataset)) == MODELS
+        assert set(shipped_models(dataset)) == MODELS - NOT_SHIPPED.get(dataset, set()), dataset
         for name in shipped_models(dataset):
             card = load_checkpoint(shipped_path(dataset, name)).card
             assert card["dataset"] == dataset and card["model"] == name
