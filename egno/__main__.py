@@ -210,7 +210,7 @@ def cmd_ensemble(a) -> None:
     import time
 
     from egno.data import get_dataset
-    from egno.run.checkpoint import ensemble_card, ensemble_paths, load_checkpoint, shipped_path
+    from egno.run.checkpoint import ensemble_card, ensemble_folder, ensemble_paths, load_checkpoint
     from egno.run.ensemble import ensemble_report, ship_members
     from egno.run.train import pick_device
 
@@ -227,8 +227,7 @@ def cmd_ensemble(a) -> None:
     models = [load_checkpoint(p, dev).model for p in paths]
     report = ensemble_report(models, family.load("val"), family.load("test"), a.batch_size, dev)
     if a.ship:
-        card_path = shipped_path(a.dataset, f"ensemble/{a.model}").with_suffix(".json")
-        card_path.write_text(json.dumps({
+        (ensemble_folder(a.dataset) / f"{a.model}.json").write_text(json.dumps({
             "dataset": a.dataset, "model": a.model, "members": [p.name for p in paths],
             "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model", a.model,
                                    "--ship", *map(str, a.ship)]),

@@ -121,16 +121,22 @@ def chaining_checkpoint(dataset: str, model: str, device: str | torch.device = "
 ENSEMBLE = "ensemble"  # folder of a deep ensemble's other members, beside the shipped model
 
 
+def ensemble_folder(dataset: str) -> Path:
+    """assets/checkpoints/<dataset>/ensemble/: the other members (<model>-<seed>.pt, with their
+    cards) and the ensemble's own card (<model>.json)."""
+    return CHECKPOINTS / dataset / ENSEMBLE
+
+
 def ensemble_paths(dataset: str, model: str = "egno") -> list[Path]:
     """The checkpoints of the shipped deep ensemble of (dataset, model): the shipped model first,
-    then assets/checkpoints/<dataset>/ensemble/<model>-<seed>.pt; [] when none is shipped."""
-    others = sorted((CHECKPOINTS / dataset / ENSEMBLE).glob(f"{model}-*.pt"))
+    then the other members; [] when none is shipped."""
+    others = sorted(ensemble_folder(dataset).glob(f"{model}-*.pt"))
     return [shipped_path(dataset, model), *others] if others else []
 
 
 def ensemble_card(dataset: str, model: str = "egno") -> dict | None:
     """The shipped ensemble's card (members, recalibration scale, test scores), or None."""
-    path = CHECKPOINTS / dataset / ENSEMBLE / f"{model}.json"
+    path = ensemble_folder(dataset) / f"{model}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 

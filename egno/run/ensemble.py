@@ -72,11 +72,11 @@ def ship_members(dataset: str, model: str, paths: list[Path]) -> list[Path]:
     """Copy trained checkpoints (and their cards) into the shipped ensemble's folder as
     ``<model>-<seed>.pt``, after checking that each was trained by the shipped model's command
     with only its seed (and output folder, threads, device) changed."""
-    from egno.run.checkpoint import ENSEMBLE, load_checkpoint, rerun_command, shipped_path
+    from egno.run.checkpoint import ensemble_folder, load_checkpoint, rerun_command, shipped_path
 
     shipped = load_checkpoint(shipped_path(dataset, model)).card
     same = rerun_command(shipped, 0, Path("out"), None)
-    folder = shipped_path(dataset, ENSEMBLE).with_suffix("")
+    folder = ensemble_folder(dataset)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for path in map(Path, paths):
