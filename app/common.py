@@ -45,9 +45,9 @@ def load_ensemble(dataset: str, model: str):
     return [load_checkpoint(p, DEVICE) for p in paths] if paths else None
 
 
-MEMBERS_HELP = ("Each faint trail is one member of a deep ensemble: EGNO trained by the same command "
-                "with another seed (docs/results/uncertainty.md). Where they part, the future is "
-                "uncertain; the orange trail is the shipped member.")
+MEMBERS_HELP = ("Each violet trail is another member of a deep ensemble: EGNO trained by the same "
+                "command with another seed (docs/results/uncertainty.md). Where they part from the "
+                "orange trail (the shipped model's), the future is uncertain.")
 SPREAD_COLOURS = ("error", "predicted uncertainty")
 SPREAD_HELP = ("Predicted uncertainty: σ² per node from EGNO's variance head, recalibrated on the "
                "validation split (docs/results/uncertainty.md). Same unit as the squared error.")
