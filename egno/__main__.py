@@ -33,6 +33,8 @@ def cmd_data(a) -> None:
     names = [n for n in dataset_names() if n.startswith(dataset + "/") and not n.endswith("/all")] or [dataset]
     options = dict(engine=a.engine, production=a.production, rotation=a.rotation, workers=a.workers,
                    segments=a.segments)  # md17's; the other families ignore them
+    if a.dataset.startswith("md17"):
+        options["splits"] = tuple(a.splits)
     for name in names:
         try:
             family = get_dataset(name, a.data_dir if len(names) == 1 else None)
@@ -275,6 +277,9 @@ def _data_command(sub) -> None:
                    "molecule does not tumble, as in MD17) or the thermal one the equilibration left")
     d.add_argument("--segments", type=int, default=10,
                    help="md17: independent segments per split, each with its own seed (default 10)")
+    d.add_argument("--splits", nargs="+", choices=("train", "val", "test"), default=["train", "val", "test"],
+                   help="md17: the splits to simulate (default all three); without test, the committed "
+                   "test split (assets/samples/md17) is put beside them, so training needs no floors")
     d.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="md17: segments simulated at once, one process per core (default: all cores)")
     d.add_argument("--long", action="store_true", help="nbody: only the long-horizon test file "

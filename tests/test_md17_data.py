@@ -498,3 +498,52 @@ def test_evaluate_a_shipped_molecule_on_a_fresh_clone(tmp_path):
     assert row["split"] == "test" and row["n_samples"] == committed["sizes"]["test"]
     assert np.isfinite(row["f_mse"]) and 0 < row["gyration_ratio"]
     assert (tmp_path / "md17" / "uracil" / "test.npz").exists()
+
+
+def test_train_and_val_alone_take_the_committed_test_split_beside_them(ethanol, tmp_path):
+    """`egno data md17 --splits train val`: the committed test split (and its facts and floors) goes
+    beside the simulated splits, so the folder trains and evaluates with no test MD; a committed
+    split made with other settings is refused rather than mixed in."""
+    import shutil
+
+    from egno.data.md17 import MD17, add_committed_test
+    from egno.paths import SAMPLES
+
+    committed = SAMPLES / "md17" / "ethanol"
+    theirs = json.loads((committed / "card.json").read_text())
+    folder = tmp_path / "ethanol"
+    folder.mkdir()
+    for split in ("train", "val"):
+        shutil.copy(ethanol.data_dir / f"{split}.npz", folder)
+    settings = {k: v for k, v in theirs.items() if k not in ("splits", "floors", "note", "rejected")}
+    ours = {**settings, "splits": {s: json.loads((ethanol.data_dir / "card.json").read_text())["splits"][s]
+                                   for s in ("train", "val")}}
+    (folder / "card.json").write_text(json.dumps(ours))
+    add_committed_test(folder, committed)
+    card = json.loads((folder / "card.json").read_text())
+    assert (folder / "test.npz").read_bytes() == (committed / "test.npz").read_bytes()
+    assert card["splits"]["test"] == theirs["splits"]["test"] and card["floors"] == theirs["floors"]
+    assert card["splits"]["train"] == ours["splits"]["train"] and "committed sample" in card["test_source"]
+    family = MD17("ethanol", folder)
+    assert len(family.load("test")) == theirs["sizes"]["test"] and len(family.load("train")) == 12
+    assert family.floor() == theirs["floors"]["heavy_atom_f_mse"]
+
+    other = tmp_path / "mmff"
+    shutil.copytree(ethanol.data_dir, other)
+    (other / "test.npz").unlink()
+    with pytest.raises(ValueError, match="other settings.*engine"):
+        add_committed_test(other, committed)
+    assert not (other / "test.npz").exists()
+
+
+def test_the_splits_flag_reaches_the_simulation(ethanol, tmp_path):
+    """`--splits train` simulates that split only; with tiny MMFF settings the committed test split
+    does not match, and the command says so instead of mixing it in."""
+    out = tmp_path / "ethanol"
+    cmd = [sys.executable, "-W", "ignore", "-m", "egno", "data", "md17", "--molecule", "ethanol",
+           "--engine", "mmff", "--data-dir", str(out), "--train", "4", "--segments", "2", "--workers", "1",
+           "--splits", "train", "--quiet"]
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode != 0 and "other settings" in run.stderr
+    assert (out / "train.npz").exists() and not (out / "val.npz").exists() and not (out / "test.npz").exists()

@@ -229,6 +229,9 @@ class MD17(DatasetFamily):
                 continue
             generate_molecule(folder, name, engine, spacing, sizes, progress, splits, segments,
                               production, workers, rotation=rotation)
+            if "test" not in splits and (committed / "test.npz").exists() and \
+                    "test" not in json.loads((folder / "card.json").read_text())["splits"]:
+                add_committed_test(folder, committed)
         return self.data_dir
 
     def ensure(self, progress: bool = True) -> None:
@@ -383,6 +386,26 @@ class MD17(DatasetFamily):
         w.meta.update(source=path.name, frames=len(pos), nodes=int((z > 1).sum()),
                       symbols=[_symbol(e) for e in z[z > 1]])
         return w
+
+
+def add_committed_test(folder: Path, committed: Path) -> None:
+    """Put the committed test split beside simulated train and val splits, its facts and floors
+    merged into the generation card: training and evaluation then need no test MD or floors.
+    Refused when the committed split was made with other settings."""
+    card = json.loads((folder / "card.json").read_text())
+    theirs = json.loads((committed / "card.json").read_text())
+    keys = ("smiles", "engine", "production", "rotation", "spacing_steps", "segments", "sizes", "stride_steps",
+            "window_steps", "timestep_fs", "temperature_K")
+    differ = {k: (card.get(k), theirs.get(k)) for k in keys if card.get(k) != theirs.get(k)}
+    if differ:
+        raise ValueError(f"the committed test split of {folder.name} was made with other settings "
+                         f"(here, committed): {differ}; simulate the test split too (--splits train val test)")
+    copy_committed(committed, folder, ("test.npz",))
+    card["splits"]["test"] = theirs["splits"]["test"]
+    if "floors" in theirs:
+        card["floors"] = theirs["floors"]
+    card["test_source"] = f"committed sample ({theirs.get('note', 'assets/samples')})"
+    (folder / "card.json").write_text(json.dumps(card, indent=2))
 
 
 def _segment_counts(card: dict, split: str, shape: tuple) -> list[int]:
