@@ -1,4 +1,5 @@
-"""Command line: ``python -m egno {data, train, evaluate, export, render, rollout, ensemble, bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m egno {data, train, evaluate, export, render, rollout, ensemble, bench} ...``
+(``--help`` on each)."""
 from __future__ import annotations
 
 import argparse

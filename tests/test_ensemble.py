@@ -31,7 +31,8 @@ def test_members_on_the_truth_score_zero_and_draws_of_the_truths_law_cover_it():
     truth = rng.standard_normal((2, 300, 3))
     ptr = np.arange(0, 301, 30)
     exact = ensemble.ensemble_scores(np.stack([truth] * 3), truth, np.full((2, 300), 1e-6), ptr)
-    assert exact["energy_score"] == pytest.approx(0.0, abs=1e-12) and exact["crps_ensemble"] == pytest.approx(0.0, abs=1e-12)
+    assert exact["energy_score"] == pytest.approx(0.0, abs=1e-12)
+    assert exact["crps_ensemble"] == pytest.approx(0.0, abs=1e-12)
     assert exact["f_mse"] == pytest.approx(0.0, abs=1e-20)
     # 40 members and the truth drawn alike around a centre: the truth is one more member
     centre = rng.standard_normal((2, 300, 3))

@@ -56,7 +56,8 @@ def main() -> None:
                          card["epochs_run"], card["wall_time_s"], card["stop_reason"]))
     still = no_motion(dataset)
     print(f"\n{dataset}: validation no-motion F-MSE {still:.5g} Å²\n")
-    print("| model | schedule | best val F-MSE (× no motion) | test F-MSE | gyration ratio | best / run epochs | s | stop |")
+    print("| model | schedule | best val F-MSE (× no motion) | test F-MSE | gyration ratio "
+          "| best / run epochs | s | stop |")
     print("|---|---|---|---|---|---|---|---|")
     for model, name, best, test, gyr, be, er, wall, stop in rows:
         gyration = "–" if gyr is None else f"{gyr:.3f}"

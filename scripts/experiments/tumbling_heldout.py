@@ -62,7 +62,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     a.out.mkdir(parents=True, exist_ok=True)
-    print(f"| file | windows | turn per window (rad, mean) | no motion (Å²) | "
+    print("| file | windows | turn per window (rad, mean) | no motion (Å²) | "
           + " | ".join(f"{m} carried (× no motion) | {m} left in | {m} gyration ratio" for m in a.models) + " |")
     print("|---" * (4 + 3 * len(a.models)) + "|")
     for path in simulate(a.molecule, a.segments, a.windows, a.out):
