@@ -81,6 +81,19 @@ def test_beta_nll_is_the_gaussian_nll_and_weights_by_the_variance():
     assert uncertainty.nll_loss(pred, log_var, target, beta=1.0).item() == pytest.approx(0.5 * plain.item())
 
 
+def test_beta_nll_leaves_out_frames_without_truth():
+    """A chained window past its trajectory's end has NaN truth: those frames neither count nor
+    poison the gradient."""
+    pred = torch.zeros(3, 4, 3, requires_grad=True)
+    log_var = torch.zeros(3, 4, requires_grad=True)
+    target = torch.ones(3, 4, 3)
+    target[2] = float("nan")
+    loss = uncertainty.nll_loss(pred, log_var, target, beta=0.5)
+    assert loss.item() == pytest.approx(uncertainty.nll_loss(pred[:2], log_var[:2], target[:2], 0.5).item())
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and (pred.grad[2] == 0).all() and (log_var.grad[2] == 0).all()
+
+
 def variance_model(length_scale: float = 1.0):
     torch.manual_seed(0)
     model = build_model(ModelConfig(model="egno", node_features=1, edge_features=2, hidden=16, layers=2,

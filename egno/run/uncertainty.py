@@ -31,12 +31,15 @@ LEVELS = np.linspace(0.01, 0.99, 99)  # central-interval levels for the miscalib
 
 def nll_loss(pred: torch.Tensor, log_var: torch.Tensor, target: torch.Tensor, beta: float) -> torch.Tensor:
     """β-NLL of isotropic Gaussians per node and frame: the Gaussian NLL of the three coordinates
-    weighted by a stop-gradient σ^{2β} (β = 0: plain NLL; β = 1: the mean's gradient as MSE's)."""
+    weighted by a stop-gradient σ^{2β} (β = 0: plain NLL; β = 1: the mean's gradient as MSE's).
+    Frames with non-finite truth (past a chained trajectory's end) are left out."""
+    target = target[:pred.shape[0]]
+    have = torch.isfinite(target).all(-1)
     var = log_var.exp()
-    nll = 0.5 * (3 * log_var + ((pred - target) ** 2).sum(-1) / var)
+    nll = 0.5 * (3 * log_var + ((pred - target.nan_to_num()) ** 2).sum(-1) / var)
     if beta:
         nll = nll * var.detach() ** beta
-    return nll.mean()
+    return (nll * have).sum() / have.sum().clamp(min=1)
 
 
 @torch.no_grad()
