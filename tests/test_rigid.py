@@ -85,7 +85,10 @@ def test_a_steadily_turned_window_is_predicted_turned(aspirin):
     want = np.einsum("pij,pnj->pni", Rotation.from_rotvec(np.outer(times, omega)).as_matrix(), pred - c) + c
     gap = ((pred_turned - want) ** 2).mean()
     no_motion = ((turn_w.x.numpy()[None] - turn_w.target.numpy()) ** 2).mean()
-    assert gap < 1e-3 * no_motion, (gap, no_motion)
+    own = ((pred - still_w.target.double().numpy()) ** 2).mean()  # the model's own error, unturned
+    # ω and the velocities are read from the frames, so the two agree to a small part of the
+    # model's own error and of the turn, not exactly
+    assert gap < 0.05 * own and gap < 2e-3 * no_motion, (gap, own, no_motion)
 
 
 def test_the_carried_rotation_turns_with_the_input(aspirin):

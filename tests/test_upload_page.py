@@ -54,8 +54,12 @@ def test_xyz_without_times_asks_for_the_interval_and_warns():
     dt = next(n for n in at.number_input if n.label.startswith("time between frames"))
     assert dt.value == 0.5
     assert any("time between frames is probably wrong" in w.value for w in at.warning)
-    # 75 times too fast: the prediction is not finite, so no success box, drawing or download of it
-    assert not at.success and any("not finite" in e.value and "Set the interval" in e.value for e in at.error)
+    # 75 times too fast: the prediction is not finite or runs away, so no success box, drawing,
+    # uncertainty or download of it, and the error names the likely cause and the fix
+    assert not at.success
+    failed = [e.value for e in at.error if "nothing is drawn" in e.value]
+    assert failed and ("not finite" in failed[0] or "moves a node by" in failed[0]) and "Set the interval" in failed[0]
+    assert not any("expects an RMSE" in i.value for i in at.info)
     assert not any("prediction" in b.label for b in at.get("download_button"))
     dt.set_value(37.5).run()
     assert not any("probably wrong" in w.value for w in at.warning)

@@ -110,7 +110,7 @@ def prediction_warning(out: Prediction) -> str | None:
     not finite; with ground truth, its final-frame error over DIVERGED_FACTOR × that of no
     motion; without, its nodes moving over ten times the size of the input system plus the
     input velocity's reach. None when nothing is off."""
-    pred, x0 = out.pred, out.x
+    pred = out.pred
     if not np.isfinite(pred).all():
         return "The prediction is not finite (NaN or inf): the model diverged on this input."
     if out.frame_mse is not None:
@@ -120,6 +120,13 @@ def prediction_warning(out: Prediction) -> str | None:
                     f"predicting no motion at all ({still:.4g}): this prediction is far off; the "
                     "model probably diverged on an input unlike its training data.")
         return None
+    return runaway(out)
+
+
+def runaway(out: Prediction) -> str | None:
+    """Why a finite prediction without ground truth has run away (a node moved over ten times the
+    size of the input system plus the input velocity's reach), or None."""
+    pred, x0 = out.pred, out.x
     size = float(np.linalg.norm(x0 - x0.mean(0), axis=-1).max())
     reach = float(np.linalg.norm(out.v, axis=-1).max() * out.window * float(out.t[-1]))
     moved = float(np.linalg.norm(pred - x0[None], axis=-1).max())

@@ -151,9 +151,14 @@ def truth_at(pos: np.ndarray, offset: int, per_target: float, count: int,
 
 
 def failed_upload_prediction(family: DatasetFamily, out, meta: dict, unit: str) -> str | None:
-    """Why an upload's prediction (a Prediction) cannot be shown, with the likely cause and the fix,
-    or None when it is finite."""
-    if np.isfinite(out.pred).all():
+    """Why an upload's prediction (a Prediction) cannot be shown, with the likely cause and the fix:
+    not finite, or, where the file has no frames to score it against, run away (a node moved
+    far beyond the system's size); None when it can be shown."""
+    from egno.service.inference import runaway
+
+    finite = bool(np.isfinite(out.pred).all())
+    away = runaway(out) if finite and out.frame_mse is None else None
+    if finite and away is None:
         return None
     limit, _ = family.max_speed
     speed, dt = float(meta.get("speed", 0.0)), float(meta["dt"])
@@ -166,8 +171,9 @@ def failed_upload_prediction(family: DatasetFamily, out, meta: dict, unit: str) 
     else:
         cause = (f"its input is unlike the data the model learned (velocities: {meta.get('velocities')}). Check "
                  "the time between frames and the start frame")
-    return (f"The prediction is not finite (NaN or inf): the model diverged on this input, so nothing is drawn "
-            f"or offered for download. Likely cause: {cause}.")
+    what = "The prediction is not finite (NaN or inf): the model diverged on this input" if not finite \
+        else away.rstrip(".")
+    return f"{what}, so nothing is drawn or offered for download. Likely cause: {cause}."
 
 
 def speed_warning(family: DatasetFamily, speed: float, dt: float, unit: str,
