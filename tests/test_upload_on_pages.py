@@ -6,6 +6,7 @@ import base64
 
 import numpy as np
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
@@ -31,11 +32,15 @@ def small_data(tmp_path_factory):
     generate_nbody_long(family, n_systems=2, windows=3, seed=1)
     old = os.environ.get("EGNO_DATA")
     os.environ["EGNO_DATA"] = str(family.data_dir.parent)
+    # the app caches each dataset's test split per process (by name): one another test loaded
+    # from another data folder would stand in for this one
+    st.cache_resource.clear()
     yield
     if old is None:
         os.environ.pop("EGNO_DATA")
     else:
         os.environ["EGNO_DATA"] = old
+    st.cache_resource.clear()
 
 
 def values(arr) -> np.ndarray:
