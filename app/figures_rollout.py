@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.figures import MODEL_COLOURS, error_chart
+from app.figures import MEMBER_COLOUR, MODEL_COLOURS, error_chart
 
 BOUNDARY = dict(color="#adb5bd", dash="dot", width=1)
 
@@ -35,11 +35,23 @@ def label_windows(fig: go.Figure, timesteps: int) -> go.Figure:
 
 def horizon_chart(errors: dict[str, np.ndarray], times: np.ndarray, windows: int, window: float,
                   unit: str, length_unit: str, band: tuple[np.ndarray, np.ndarray] | None = None,
-                  band_name: str = "") -> go.Figure:
+                  band_name: str = "", spread: np.ndarray | None = None,
+                  threshold: float | None = None) -> go.Figure:
     """Per-frame MSE of each model's chained rollout against time (log axis), windows marked;
-    ``band``: a predicted range of the error, shaded."""
+    ``band``: a predicted range of the error, shaded; ``spread``: a deep ensemble's spread at each
+    window's end (K, a length: drawn squared, in the error's unit), with the ``threshold`` past
+    which a rollout counts as no longer predictable as a dashed line."""
     fig = error_chart(errors, times, unit, "error versus horizon (this sample)", length_unit,
                       band=band, band_name=band_name)
+    if spread is not None:
+        ends = window * np.arange(1, len(spread) + 1)
+        fig.add_scatter(x=ends, y=np.asarray(spread, float) ** 2, mode="lines+markers",
+                        name="ensemble spread² (members apart)", line=dict(color=MEMBER_COLOUR, dash="dot", width=2),
+                        marker=dict(symbol="diamond", size=9, color=MEMBER_COLOUR))
+    if threshold is not None:
+        fig.add_hline(y=threshold ** 2, line=dict(color=MEMBER_COLOUR, dash="longdash", width=1.5),
+                      annotation_text="no longer predictable above", annotation_position="bottom right",
+                      annotation_font_color=MEMBER_COLOUR)
     return mark_windows(fig, windows, window)
 
 

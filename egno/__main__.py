@@ -237,6 +237,8 @@ def cmd_ensemble(a) -> None:
             "scale": report["scale"], "metrics": {"test": report}, "wall_time_s": time.time() - began}, indent=2))
     elif (card := ensemble_card(a.dataset, a.model)) is not None:
         report["card_scale"] = card["scale"]
+    if a.flag:
+        report["flag"] = _ensemble_flag(a, family, models, dev)
     if a.json:
         print(json.dumps({"dataset": a.dataset, "model": a.model, "members": [str(p) for p in paths], **report}))
         return
@@ -250,6 +252,31 @@ def cmd_ensemble(a) -> None:
         print(f"  {name:12s} NLL {c['nll']:.4f}  CRPS {c['crps']:.5f}  coverage 50/90 % {c['coverage_50']:.3f}/"
               f"{c['coverage_90']:.3f}  miscalibration {c['miscalibration_area']:.3f}  spread/RMSE "
               f"{c['rms_sigma']:.4f}/{c['rmse']:.4f}  Spearman {c['spearman_spread_error']:.2f}{extra}")
+    if a.flag:
+        f, t = report["flag"], report["flag"]["test"]
+        print(f"  flag: threshold {f['threshold']:.4g} (validation); test rollouts diverging in {f['windows']} "
+              f"windows {t['diverged']} of {t['samples']}: flagged before {t['flagged_before_divergence']} "
+              f"(median {t['windows_early_median']} windows early), at or after {t['flagged_at_or_after']}, "
+              f"never {t['never_flagged']}; calm flagged {t['calm_flagged']} of {t['calm']}")
+
+
+def _ensemble_flag(a, family, models, dev) -> dict:
+    """The ensemble's no-longer-predictable threshold (egno.run.flag), written to its folder's
+    flag.json with the command that made it."""
+    import time
+
+    from egno.data.long import long_windows
+    from egno.run.checkpoint import ensemble_folder
+    from egno.run.flag import flag_study
+
+    began, p = time.time(), models[0].config.timesteps
+    val, test = (long_windows(family, a.flag, p, split) for split in ("val", "test"))
+    study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, dev)
+    card = {"dataset": a.dataset, "model": a.model, **study, "wall_time_s": round(time.time() - began, 1),
+            "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model",
+                                   a.model, "--flag", str(a.flag), "--flag-false-rate", str(a.flag_false_rate)])}
+    (ensemble_folder(a.dataset) / f"{a.model}-flag.json").write_text(json.dumps(card, indent=2))
+    return card
 
 
 def cmd_bench(a) -> None:
@@ -400,6 +427,12 @@ def _ensemble_command(sub) -> None:
     e.add_argument("--ship", nargs="+", type=Path, metavar="CHECKPOINT",
                    help="trained members (the shipped command, other seeds) to copy into "
                         "assets/checkpoints/<dataset>/ensemble/ first; writes the ensemble's card")
+    e.add_argument("--flag", type=int, metavar="WINDOWS",
+                   help="also choose the no-longer-predictable threshold of the members chained this many "
+                        "windows (validation long-horizon data), score it on test and write "
+                        "ensemble/<model>-flag.json")
+    e.add_argument("--flag-false-rate", type=float, default=0.1,
+                   help="the share of never-diverging validation rollouts the threshold may flag")
     e.add_argument("--data-dir", type=Path)
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--device")

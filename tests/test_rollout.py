@@ -143,6 +143,27 @@ def test_long_horizon_page(long_nbody, monkeypatch):
         assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
     checks = figs[2]
     assert "energy drift (relative)" in [a["text"] for a in checks["layout"]["annotations"]]
+    if (ROOT / "assets/checkpoints/nbody/ensemble/egno-flag.json").exists():  # the ensemble's flag
+        spread = next(t for t in figs[1]["data"] if t.get("name") == "ensemble spread² (members apart)")
+        assert len(spread["x"]) == 3
+        threshold = json.loads((ROOT / "assets/checkpoints/nbody/ensemble/egno-flag.json").read_text())["threshold"]
+        notes = [m.value for m in (*at.success, *at.warning)]
+        assert any(n.startswith(("Predictable for all 3 windows", "**No longer predictable from window"))
+                   and f"threshold {threshold:.3g}" in n for n in notes)
+
+
+def test_the_ensemble_spread_is_drawn_squared_at_window_ends_with_its_threshold():
+    from app.figures import MEMBER_COLOUR
+    from app.figures_rollout import horizon_chart
+
+    errors = {"egno": np.full(6, 0.01)}
+    fig = horizon_chart(errors, np.arange(1, 7) / 2, 3, 1.0, "s", "m", spread=np.array([0.1, 0.2, np.nan]),
+                        threshold=0.15)
+    trace = next(t for t in fig.data if t.name == "ensemble spread² (members apart)")
+    assert list(trace.x) == [1.0, 2.0, 3.0] and np.allclose(trace.y[:2], [0.01, 0.04])
+    line = [s for s in fig.layout.shapes if s.line.color == MEMBER_COLOUR]
+    assert len(line) == 1 and line[0].y0 == pytest.approx(0.0225)
+    assert "no longer predictable above" in [a.text for a in fig.layout.annotations]
 
 
 def test_long_horizon_frames_are_labelled_with_their_window():

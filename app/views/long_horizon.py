@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.common import (DEVICE, animation_downloads, dataset_and_model, draw_sample, load_model,
-                        load_spread_model, short_unit)
+from app.common import (DEVICE, animation_downloads, dataset_and_model, draw_sample, load_ensemble,
+                        load_model, load_spread_model, short_unit)
 from app.figures import IN_3DMOL, animated_figure, plot_options
 from app.figures_rollout import checks_chart, cut_at, horizon_chart, label_windows, mark_windows
 from app.player import readable_time
@@ -16,10 +16,12 @@ from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
 from egno.paths import ROOT
-from egno.run.checkpoint import chaining_checkpoint, shipped_models
+from egno.run.checkpoint import chaining_checkpoint, ensemble_flag, shipped_models
+from egno.run.flag import chained_spread
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
-from egno.run.rollout import accumulated_variance, chain_one, chain_with_spread, per_sample_checks
+from egno.run.rollout import (accumulated_variance, chain_one, chain_with_spread, first_unpredictable,
+                              per_sample_checks)
 from egno.run.uncertainty import calibration_scale
 from egno.service.inference import mse_band
 from egno.service.results import Prediction
@@ -55,6 +57,34 @@ def chained_variance(dataset: str, windows: int, timesteps: int, sample: int):
     loaded = load_spread_model(dataset, "egno")
     _, var = chain_with_spread(loaded.model, one, windows, timesteps, dataset, device=DEVICE)
     return calibration_scale(loaded.card) * accumulated_variance(var, timesteps)
+
+
+@st.cache_data(show_spinner="chaining the ensemble's members…", max_entries=64)
+def members_spread(dataset: str, windows: int, timesteps: int, sample: int) -> np.ndarray:
+    """(K,): how far apart the shipped EGNO ensemble's members are at each window's end, each
+    chained on its own predictions from this sample's input (egno.run.flag.ensemble_spread)."""
+    one = long_data(dataset, windows, timesteps).select([sample])
+    members = [m.model for m in load_ensemble(dataset, "egno")]
+    return chained_spread("ensemble", members, one, windows, timesteps, dataset, device=DEVICE)[0][0]
+
+
+def unpredictable_note(spread: np.ndarray, card: dict, members: int) -> None:
+    """Where this sample's ensemble spread first passes the threshold of ``card`` (egno ensemble
+    --flag), with the rule and how it fared on the test rollouts."""
+    t = card["test"]
+    rule = (f"the threshold {card['threshold']:.3g} {length} (RMS) is the smallest that flags at most "
+            f"{card['false_rate']:.0%} of the validation rollouts that never diverge; on the "
+            f"{t['samples']} test rollouts it fired before the divergence on {t['flagged_before_divergence']} "
+            f"of the {t['diverged']} that diverge within {card['windows']} windows (docs/results/uncertainty.md)")
+    over = first_unpredictable(spread[None], card["threshold"])[0]
+    if over is None:
+        st.success(f"Predictable for all {len(spread)} windows: the {members} ensemble members stay within "
+                   f"{np.nanmax(spread):.3g} {length} of one another; {rule}.")
+        return
+    apart = "no longer finite" if not np.isfinite(spread[over - 1]) else f"{spread[over - 1]:.3g} {length} apart"
+    st.warning(f"**No longer predictable from window {over}** (t = {readable_time(over * window, unit)}): the "
+               f"{members} ensemble members chained from this input are {apart} there; {rule}.",
+               icon=":material/help:")
 
 
 st.title("Long horizon")
@@ -127,7 +157,11 @@ for name, broken in breaks.items():
         st.warning(f"**{name}: diverged** at {when}: {TITLES.get(why, why)} passed its limit "
                    f"({LIMITS[why]:g}). Its numbers stop there.", icon=":material/warning:")
 st.caption(divergence_rule())
-
+flag_card = ensemble_flag(dataset) if files is None and "egno" in runs else None
+members = load_ensemble(dataset, "egno") if flag_card is not None else None
+spread = members_spread(dataset, windows, timesteps, sample) if members else None
+if spread is not None:
+    unpredictable_note(spread, flag_card, len(members))
 
 
 def drawn_until(broken: tuple[int, str] | None) -> int | None:
@@ -173,7 +207,8 @@ if files is None and "egno" in runs and load_spread_model(dataset, "egno") is no
                "divergence reliably (docs/results/uncertainty.md), so no flag is drawn from it.")
 if truth_frames:
     plotly_view(horizon_chart(errors, times, windows, window, unit, length, band=band,
-                              band_name="egno: predicted 90 % range"), key="lh_errors")
+                              band_name="egno: predicted 90 % range", spread=spread,
+                              threshold=None if spread is None else flag_card["threshold"]), key="lh_errors")
 checks = {**{m: {name: cut_at(v, None if breaks[m] is None else drawn_until(breaks[m]) + 1)
                  for name, v in r["checks"].items()} for m, r in runs.items()}, "truth": truth_checks}
 if any(checks.values()):

@@ -140,6 +140,13 @@ def ensemble_card(dataset: str, model: str = "egno") -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def ensemble_flag(dataset: str, model: str = "egno") -> dict | None:
+    """The shipped ensemble's no-longer-predictable threshold and how it fared (``egno ensemble
+    --flag``: ensemble/<model>-flag.json), or None."""
+    path = ensemble_folder(dataset) / f"{model}-flag.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def shipped_models(dataset: str) -> list[str]:
     folder = CHECKPOINTS / dataset
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.exists() else []
