@@ -257,7 +257,8 @@ def cmd_ensemble(a) -> None:
         print(f"  flag: threshold {f['threshold']:.4g} (validation); test rollouts diverging in {f['windows']} "
               f"windows {t['diverged']} of {t['samples']}: flagged before {t['flagged_before_divergence']} "
               f"(median {t['windows_early_median']} windows early), at or after {t['flagged_at_or_after']}, "
-              f"never {t['never_flagged']}; calm flagged {t['calm_flagged']} of {t['calm']}")
+              f"never {t['never_flagged']}; calm flagged {t['calm_flagged']} of {t['calm']}; premature "
+              f"(over {f['horizon']} windows early) {t['premature']}")
 
 
 def _ensemble_flag(a, family, models, dev) -> dict:
@@ -271,10 +272,11 @@ def _ensemble_flag(a, family, models, dev) -> dict:
 
     began, p = time.time(), models[0].config.timesteps
     val, test = (long_windows(family, a.flag, p, split) for split in ("val", "test"))
-    study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, dev)
+    study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev)
     card = {"dataset": a.dataset, "model": a.model, **study, "wall_time_s": round(time.time() - began, 1),
             "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model",
-                                   a.model, "--flag", str(a.flag), "--flag-false-rate", str(a.flag_false_rate)])}
+                                   a.model, "--flag", str(a.flag), "--flag-false-rate", str(a.flag_false_rate),
+                                   "--flag-horizon", str(a.flag_horizon)])}
     (ensemble_folder(a.dataset) / f"{a.model}-flag.json").write_text(json.dumps(card, indent=2))
     return card
 
@@ -432,7 +434,9 @@ def _ensemble_command(sub) -> None:
                         "windows (validation long-horizon data), score it on test and write "
                         "ensemble/<model>-flag.json")
     e.add_argument("--flag-false-rate", type=float, default=0.1,
-                   help="the share of never-diverging validation rollouts the threshold may flag")
+                   help="the share of validation rollouts the threshold may flag prematurely")
+    e.add_argument("--flag-horizon", type=int, default=3,
+                   help="a flag more than this many windows before its rollout diverges is premature")
     e.add_argument("--data-dir", type=Path)
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--device")

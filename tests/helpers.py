@@ -40,3 +40,14 @@ def app_figures(at) -> list[dict]:
         if "figure" in payload:
             out.append(json.loads(payload["figure"]))
     return out
+
+
+def values(arr) -> "np.ndarray":  # noqa: F821
+    """A plotly JSON array as numbers: plotly 6+ writes numeric arrays as base64 {dtype, bdata}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(arr, dict):
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
+    return np.asarray(arr, dtype=float)

@@ -1,14 +1,13 @@
 """App page logic and state through streamlit.testing (AppTest), one test per page."""
 from __future__ import annotations
 
-import base64
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from helpers import app_figures
+from helpers import app_figures, values
 from egno.run.checkpoint import shipped_models
 
 pytestmark = pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints")
@@ -44,12 +43,6 @@ def start(page: str | None = None) -> AppTest:
 
 def figure(at: AppTest, i: int = 0) -> dict:
     return app_figures(at)[i]
-
-
-def values(arr) -> np.ndarray:
-    if isinstance(arr, dict):  # plotly 7 binary arrays
-        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
-    return np.asarray(arr, dtype=float)
 
 
 def test_explore_draws_sample_with_frames_and_every_model_error():

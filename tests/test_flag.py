@@ -25,20 +25,31 @@ def test_the_ensemble_spread_is_the_members_rms_distance_at_each_windows_end():
     assert np.isnan(spread[0, 1]) and flag.first_unpredictable(spread, 1e9) == [2, None]
 
 
-def test_the_threshold_spares_the_calm_rollouts_and_the_report_counts_how_early():
-    spread = np.array([[0.1, 0.2, 0.3],   # calm
+def test_the_threshold_keeps_premature_flags_rare_and_the_report_counts_how_early():
+    spread = np.array([[0.1, 0.2, 0.3],   # calm: any flag is premature
                        [0.1, 0.5, 0.6],   # calm
-                       [0.2, 0.9, 2.0],   # diverges in window 3: flagged in 2 at 0.5
-                       [1.0, 1.1, 1.2],   # diverges in window 1: flagged in the same window
+                       [0.2, 0.9, 2.0],   # diverges in window 3
+                       [1.0, 1.1, 1.2],   # diverges in window 1: never flagged before it
                        [0.1, 0.1, 0.1]])  # diverges in window 2: never flagged
     diverged = [None, None, 3, 1, 2]
-    assert flag.choose_threshold(spread, diverged, 0.5) == 0.3  # flags 1 of 2 calm (0.6 > 0.3)
-    assert flag.choose_threshold(spread, diverged, 0.0) == 0.6
-    r = flag.flag_report(spread, diverged, 0.6)
-    assert r == {"samples": 5, "diverged": 3, "flagged_before_divergence": 1, "windows_early_median": 1.0,
-                 "windows_early_min_max": [1, 1], "flagged_at_or_after": 1, "never_flagged": 1,
-                 "calm": 2, "calm_flagged": 0}
-    assert flag.choose_threshold(spread[2:], diverged[2:], 0.1) == 2.0  # none calm: the largest
+    # no warning horizon: only a flag in the window of the divergence (or later) is in time
+    assert flag.choose_threshold(spread, diverged, 0.0, horizon=0) == 0.9
+    assert flag.choose_threshold(spread, diverged, 0.2, horizon=0) == 0.6  # r2 flagged in window 2
+    # one window of warning: flagging r2 in window 2 is in time
+    assert flag.choose_threshold(spread, diverged, 0.0, horizon=1) == 0.6
+    assert flag.choose_threshold(spread, diverged, 0.2, horizon=1) == 0.3  # one calm rollout flagged
+    assert flag.premature([2, None, 1, 1, None], diverged, 1).tolist() == [True, False, True, False, False]
+    r = flag.flag_report(spread, diverged, 0.6, horizon=1)
+    assert r == {"samples": 5, "diverged": 3, "premature": 0, "flagged_before_divergence": 1,
+                 "windows_early_median": 1.0, "windows_early_min_max": [1, 1], "flagged_at_or_after": 1,
+                 "never_flagged": 1, "calm": 2, "calm_flagged": 0}
+    assert flag.choose_threshold(np.full((2, 3), np.nan), [1, None], 0.1, 1) == np.inf
+
+
+def test_the_clock_flag_is_the_same_window_for_every_sample(tiny_nbody):
+    w = get_dataset("nbody", tiny_nbody).load("test", 5).select([0, 1])
+    spread, pred = flag.chained_spread("clock", [member(0)], w, 3, 5, "nbody")
+    assert spread.tolist() == [[1.0, 2.0, 3.0]] * 2 and pred.shape == (15, w.x.shape[0], 3)
 
 
 def test_a_chained_ensembles_spread_is_invariant_and_needs_two_members(tiny_nbody):

@@ -2,7 +2,6 @@
 (streamlit.testing; the check and the rollout run in the real upload worker)."""
 from __future__ import annotations
 
-import base64
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from helpers import app_figures
+from helpers import app_figures, values
 from egno.run.checkpoint import shipped_models
 
 pytestmark = [pytest.mark.skipif(not shipped_models("nbody"), reason="no shipped nbody checkpoints"),
@@ -41,12 +40,6 @@ def small_data(tmp_path_factory):
     else:
         os.environ["EGNO_DATA"] = old
     st.cache_resource.clear()
-
-
-def values(arr) -> np.ndarray:
-    if isinstance(arr, dict):  # plotly 7 binary arrays
-        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
-    return np.asarray(arr, dtype=float)
 
 
 def with_particles_example(page: str) -> AppTest:

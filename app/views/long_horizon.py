@@ -72,10 +72,12 @@ def unpredictable_note(spread: np.ndarray, card: dict, members: int) -> None:
     """Where this sample's ensemble spread first passes the threshold of ``card`` (egno ensemble
     --flag), with the rule and how it fared on the test rollouts."""
     t = card["test"]
-    rule = (f"the threshold {card['threshold']:.3g} {length} (RMS) is the smallest that flags at most "
-            f"{card['false_rate']:.0%} of the validation rollouts that never diverge; on the "
-            f"{t['samples']} test rollouts it fired before the divergence on {t['flagged_before_divergence']} "
-            f"of the {t['diverged']} that diverge within {card['windows']} windows (docs/results/uncertainty.md)")
+    rule = (f"the threshold {card['threshold']:.3g} {length} (RMS) was chosen on the validation rollouts so that "
+            f"at most {card['false_rate']:.0%} are flagged more than {card['horizon']} windows before they "
+            f"break a physical limit; of the {t['diverged']} test rollouts that break one within "
+            f"{card['windows']} windows it flagged {t['flagged_before_divergence']} before they did (median "
+            f"{t['windows_early_median']:g} windows early), {t['premature']} of them too early "
+            "(docs/results/uncertainty.md)")
     over = first_unpredictable(spread[None], card["threshold"])[0]
     if over is None:
         st.success(f"Predictable for all {len(spread)} windows: the {members} ensemble members stay within "
@@ -203,8 +205,9 @@ band = None
 if files is None and "egno" in runs and load_spread_model(dataset, "egno") is not None:
     band = mse_band(chained_variance(dataset, windows, timesteps, sample))
     st.caption("Shaded: the range (90 %) of EGNO's error its variance head predicts, window by window, "
-               "each window's spread added to the last's. On N-body it does not warn of a coming "
-               "divergence reliably (docs/results/uncertainty.md), so no flag is drawn from it.")
+               "each window's spread added to the last's. It warns of a coming divergence less often "
+               "than the ensemble's members drifting apart (docs/results/uncertainty.md), so the "
+               "flag above is drawn from those where an ensemble is shipped.")
 if truth_frames:
     plotly_view(horizon_chart(errors, times, windows, window, unit, length, band=band,
                               band_name="egno: predicted 90 % range", spread=spread,

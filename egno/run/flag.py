@@ -9,9 +9,13 @@ Spreads (S samples × K windows), each window's at its last frame:
   ensemble   a deep ensemble's members each chained on its own predictions from the same input,
              √(mean over the sample's nodes of their variance about their mean): how far apart
              equally good models have drifted. A member that is no longer finite makes it NaN,
-             which passes every threshold.
-The threshold is the smallest that flags at most ``false_rate`` of the validation rollouts that
-never diverge; the rollout whose divergence it must foresee is the first model's (the shipped one).
+             which passes every threshold;
+  clock      the window's number, the same for every sample: the flag that knows nothing of the
+             sample, the baseline the others must beat.
+A flag is premature where it fires more than ``horizon`` windows before its rollout diverges, or
+at all on one that never does; the threshold is the smallest whose premature flags are at most
+``false_rate`` of the validation rollouts. The rollout whose divergence it must foresee is the
+first model's (the shipped one).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from egno.data import Windows
 from egno.run.ensemble import spread as members_variance
 from egno.run.rollout import accumulated_spread, chain, chain_with_spread, first_unpredictable, per_sample_checks
 
-SOURCES = ("head", "relative", "ensemble")
+SOURCES = ("head", "relative", "ensemble", "clock")
 
 
 def ensemble_spread(preds: torch.Tensor | np.ndarray, node_ptr: torch.Tensor, timesteps: int) -> np.ndarray:
@@ -45,6 +49,9 @@ def chained_spread(source: str, models: list, w: Windows, windows: int, timestep
         preds = torch.stack([chain(m, w, windows, timesteps, family, device=device) for m in models])
         return ensemble_spread(preds.double().numpy(), w.node_ptr, timesteps), preds[0]
     assert source in SOURCES, f"source must be one of {SOURCES}, not {source}"
+    if source == "clock":
+        pred = chain(models[0], w, windows, timesteps, family, device=device)
+        return np.tile(np.arange(1.0, windows + 1), (len(w), 1)), pred
     pred, var = chain_with_spread(models[0], w, windows, timesteps, family, device=device)
     spread = accumulated_spread(var, w.node_ptr, timesteps)
     if source == "relative":
@@ -60,28 +67,38 @@ def diverged_windows(w: Windows, pred: torch.Tensor, family: str, timesteps: int
     return [None if b is None else (max(b, 1) - 1) // timesteps + 1 for b in broken]
 
 
-def choose_threshold(spread: np.ndarray, diverged: list[int | None], false_rate: float) -> float:
-    """The smallest spread value that flags at most ``false_rate`` of the rollouts that never
-    diverge (every spread value is a candidate); the largest finite one if none are calm."""
-    calm = np.array([d is None for d in diverged])
+def premature(flags: list[int | None], diverged: list[int | None], horizon: int) -> np.ndarray:
+    """Per rollout: flagged more than ``horizon`` windows before it diverges, or flagged though
+    it never diverges."""
+    return np.array([f is not None and (d is None or f < d - horizon) for f, d in zip(flags, diverged)])
+
+
+def choose_threshold(spread: np.ndarray, diverged: list[int | None], false_rate: float, horizon: int) -> float:
+    """The smallest spread value (every finite one is a candidate) whose flags are ``premature``
+    on at most ``false_rate`` of the rollouts; the largest if none is. A higher threshold flags
+    each rollout later or never, so the premature share only falls: a bisection finds it."""
     candidates = np.unique(spread[np.isfinite(spread)])
-    if not calm.any() or not len(candidates):
-        return float(candidates[-1]) if len(candidates) else float("inf")
-    calm_max = np.nan_to_num(spread[calm], nan=np.inf).max(1)  # a calm rollout is flagged where tau < its max
-    for tau in candidates:
-        if np.mean(calm_max > tau) <= false_rate:
-            return float(tau)
-    return float(candidates[-1])
+    if not len(candidates):
+        return float("inf")
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if premature(first_unpredictable(spread, candidates[mid]), diverged, horizon).mean() <= false_rate:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(candidates[lo])
 
 
-def flag_report(spread: np.ndarray, diverged: list[int | None], threshold: float) -> dict:
+def flag_report(spread: np.ndarray, diverged: list[int | None], threshold: float, horizon: int) -> dict:
     """How the flag at ``threshold`` fares against the divergences: of the diverging rollouts, how
     many it flags in an earlier window (and how many windows earlier), in the same window or
-    later, or never; of the calm ones, how many it flags."""
+    later, or never; of the calm ones, how many it flags; how many flags are premature."""
     flags = first_unpredictable(spread, threshold)
     diverging = [(f, d) for f, d in zip(flags, diverged) if d is not None]
     early = [d - f for f, d in diverging if f is not None and f < d]
     return {"samples": len(diverged), "diverged": len(diverging),
+            "premature": int(premature(flags, diverged, horizon).sum()),
             "flagged_before_divergence": len(early),
             "windows_early_median": float(np.median(early)) if early else None,
             "windows_early_min_max": [int(min(early)), int(max(early))] if early else None,
@@ -92,16 +109,16 @@ def flag_report(spread: np.ndarray, diverged: list[int | None], threshold: float
 
 
 def flag_study(source: str, models: list, val: Windows, test: Windows, windows: int, family: str,
-               false_rate: float = 0.1, device="cpu") -> dict:
+               false_rate: float = 0.1, horizon: int = 3, device="cpu") -> dict:
     """The threshold chosen on ``val`` and its report there and on ``test`` (long-horizon windows
     of one frame per step: ``long_windows(family, windows, P, split)``)."""
     p = int(round(1 / float(val.t[0])))
     val_spread, val_pred = chained_spread(source, models, val, windows, p, family, device)
     val_div = diverged_windows(val, val_pred, family, p)
-    threshold = choose_threshold(val_spread, val_div, false_rate)
+    threshold = choose_threshold(val_spread, val_div, false_rate, horizon)
     test_spread, test_pred = chained_spread(source, models, test, windows, p, family, device)
     test_div = diverged_windows(test, test_pred, family, p)
     return {"source": source, "windows": windows, "timesteps": p, "false_rate": false_rate,
-            "threshold": threshold, "members": len(models),
-            "val": flag_report(val_spread, val_div, threshold),
-            "test": flag_report(test_spread, test_div, threshold)}
+            "horizon": horizon, "threshold": threshold, "members": len(models),
+            "val": flag_report(val_spread, val_div, threshold, horizon),
+            "test": flag_report(test_spread, test_div, threshold, horizon)}
