@@ -258,7 +258,8 @@ def cmd_ensemble(a) -> None:
               f"windows {t['diverged']} of {t['samples']}: flagged before {t['flagged_before_divergence']} "
               f"(median {t['windows_early_median']} windows early), at or after {t['flagged_at_or_after']}, "
               f"never {t['never_flagged']}; calm flagged {t['calm_flagged']} of {t['calm']}; premature "
-              f"(over {f['horizon']} windows early) {t['premature']}")
+              f"(over {f['horizon']} windows early) {t['premature']}; the same window for every sample: "
+              f"{f['clock']['test']['flagged_before_divergence']} before, {f['clock']['test']['premature']} premature")
 
 
 def _ensemble_flag(a, family, models, dev) -> dict:
@@ -273,7 +274,10 @@ def _ensemble_flag(a, family, models, dev) -> dict:
     began, p = time.time(), models[0].config.timesteps
     val, test = (long_windows(family, a.flag, p, split) for split in ("val", "test"))
     study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev)
-    card = {"dataset": a.dataset, "model": a.model, **study, "wall_time_s": round(time.time() - began, 1),
+    clock = flag_study("clock", models[:1], val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev)
+    card = {"dataset": a.dataset, "model": a.model, **study,
+            "clock": {k: clock[k] for k in ("threshold", "val", "test")},  # the flag that ignores the sample
+            "wall_time_s": round(time.time() - began, 1),
             "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model",
                                    a.model, "--flag", str(a.flag), "--flag-false-rate", str(a.flag_false_rate),
                                    "--flag-horizon", str(a.flag_horizon)])}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from egno import get_dataset
-from egno.run import flag
+from egno.run import checkpoint, flag
 from egno.service.inference import random_rotation, transform_windows
 from test_ensemble import member
 
@@ -62,3 +62,25 @@ def test_a_chained_ensembles_spread_is_invariant_and_needs_two_members(tiny_nbod
     assert np.allclose(moved, spread, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="at least two"):
         flag.chained_spread("ensemble", models[:1], w, 3, 5, "nbody")
+
+
+FLAG = checkpoint.ensemble_flag("nbody")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(FLAG is None, reason="no shipped N-body flag")
+def test_the_shipped_flag_reproduces_its_card():
+    from egno.data.long import long_windows
+
+    family = get_dataset("nbody")
+    models = [checkpoint.load_checkpoint(p).model for p in checkpoint.ensemble_paths("nbody")]
+    val, test = (long_windows(family, FLAG["windows"], FLAG["timesteps"], s) for s in ("val", "test"))
+    got = flag.flag_study("ensemble", models, val, test, FLAG["windows"], "nbody", FLAG["false_rate"],
+                          FLAG["horizon"])
+    # chained N-body is chaotic: the order of a sum (threads, device) moves late windows a little
+    print(got["threshold"], got["test"])
+    assert got["threshold"] == pytest.approx(FLAG["threshold"], rel=0.02)
+    for key in ("diverged", "flagged_before_divergence", "premature", "never_flagged"):
+        assert abs(got["test"][key] - FLAG["test"][key]) <= 3, key
+    # it warns before more divergences than the flag that ignores the sample
+    assert FLAG["test"]["flagged_before_divergence"] > FLAG["clock"]["test"]["flagged_before_divergence"]

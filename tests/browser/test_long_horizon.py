@@ -21,3 +21,19 @@ def test_long_horizon_says_what_it_chains_and_when_a_rollout_diverged(page, serv
     text = page.locator("[data-testid=stMain]").inner_text()
     assert not re.search(r"\b\d(\.\d+)?e\+?[1-9]\d\b", text), "a number past 1e10 on the page"
     shot(page, "long_horizon_nbody")
+
+
+def test_long_horizon_flags_where_the_ensemble_parts(page, server, shot):
+    """With the N-body ensemble's flag shipped, the page says from which window the sample is no
+    longer predictable (or that it stays predictable), with the rule, and draws the spread."""
+    from test_uncertainty_views import ROOT
+
+    if not (ROOT / "assets/checkpoints/nbody/ensemble/egno-flag.json").exists():
+        return
+    page.goto(f"{server}/long_horizon?dataset=nbody", timeout=TIMEOUT)
+    wait_ready(page)
+    expect(page.get_by_text(re.compile(r"No longer predictable from window \d+|Predictable for all")).first
+           ).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("flagged more than 3 windows before").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("ensemble spread² (members apart)").first).to_be_visible(timeout=TIMEOUT)
+    shot(page, "uncertainty_long_horizon_flag")
