@@ -77,7 +77,10 @@ def test_protein_explore_uses_3dmol_with_error_colours_and_an_error_chart():
     assert "$3Dmol.createViewer" in html and "addModelsAsFrames" in html and "<script src=" not in html
     assert '"colorscheme": "error"' in html and "egnoPlayer(" in html and "egno-colourbar" in html
     chart = app_figures(at)[0]
-    assert {t["name"] for t in chart["data"]} >= {"egno", "linear", "shown frame"}
+    names = {t.get("name") for t in chart["data"]}
+    assert names >= {"egno", "linear", "shown frame"}
+    if (ROOT / "assets/checkpoints/protein/adk/uncertainty/egno.pt").exists():  # its variance head
+        assert "egno: predicted 90 % range" in names
     assert "Å" in at.metric[0].label
 
 
