@@ -112,7 +112,7 @@ def test_alternative_futures_are_drawn_as_faint_trails_one_legend_entry():
                 if t.legendgroup == "members"]
 
 
-SHIPPED = [d for d in ("nbody", "mocap/walk", "md17/uracil") if checkpoint.ensemble_paths(d)]
+SHIPPED = [d for d in ("nbody", "mocap/walk", "md17/uracil", "protein/adk") if checkpoint.ensemble_paths(d)]
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped ensemble")
