@@ -273,11 +273,9 @@ def _ensemble_flag(a, family, models, dev) -> dict:
 
     began, p = time.time(), models[0].config.timesteps
     val, test = (long_windows(family, a.flag, p, split) for split in ("val", "test"))
-    study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev)
-    clock = flag_study("clock", models[:1], val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev)
-    card = {"dataset": a.dataset, "model": a.model, **study,
-            "clock": {k: clock[k] for k in ("threshold", "val", "test")},  # the flag that ignores the sample
-            "wall_time_s": round(time.time() - began, 1),
+    study = flag_study("ensemble", models, val, test, a.flag, a.dataset, a.flag_false_rate, a.flag_horizon, dev,
+                       with_clock=True)
+    card = {"dataset": a.dataset, "model": a.model, **study, "wall_time_s": round(time.time() - began, 1),
             "command": shlex.join(["python", "-m", "egno", "ensemble", "--dataset", a.dataset, "--model",
                                    a.model, "--flag", str(a.flag), "--flag-false-rate", str(a.flag_false_rate),
                                    "--flag-horizon", str(a.flag_horizon)])}

@@ -1,7 +1,6 @@
 """App page logic and state through streamlit.testing (AppTest), one test per page."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest

@@ -2,7 +2,6 @@
 (streamlit.testing; the check and the rollout run in the real upload worker)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import streamlit as st

@@ -50,14 +50,18 @@ def chained_spread(source: str, models: list, w: Windows, windows: int, timestep
         return ensemble_spread(preds.double().numpy(), w.node_ptr, timesteps), preds[0]
     assert source in SOURCES, f"source must be one of {SOURCES}, not {source}"
     if source == "clock":
-        pred = chain(models[0], w, windows, timesteps, family, device=device)
-        return np.tile(np.arange(1.0, windows + 1), (len(w), 1)), pred
+        return clock_spread(len(w), windows), chain(models[0], w, windows, timesteps, family, device=device)
     pred, var = chain_with_spread(models[0], w, windows, timesteps, family, device=device)
     spread = accumulated_spread(var, w.node_ptr, timesteps)
     if source == "relative":
         own = np.sqrt(np.diff(np.concatenate([np.zeros((len(spread), 1)), spread ** 2], 1), axis=1))
         spread = own / own[:, :1]
     return spread, pred
+
+
+def clock_spread(samples: int, windows: int) -> np.ndarray:
+    """(S, K): the window's number for every sample, the spread of the flag that ignores the sample."""
+    return np.tile(np.arange(1.0, windows + 1), (samples, 1))
 
 
 def diverged_windows(w: Windows, pred: torch.Tensor, family: str, timesteps: int) -> list[int | None]:
@@ -108,17 +112,27 @@ def flag_report(spread: np.ndarray, diverged: list[int | None], threshold: float
             "calm_flagged": sum(1 for f, d in zip(flags, diverged) if d is None and f is not None)}
 
 
+def threshold_study(val_spread: np.ndarray, val_div: list, test_spread: np.ndarray, test_div: list,
+                    false_rate: float, horizon: int) -> dict:
+    """The threshold chosen on the validation spreads and divergences, and its report on both."""
+    threshold = choose_threshold(val_spread, val_div, false_rate, horizon)
+    return {"threshold": threshold, "val": flag_report(val_spread, val_div, threshold, horizon),
+            "test": flag_report(test_spread, test_div, threshold, horizon)}
+
+
 def flag_study(source: str, models: list, val: Windows, test: Windows, windows: int, family: str,
-               false_rate: float = 0.1, horizon: int = 3, device="cpu") -> dict:
+               false_rate: float = 0.1, horizon: int = 3, device="cpu", with_clock: bool = False) -> dict:
     """The threshold chosen on ``val`` and its report there and on ``test`` (long-horizon windows
-    of one frame per step: ``long_windows(family, windows, P, split)``)."""
+    of one frame per step: ``long_windows(family, windows, P, split)``); ``with_clock``: the clock
+    flag's too, under "clock", against the same rollouts' divergences."""
     p = int(round(1 / float(val.t[0])))
     val_spread, val_pred = chained_spread(source, models, val, windows, p, family, device)
     val_div = diverged_windows(val, val_pred, family, p)
-    threshold = choose_threshold(val_spread, val_div, false_rate, horizon)
     test_spread, test_pred = chained_spread(source, models, test, windows, p, family, device)
     test_div = diverged_windows(test, test_pred, family, p)
-    return {"source": source, "windows": windows, "timesteps": p, "false_rate": false_rate,
-            "horizon": horizon, "threshold": threshold, "members": len(models),
-            "val": flag_report(val_spread, val_div, threshold, horizon),
-            "test": flag_report(test_spread, test_div, threshold, horizon)}
+    out = {"source": source, "windows": windows, "timesteps": p, "false_rate": false_rate, "horizon": horizon,
+           "members": len(models), **threshold_study(val_spread, val_div, test_spread, test_div, false_rate, horizon)}
+    if with_clock:
+        out["clock"] = threshold_study(clock_spread(len(val), windows), val_div, clock_spread(len(test), windows),
+                                       test_div, false_rate, horizon)
+    return out

@@ -3,11 +3,14 @@ divergence, the check panels in words. Screenshot: tests/screenshots/long_horizo
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from test_pages import TIMEOUT, wait_ready
 from test_upload_flow import shipped
+
+FLAG = Path(__file__).resolve().parents[2] / "assets/checkpoints/nbody/ensemble/egno-flag.json"
 
 
 def test_long_horizon_says_what_it_chains_and_when_a_rollout_diverged(page, server, shot):
@@ -26,9 +29,7 @@ def test_long_horizon_says_what_it_chains_and_when_a_rollout_diverged(page, serv
 def test_long_horizon_flags_where_the_ensemble_parts(page, server, shot):
     """With the N-body ensemble's flag shipped, the page says from which window the sample is no
     longer predictable (or that it stays predictable), with the rule, and draws the spread."""
-    from test_uncertainty_views import ROOT
-
-    if not (ROOT / "assets/checkpoints/nbody/ensemble/egno-flag.json").exists():
+    if not FLAG.exists():
         return
     page.goto(f"{server}/long_horizon?dataset=nbody", timeout=TIMEOUT)
     wait_ready(page)
