@@ -55,6 +55,26 @@ def test_long_training_data_follow_a_regenerated_split(tmp_path):
     assert len(a) == 4 and len(b) == 5 and json.loads((fam.data_dir / "long_train.json").read_text())["seed"] == 41
 
 
+def test_later_starts_are_the_true_states_at_later_windows(family):
+    systems = len(long_windows(family, 1, 5, "train"))
+    w = long_windows(family, 2, 5, "train", start_windows=4)
+    assert len(w) == 4 * systems and torch.isfinite(w.target).all()
+    assert json.loads((family.data_dir / "long_train.json").read_text())["last_saved_frame"] >= 30 + 10 * 5
+    protocol = long_windows(family, 4, 5, "train")  # the frame-30 start, truth for 4 windows
+    for j in (1, 2, 3):  # start j: the state where the protocol start's window j ends, then its future
+        later = w.select(torch.arange(j * systems, (j + 1) * systems))
+        np.testing.assert_allclose(later.x.numpy(), protocol.target[5 * j - 1].numpy(), atol=1e-6)
+        np.testing.assert_allclose(later.target[:5].numpy(), protocol.target[5 * j:5 * j + 5].numpy(), atol=1e-6)
+    assert not torch.allclose(w.select(torch.arange(systems)).x, w.select(torch.arange(systems, 2 * systems)).x)
+
+
+def test_later_starts_are_refused_where_they_do_not_apply(family):
+    with pytest.raises(ValueError, match="not the long test file"):
+        long_windows(family, 2, 5, "test", start_windows=3)
+    with pytest.raises(ValueError, match="--start-windows is for nbody"):
+        get_dataset("md17/ethanol").long_truth(2, 8, "train", 1, 3)
+
+
 def test_one_window_without_noise_is_the_plain_training_batch(family):
     w = long_windows(family, 1, 5, "train")
     cfg = TrainConfig(chain_windows=1)

@@ -280,9 +280,11 @@ class DatasetFamily(ABC):
         NaN where the data end), dt the time between frames. None by default."""
         return {}
 
-    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1,
+                   start_windows: int = 1) -> Windows:
         """Input states of ``split`` with their truth for ``windows`` chained windows
-        (egno.data.long); ``starts`` input frames per trajectory where the family has them."""
+        (egno.data.long); ``starts`` input frames per trajectory where the family has them;
+        ``start_windows`` > 1: also inputs at the starts of later windows (nbody)."""
         raise ValueError(f"no long-horizon ground truth for {self.name}")
 
     def sample_meta(self, windows: Windows, index: int) -> dict:

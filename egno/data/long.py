@@ -54,10 +54,11 @@ def generate_nbody_long(family: DatasetFamily, n_systems: int = LONG_SYSTEMS,
     return path
 
 
-def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # noqa: F821
+def generate_nbody_split_long(family: DatasetFamily, split: str, windows: int = TRAIN_WINDOWS
+                              ) -> "Path":  # noqa: F821
     """Simulate the ``split`` (train or val) systems past their saved frames into
     ``long_{split}.npz``: the seed and size of the split's card, so the same systems, saved
-    frames 26..34 + 10 ``TRAIN_WINDOWS``."""
+    frames 26..34 + 10 ``windows`` (at least ``TRAIN_WINDOWS``)."""
     from egno.data import nbody
 
     card = family.generation_card()
@@ -65,8 +66,7 @@ def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # n
         raise FileNotFoundError(f"{family.data_dir}: no nbody card; run `python -m egno data nbody` first")
     size, seed = card["sizes"][split], _split_seed(card, split)
     start = time.time()
-    last_input = 2 * nbody.INPUT_FRAME - FIRST_TRAIN_FRAME  # the starts are centred on frame 30
-    last = last_input + nbody.WINDOW_FRAMES * TRAIN_WINDOWS
+    last = _last_split_frame(max(windows, TRAIN_WINDOWS))
     data = nbody.simulate(size, seed=seed, steps=(last + 2) * nbody.SAVE_EVERY)
     keep = slice(FIRST_TRAIN_FRAME, last + 1)
     path = family.data_dir / f"long_{split}.npz"
@@ -78,13 +78,23 @@ def generate_nbody_split_long(family: DatasetFamily, split: str) -> "Path":  # n
     return path
 
 
-def _continues(family: DatasetFamily, split: str) -> bool:
-    """Whether ``long_{split}.npz`` exists and continues the split's systems (same seed, size)."""
+def _last_split_frame(windows: int) -> int:
+    """The last saved frame a train/val long file needs for ``windows`` windows of truth after
+    its last input frame (34: the starts are centred on frame 30)."""
+    from egno.data import nbody
+
+    return 2 * nbody.INPUT_FRAME - FIRST_TRAIN_FRAME + nbody.WINDOW_FRAMES * windows
+
+
+def _continues(family: DatasetFamily, split: str, windows: int = TRAIN_WINDOWS) -> bool:
+    """Whether ``long_{split}.npz`` exists, continues the split's systems (same seed, size) and
+    holds ``windows`` windows of truth after the last input."""
     made, card = family.data_dir / f"long_{split}.json", family.generation_card()
     if not made.exists() or not (family.data_dir / f"long_{split}.npz").exists() or card is None:
         return False
     made = json.loads(made.read_text())
-    return made["seed"] == _split_seed(card, split) and made["systems"] == card["sizes"][split]
+    return (made["seed"] == _split_seed(card, split) and made["systems"] == card["sizes"][split]
+            and made["last_saved_frame"] >= _last_split_frame(windows))
 
 
 def _split_seed(card: dict, split: str) -> int:
@@ -108,16 +118,20 @@ def _with_truth(w: Windows, truth: list[np.ndarray], windows: int, timesteps: in
                    target=target)
 
 
-def nbody_truth(family, windows, p, split="test", starts=1):
+def nbody_truth(family, windows, p, split="test", starts=1, start_windows=1):
     """nbody: the split's long file (simulated when missing); ``starts`` input frames per system
-    centred on frame 30, as ``NBody.load``."""
+    centred on frame 30, as ``NBody.load``; ``start_windows`` = W > 1 (train and val): also one
+    input at the start of each later window 2..W of the true trajectory (frames 40, 50, ...), the
+    spread-out systems a chained rollout reaches."""
     from egno.data import nbody
 
     path = family.data_dir / f"long_{split}.npz"
+    if start_windows > 1 and split == "test":
+        raise ValueError("later starts are for training and validation, not the long test file")
     if split == "test" and not path.exists():
         generate_nbody_long(family)
-    elif split != "test" and not _continues(family, split):
-        generate_nbody_split_long(family, split)
+    elif split != "test" and not _continues(family, split, windows + start_windows - 1):
+        generate_nbody_split_long(family, split, windows + start_windows - 1)
     first_saved = nbody.INPUT_FRAME if split == "test" else FIRST_TRAIN_FRAME
     with np.load(path, allow_pickle=False) as f:
         loc, vel, q = f["loc"], f["vel"], f["charges"]
@@ -126,8 +140,9 @@ def nbody_truth(family, windows, p, split="test", starts=1):
     first = nbody.INPUT_FRAME - starts // 2 - first_saved
     most = 2 * (nbody.INPUT_FRAME - first_saved) + 1
     assert first >= 0, f"the {split} long file starts at frame {first_saved}: at most {most} starts"
+    later = nbody.INPUT_FRAME - first_saved + nbody.WINDOW_FRAMES * np.arange(1, start_windows)
     parts = []
-    for s in range(first, first + starts):
+    for s in [*range(first, first + starts), *later]:
         frames = s + step * np.arange(1, windows * p + 1)
         truth = np.full((len(loc), len(frames), loc.shape[2], 3), np.nan)
         have = frames < loc.shape[1]
@@ -208,14 +223,22 @@ def protein_truth(family, windows, p, split="test", starts=1):
 
 
 def long_windows(family: DatasetFamily, windows: int, timesteps: int | None = None,
-                 split: str = "test", starts: int = 1) -> Windows:
+                 split: str = "test", starts: int = 1, start_windows: int = 1) -> Windows:
     """Input states with the truth for ``windows`` windows of ``timesteps`` frames (NaN past the
     data; the family's ``long_truth``) from ``split``; the data are generated first where the
-    family can. ``starts`` > 1: more input frames per trajectory where the family has them."""
+    family can. ``starts`` > 1: more input frames per trajectory where the family has them;
+    ``start_windows`` > 1 (nbody): inputs at the starts of later windows too."""
     p = timesteps or family.default_timesteps
-    w = family.long_truth(windows, p, split, starts)
+    w = family.long_truth(windows, p, split, starts, start_windows)
     w.meta.update(dataset=family.name, split=split, long_windows=windows, timesteps=p)
     return w
+
+
+def one_start_window(family: DatasetFamily, start_windows: int) -> None:
+    """ValueError for later starts in a family whose long truth already starts every window."""
+    if start_windows > 1:
+        raise ValueError(f"{family.name}: its long truth already has a start every window; "
+                         "--start-windows is for nbody")
 
 
 def _ensure_split(family: DatasetFamily, split: str) -> None:

@@ -177,9 +177,11 @@ class MD17(DatasetFamily):
     def sample_meta(self, windows: Windows, index: int) -> dict:
         return {**windows.meta, "symbols": self.symbols(windows, index)}
 
-    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
-        from egno.data.long import md17_truth
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1,
+                   start_windows: int = 1) -> Windows:
+        from egno.data.long import one_start_window, md17_truth
 
+        one_start_window(self, start_windows)
         return md17_truth(self, windows, timesteps, split, starts)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None):

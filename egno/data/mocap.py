@@ -106,9 +106,11 @@ class Mocap(DatasetFamily):
         bones = meta.get("bones", self.bones)
         return None if bones is None else np.asarray(bones)
 
-    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
-        from egno.data.long import mocap_truth
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1,
+                   start_windows: int = 1) -> Windows:
+        from egno.data.long import one_start_window, mocap_truth
 
+        one_start_window(self, start_windows)
         return mocap_truth(self, windows, timesteps, split, starts)
 
     def __init__(self, variant: str | None, data_dir: Path | None = None, source: Path | None = None):

@@ -144,10 +144,11 @@ class NBody(DatasetFamily):
     upload_examples = (("particles (CSV with charges and velocities)", ("particles.csv",),
                         "11 frames, 0.1 apart, velocities in the file: scored"),)
 
-    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1,
+                   start_windows: int = 1) -> Windows:
         from egno.data.long import nbody_truth
 
-        return nbody_truth(self, windows, timesteps, split, starts)
+        return nbody_truth(self, windows, timesteps, split, starts, start_windows)
 
     def thermal_velocities(self, masses: np.ndarray, temperature: float, seed: int) -> np.ndarray:
         """Velocities (N, 3) with kT = ``temperature`` and unit masses, centre-of-mass motion removed."""

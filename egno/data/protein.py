@@ -171,9 +171,11 @@ class Protein(DatasetFamily):
     def drawn_edges(self, meta: dict, x0: np.ndarray) -> np.ndarray:
         return bonded_pairs(x0)
 
-    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1) -> Windows:
-        from egno.data.long import protein_truth
+    def long_truth(self, windows: int, timesteps: int, split: str = "test", starts: int = 1,
+                   start_windows: int = 1) -> Windows:
+        from egno.data.long import one_start_window, protein_truth
 
+        one_start_window(self, start_windows)
         return protein_truth(self, windows, timesteps, split, starts)
     topology_formats = ("pdb", "psf", "gro")
 

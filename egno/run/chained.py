@@ -7,6 +7,8 @@ velocity become the next input, as the Long horizon rollout does) and puts the l
 k + 1 against its truth, so the model learns from the states it will meet when chained.
 Input noise (Sanchez-Gonzalez et al. 2020): Gaussian noise of σ on the input positions and of
 σ / (ΔT/P) on the velocities, the error a one-frame difference of positions off by σ carries.
+Later starts (nbody, ``start_windows`` = W): the training inputs also include the true state at
+the start of windows 2..W, so the model sees systems as spread out as a chained rollout's.
 Velocity loss: λ times the squared error of the velocity handed to the next window (the
 difference of the last two predicted frames) against the truth's central difference there,
 multiplied by ΔT/P so it is in squared length units like the position loss.
@@ -31,7 +33,8 @@ VAL_SAMPLES = 500  # chained validation: the first this many validation systems
 
 def chained(cfg: TrainConfig) -> bool:
     """Whether ``cfg`` trains on chained windows (any of the three options)."""
-    return cfg.chain_windows > 1 or cfg.input_noise > 0 or cfg.velocity_loss > 0
+    return (cfg.chain_windows > 1 or cfg.input_noise > 0 or cfg.velocity_loss > 0
+            or cfg.start_windows > 1)
 
 
 def truth_windows(cfg: TrainConfig) -> int:
@@ -42,7 +45,8 @@ def truth_windows(cfg: TrainConfig) -> int:
 
 def train_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
     """Training inputs with their truth for ``truth_windows(cfg)`` windows."""
-    return long_windows(family, truth_windows(cfg), timesteps, "train", cfg.train_starts)
+    return long_windows(family, truth_windows(cfg), timesteps, "train", cfg.train_starts,
+                        cfg.start_windows)
 
 
 def val_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:

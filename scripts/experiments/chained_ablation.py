@@ -8,6 +8,8 @@ data; prints the table. Resumable: finished runs are kept, a stopped one resumes
     python scripts/experiments/chained_ablation.py --dataset nbody --table-only
     python scripts/experiments/chained_ablation.py --dataset nbody --variants all --chain 8 --noise 0.03 \
         --out runs/chained/nbody-k8-n0.03        # one option set, K and σ changed
+    python scripts/experiments/chained_ablation.py --dataset nbody --variants plain all --start-windows 20 \
+        --out runs/chained/nbody-late20          # inputs from the true states of 20 windows too
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def options(variant: str, noise: float, chain: int) -> list[str]:
             "all": ["--chain-windows", str(chain), "--input-noise", str(noise), "--velocity-loss", "1"]}[variant]
 
 
+def late_starts(a) -> list[str]:
+    return ["--start-windows", str(a.start_windows)] if a.start_windows > 1 else []
+
+
 def shipped_train_config(dataset: str, model: str) -> dict:
     return json.loads((ROOT / "assets" / "checkpoints" / dataset / f"{model}.json").read_text())["train_config"]
 
@@ -47,7 +53,7 @@ def train_all(a, out: Path) -> None:
             cmd = [sys.executable, "-m", "egno", "train", "--dataset", a.dataset, "--model", model,
                    "--threads", "1", "--quiet", "--epochs", str(a.epochs), "--warmup-epochs", "1",
                    "--eval-every", "1", "--lr", str(a.lr), "--patience", "100", *schedule,
-                   *options(variant, a.noise, a.chain), "--init",
+                   *options(variant, a.noise, a.chain), *late_starts(a), "--init",
                    f"assets/checkpoints/{a.dataset}/{model}.pt", "--out", str(run.relative_to(ROOT))]
             print(" ".join(cmd[1:]), flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True)
@@ -104,6 +110,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--noise", type=float, default=0.01, help="input noise σ (the data's length unit)")
     p.add_argument("--chain", type=int, default=4, help="pushforward windows K")
+    p.add_argument("--start-windows", type=int, default=1, metavar="W",
+                   help="nbody: also train from the true states at windows 2..W")
     p.add_argument("--samples", type=int, help="long-horizon test samples (default all)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     p.add_argument("--table-only", action="store_true")
