@@ -61,7 +61,7 @@ def train_configs(a) -> tuple:
     tc.freeze_mean = bool(a.freeze_mean)
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
-                "input_noise", "velocity_loss", "start_windows", "init", "nll_beta"):
+                "input_noise", "velocity_loss", "pushforward_limit", "start_windows", "init", "nll_beta"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -346,6 +346,8 @@ def _train_command(sub) -> None:
                    help="Gaussian noise on input positions (length unit; σ/(ΔT/P) on velocities)")
     t.add_argument("--velocity-loss", type=float, metavar="WEIGHT",
                    help="loss on the velocity handed to the next window (its weight)")
+    t.add_argument("--pushforward-limit", type=float, metavar="D",
+                   help="pushforward: leave out unrolled inputs more than D (RMS) off their truth")
     t.add_argument("--start-windows", type=int, metavar="W",
                    help="nbody, chained training: also start from the true state at windows 2..W "
                         "(systems as spread out as a chained rollout's)")

@@ -103,6 +103,50 @@ def test_pushforward_input_is_the_chained_state(family):
     assert seen == {0, 1, 2}
 
 
+def test_on_track_keeps_the_rollouts_near_their_truth():
+    truth = torch.zeros(6, 3)
+    x = truth.clone()
+    x[2:4] = 2.0  # sample 1: every node 2·√3 off
+    x[4, 0] = float("nan")  # sample 2: not finite
+    x[1, 0] = 0.5  # sample 0: RMS 0.5 / √2 off
+    kept = chained.on_track(x, truth, torch.tensor([0, 2, 4, 6]), limit=1.0)
+    assert kept.tolist() == [True, False, False]
+    assert chained.on_track(x, truth, torch.tensor([0, 2, 4, 6]), limit=0.3).tolist() == [False, False, False]
+
+
+def test_pushforward_limit_leaves_out_lost_rollouts(family):
+    model = tiny_model()
+    w = long_windows(family, 3, 5, "train")
+    index = torch.arange(6)
+    sub = w.select(index)
+
+    def step(seed, **options):
+        g = torch.Generator().manual_seed(seed)
+        return chained.step_batch(model, family, w, index, TrainConfig(chain_windows=3, **options), g, "cpu")
+
+    for seed in range(8):
+        tight, k = step(seed, pushforward_limit=1e-9)
+        # no untrained rollout stays within 1e-9 of its truth: every step falls back to the true input
+        assert k == 0 and torch.allclose(tight.x, sub.x) and torch.equal(tight.target, sub.target[:5])
+        loose, k = step(seed, pushforward_limit=1e9)
+        plain, k2 = step(seed)
+        assert k == k2 and torch.equal(loose.x, plain.x) and torch.equal(loose.target, plain.target)
+    ends = chain(model, replace(sub, target=None), 2, 5, "nbody")[-1]
+    rms = chained.on_track(ends, sub.target[9], sub.node_ptr, 1e9)  # all finite
+    assert rms.all()
+    err = ((ends - sub.target[9]) ** 2).sum(-1).view(6, -1).mean(-1).sqrt()
+    low = err.sort().values
+    limit = float(low[2:4].mean())  # between the third and fourth: three samples on track
+    for seed in range(20):
+        batch, k = step(seed, pushforward_limit=limit)
+        if k == 2:
+            assert batch.num_graphs == int((err <= limit).sum())
+            assert torch.equal(batch.target, sub.select((err <= limit).nonzero()[:, 0]).target[10:15])
+            break
+    else:
+        pytest.fail("k = 2 was never drawn")
+
+
 def test_noise_has_the_asked_spread_on_positions_and_velocities(family):
     w = long_windows(family, 1, 5, "train")
     sigma = 0.02

@@ -81,6 +81,8 @@ class TrainConfig:
                                # the mean F-MSE over K chained windows
     input_noise: float = 0.0   # Gaussian noise on input positions (length unit), σ/(ΔT/P) on velocities
     velocity_loss: float = 0.0  # weight of the loss on the velocity handed to the next window
+    pushforward_limit: float | None = None  # leave out unrolled inputs more than this (RMS,
+                               # length unit) off their truth, or not finite (None: keep all)
     start_windows: int = 1     # nbody, chained training: also train from the true state at the
                                # start of windows 2..W (the spread-out systems chaining reaches)
     init: str | None = None    # start from this checkpoint's weights (same model config; a

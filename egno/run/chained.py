@@ -7,6 +7,9 @@ velocity become the next input, as the Long horizon rollout does) and puts the l
 k + 1 against its truth, so the model learns from the states it will meet when chained.
 Input noise (Sanchez-Gonzalez et al. 2020): Gaussian noise of σ on the input positions and of
 σ / (ΔT/P) on the velocities, the error a one-frame difference of positions off by σ carries.
+With a pushforward limit D, samples whose unrolled input is more than D (RMS) off their truth,
+or not finite, are left out of that step: a lost rollout's next-window truth is not where the
+model should go from where it is, and one exploded input dominates a batch's loss.
 Later starts (nbody, ``start_windows`` = W): the training inputs also include the true state at
 the start of windows 2..W, so the model sees systems as spread out as a chained rollout's.
 Velocity loss: λ times the squared error of the velocity handed to the next window (the
@@ -69,6 +72,11 @@ def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
         for _ in range(k):
             pred = model(collate(state).to(device)).cpu()
             state = family.restate(state, pred[-1], backward_velocity(state.x, pred, dt))
+    if k and cfg.pushforward_limit is not None:
+        kept = on_track(state.x, sub.target[k * p - 1], sub.node_ptr, cfg.pushforward_limit)
+        if not kept.any():  # every rollout lost: train this step on the true inputs
+            return step_batch(model, family, w, index, replace(cfg, chain_windows=1), g, device)
+        sub, state = sub.select(kept.nonzero()[:, 0]), state.select(kept.nonzero()[:, 0])
     if cfg.input_noise > 0:
         sigma = cfg.input_noise
         noise_x = torch.randn(state.x.shape, generator=g) * sigma
@@ -78,6 +86,17 @@ def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
     target = sub.target[k * p:k * p + frames]
     batch = collate(state)
     return replace(batch, target=target).to(device), k
+
+
+def on_track(x: torch.Tensor, truth: torch.Tensor, node_ptr: torch.Tensor, limit: float) -> torch.Tensor:
+    """(S,) bool: the samples whose unrolled positions x (N, 3) are finite and within ``limit``
+    (RMS over nodes) of the truth there. A rollout that has lost its trajectory is no input for
+    that trajectory's next window: its truth no longer says where the model should go from there."""
+    sq = ((x - truth) ** 2).sum(-1).double()  # N
+    sample = torch.repeat_interleave(torch.arange(len(node_ptr) - 1), node_ptr[1:] - node_ptr[:-1])
+    per = torch.zeros(len(node_ptr) - 1, dtype=torch.float64).index_add_(0, sample, sq)
+    rms = (per / (node_ptr[1:] - node_ptr[:-1])).sqrt()
+    return torch.isfinite(rms) & (rms <= limit)
 
 
 def model_timesteps(model) -> int:
