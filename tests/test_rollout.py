@@ -137,8 +137,11 @@ def test_long_horizon_page(long_nbody, monkeypatch):
         from egno.run.checkpoint import chaining_checkpoint
 
         assert chaining_checkpoint("nbody", "egno").path.parent.name == "long"
-        assert chaining_checkpoint("nbody", "egnn-r").path.parent.name == "nbody"
-        assert any("trained to be chained" in i.value and "long/egno.pt" in i.value for i in at.info)
+        assert chaining_checkpoint("nbody", "linear").path.parent.name == "nbody"
+        long_r = (ROOT / "assets/checkpoints/nbody/long/egnn-r.pt").exists()
+        assert (chaining_checkpoint("nbody", "egnn-r").path.parent.name == "long") == long_r
+        assert any("trained to be chained" in i.value and "long/egno.pt" in i.value
+                   and ("long/egnn-r.pt" in i.value) == long_r for i in at.info)
     if (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists():  # EGNO's predicted range
         assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
     checks = figs[2]

@@ -98,12 +98,14 @@ st.caption(f"{dataset}: the model predicts one window (P = {timesteps} frames ov
            "last predicted state becomes the next input, window after window. EGNO's next velocity "
            "is the difference of its last two frames, EGNN-R keeps its last step, linear its "
            "velocity. Ground truth as far as the data go.")
-chained_egno = load_chained(dataset, "egno") if "egno" in shipped_models(dataset) else None
-if chained_egno is not None and chained_egno.path.parent.name == "long":
-    st.info(f"EGNO here is the checkpoint trained to be chained (`{chained_egno.path.relative_to(ROOT)}`, "
-            "fine-tuned from the shipped EGNO on its own chained windows; its card records the command), "
-            "not Explore's: over the long-horizon test samples it diverges less often by 10 windows, "
-            "at some cost for one window (docs/results/long_horizon.md).")
+chained_here = [load_chained(dataset, m) for m in COMPARED if m in shipped_models(dataset)]
+trained_to_chain = [c for c in chained_here if c.path.parent.name == "long"]
+if trained_to_chain:
+    names = " and ".join(f"{c.config.model.upper()} (`{c.path.relative_to(ROOT)}`)" for c in trained_to_chain)
+    st.info(f"{names} here {'are checkpoints' if len(trained_to_chain) > 1 else 'is the checkpoint'} "
+            "trained to be chained, fine-tuned from the shipped model (their cards record the commands), "
+            "not Explore's: over the long-horizon test samples they stay finite and on track longer, at "
+            "little or some cost for one window (docs/results/long_horizon.md).")
 files = upload_source(family, dataset, "rolled out", key="lh_source")  # None: a long-horizon test sample
 c1, c2 = st.columns(2)
 windows = c1.slider("windows to chain", 1, 20, 10, key="lh_windows")
