@@ -61,7 +61,8 @@ def train_configs(a) -> tuple:
     tc.freeze_mean = bool(a.freeze_mean)
     for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
-                "input_noise", "velocity_loss", "pushforward_limit", "start_windows", "init", "nll_beta"):
+                "input_noise", "velocity_loss", "pushforward_limit", "val_windows", "start_windows",
+                "init", "nll_beta"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -348,6 +349,8 @@ def _train_command(sub) -> None:
                    help="loss on the velocity handed to the next window (its weight)")
     t.add_argument("--pushforward-limit", type=float, metavar="D",
                    help="pushforward: leave out unrolled inputs more than D (RMS) off their truth")
+    t.add_argument("--val-windows", type=int, metavar="W",
+                   help="validate on W chained windows (default K): keep the epoch that chains best")
     t.add_argument("--start-windows", type=int, metavar="W",
                    help="nbody, chained training: also start from the true state at windows 2..W "
                         "(systems as spread out as a chained rollout's)")

@@ -197,6 +197,16 @@ def test_chained_validation_scores_each_window_and_flags_non_finite(family):
     assert chained.chained_val(broken, w, family, "cpu")["window_f_mse"] == [float("inf")] * 3
 
 
+def test_validation_chains_val_windows_when_set(family):
+    assert not chained.chained(TrainConfig())
+    cfg = TrainConfig(input_noise=0.01, val_windows=4)  # trained on one window, kept for four
+    assert chained.chained(cfg) and chained.chained(TrainConfig(val_windows=2))
+    w = chained.val_windows(family, 5, cfg)
+    assert float(w.t[-1]) == 4 and w.target.shape[0] == 20
+    assert len(chained.chained_val(tiny_model(), w, family, "cpu")["window_f_mse"]) == 4
+    assert float(chained.val_windows(family, 5, TrainConfig(chain_windows=3)).t[-1]) == 3
+
+
 def test_chained_fine_tuning_from_the_command_line(tiny_nbody, tmp_path, env_with_data):
     first = tmp_path / "first"
     egno(*tiny_train_args(tiny_nbody, first, "--model", "egno", "--epochs", "1"), env=env_with_data)

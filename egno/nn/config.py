@@ -83,6 +83,8 @@ class TrainConfig:
     velocity_loss: float = 0.0  # weight of the loss on the velocity handed to the next window
     pushforward_limit: float | None = None  # leave out unrolled inputs more than this (RMS,
                                # length unit) off their truth, or not finite (None: keep all)
+    val_windows: int | None = None  # chained validation over this many windows (default K): a
+                               # model is kept for how it chains, not for its first window
     start_windows: int = 1     # nbody, chained training: also train from the true state at the
                                # start of windows 2..W (the spread-out systems chaining reaches)
     init: str | None = None    # start from this checkpoint's weights (same model config; a

@@ -37,7 +37,7 @@ VAL_SAMPLES = 500  # chained validation: the first this many validation systems
 def chained(cfg: TrainConfig) -> bool:
     """Whether ``cfg`` trains on chained windows (any of the three options)."""
     return (cfg.chain_windows > 1 or cfg.input_noise > 0 or cfg.velocity_loss > 0
-            or cfg.start_windows > 1)
+            or cfg.start_windows > 1 or bool(cfg.val_windows))
 
 
 def truth_windows(cfg: TrainConfig) -> int:
@@ -53,8 +53,9 @@ def train_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
 
 
 def val_windows(family, timesteps: int, cfg: TrainConfig) -> Windows:
-    """Validation inputs with their truth for K windows (the first ``VAL_SAMPLES``)."""
-    w = long_windows(family, cfg.chain_windows, timesteps, "val")
+    """Validation inputs with their truth for K windows (``val_windows`` where set; the first
+    ``VAL_SAMPLES``)."""
+    w = long_windows(family, cfg.val_windows or cfg.chain_windows, timesteps, "val")
     return w.select(torch.arange(min(VAL_SAMPLES, len(w))))
 
 
