@@ -1,0 +1,97 @@
+"""Chained checkpoints side by side on the long-horizon test data (docs/results/long_horizon.md):
+the rollout's summary (means over the samples within the physical limits, medians with a diverged
+sample as the largest, counts), the median over every finite sample whatever the limits say, and
+the mean over the samples that every compared checkpoint keeps within the limits (the same
+samples for all, so the means compare).
+
+    python scripts/experiments/chained_compare.py --dataset nbody \\
+        egno=assets/checkpoints/nbody/egno.pt egnn-r=assets/checkpoints/nbody/egnn-r.pt \\
+        egno-long=assets/checkpoints/nbody/long/egno.pt egnn-r-long=assets/checkpoints/nbody/long/egnn-r.pt
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from egno.data import get_dataset
+from egno.data.long import long_windows
+from egno.run.checkpoint import load_checkpoint
+from egno.run.rollout import chain, per_sample_checks, sample_errors, window_summary
+
+AT = (1, 2, 5, 10, 20)
+
+
+def _fmt(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.3g}"
+
+
+def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
+    family = get_dataset(dataset)
+    loaded = {name: load_checkpoint(path) for name, path in named.items()}
+    p = next(iter(loaded.values())).config.timesteps
+    w = long_windows(family, windows, p)
+    rows = {}
+    for name, lm in loaded.items():
+        pred = chain(lm.model, w, windows, p, dataset)
+        err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]  # S, K: each window's last frame
+        broken = [s["first_broken"] for s in per_sample_checks(w, pred, dataset)]
+        within = np.array([[b is None or b > (k + 1) * p for k in range(windows)] for b in broken])
+        rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset),
+                      "err": err, "within": within & np.isfinite(err)}
+    common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
+    out = {"dataset": dataset, "samples": len(w), "windows": windows, "models": {}}
+    for name, r in rows.items():
+        finite = np.where(np.isfinite(r["err"]), r["err"], np.inf)
+        out["models"][name] = {
+            "checkpoint": str(named[name]), "test_f_mse": r["card"]["metrics"]["test"]["f_mse"],
+            **{key: r["summary"][key] for key in ("f_mse", "f_mse_median", "not_finite", "diverged")},
+            "checks": r["summary"]["checks"],
+            "median_all": [float(np.median(finite[:, k])) for k in range(windows)],
+            "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
+                            for k in range(windows)],
+            "common_n": [int(common[:, k].sum()) for k in range(windows)]}
+    return out
+
+
+def table(result: dict) -> str:
+    at = [k for k in AT if k <= result["windows"]]
+    drift = next(iter(next(iter(result["models"].values()))["checks"]), None)
+    head = ["checkpoint", "test F-MSE (1 window)"]
+    head += [f"mean @{k}" for k in at] + [f"median of all @{k}" for k in at]
+    head += [f"mean on the common samples @{k}" for k in at if k > 1]
+    head += ["not finite @10 / @20", "diverged @10 / @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    last = result["windows"] - 1
+    for name, m in result["models"].items():
+        row = [name, f"{m['test_f_mse']:.4g}"]
+        row += [_fmt(m["f_mse"][k - 1]) for k in at] + [_fmt(m["median_all"][k - 1]) for k in at]
+        row += [f"{_fmt(m['common_mean'][k - 1])} ({m['common_n'][k - 1]})" for k in at if k > 1]
+        row += [f"{m['not_finite'][min(9, last)]} / {m['not_finite'][last]}",
+                f"{m['diverged'][min(9, last)]:.0%} / {m['diverged'][last]:.0%}"]
+        if drift:
+            row.append(_fmt(m["checks"][drift][min(9, last)]))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="nbody")
+    ap.add_argument("--windows", type=int, default=20)
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("checkpoints", nargs="+", metavar="NAME=PATH")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    named = dict(arg.split("=", 1) for arg in a.checkpoints)
+    result = compare(a.dataset, {k: Path(v) for k, v in named.items()}, a.windows)
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=1))
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main()
