@@ -1,6 +1,7 @@
 """Chained checkpoints side by side on the long-horizon test data (docs/results/long_horizon.md):
 the rollout's summary (means over the samples within the physical limits, medians with a diverged
-sample as the largest, counts), the median over every finite sample whatever the limits say, and
+sample as the largest, counts), the median over every sample with truth whatever the limits say
+(a prediction that is not finite as the largest), and
 the mean over the samples that every compared checkpoint keeps within the limits (the same
 samples for all, so the means compare).
 
@@ -45,12 +46,12 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
     common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
     out = {"dataset": dataset, "samples": len(w), "windows": windows, "models": {}}
     for name, r in rows.items():
-        finite = np.where(np.isfinite(r["err"]), r["err"], np.inf)
+        scored = [r["err"][~np.isnan(r["err"][:, k]), k] for k in range(windows)]  # inf: not finite
         out["models"][name] = {
             "checkpoint": str(named[name]), "test_f_mse": r["card"]["metrics"]["test"]["f_mse"],
             **{key: r["summary"][key] for key in ("f_mse", "f_mse_median", "not_finite", "diverged")},
             "checks": r["summary"]["checks"],
-            "median_all": [float(np.median(finite[:, k])) for k in range(windows)],
+            "median_all": [float(np.median(e)) if len(e) else None for e in scored],
             "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
                             for k in range(windows)],
             "common_n": [int(common[:, k].sum()) for k in range(windows)]}
