@@ -413,8 +413,8 @@ def test_learning_curve_pool_extends_the_protocol_training_split(ethanol, tmp_pa
 
 
 def test_learning_curve_runs_get_the_protocol_schedule_in_steps():
-    """Every size trains 6,000 Adam steps with the shipped card's model and learning rate, one CPU
-    thread per run, nothing shipped."""
+    """Every size trains the shipped card's Adam steps (its epochs of 500 windows) with its model and
+    learning rate, one CPU thread per run, nothing shipped."""
     from helpers import load_script
 
     from egno.__main__ import parser, train_configs
@@ -428,8 +428,11 @@ def test_learning_curve_runs_get_the_protocol_schedule_in_steps():
         assert (a.threads, a.device, a.time_limit) == (1, "cuda", 4.0)
         mc, tc = train_configs(a)
         assert tc.max_train in lc.SIZES and str(a.data_dir).endswith("md17-more/ethanol")
-        assert tc.epochs * tc.max_train // tc.batch_size == 6000
-        assert tc.patience * tc.max_train // tc.batch_size == 1200
+        shipped = json.loads(shipped_path("md17/ethanol", mc.model).with_suffix(".json").read_text())["train_config"]
+        per_epoch = tc.max_train / tc.batch_size  # steps; epochs are whole, so within half an epoch
+        assert abs(tc.epochs * per_epoch - shipped["epochs"] * 500 / shipped["batch_size"]) <= per_epoch / 2
+        assert abs(tc.patience * per_epoch - shipped["patience"] * 500 / shipped["batch_size"]) <= per_epoch / 2
+    assert lc.steps(lc.protocol("md17/ethanol")) == 3000  # 150 epochs of 500 windows, batch 25
 
 
 def test_segments_follow_the_load_order_and_window_errors_average_to_the_f_mse(ethanol):

@@ -11,8 +11,10 @@ seeded like the protocol's, so its first 10 segments are the protocol's training
 are the first n, i.e. n / 50 whole segments, and larger sets come from more segments. Validation
 and test are the protocol's own splits (copied), so every point is scored on the same windows.
 Every run takes the shipped card's command (model, learning rate, EMA) with ``--max-train n`` and
-the protocol's schedule counted in Adam steps (``schedule``): 6,000 steps at every size, so a larger
-set is seen fewer times, and the curve compares data at equal compute.
+the protocol's schedule (the shipped card's epochs, warm-up, validation interval and patience over
+500 windows) counted in Adam steps (``schedule``): the same steps at every size (3,000 for the
+rotation-free protocol's 150 epochs of batch 25), so a larger set is seen fewer times, and the
+curve compares data at equal compute.
 Runs are resumable like every training run.
 """
 from __future__ import annotations
@@ -30,10 +32,10 @@ from egno.run.checkpoint import rerun_command, run_commands, shipped_path
 from egno.paths import ROOT
 
 SIZES = (250, 500, 2000, 5000)
-BUDGETS = (2, 4)  # longer runs: multiples of the protocol's 6,000 steps
+BUDGETS = (2, 4)  # longer runs: multiples of the protocol's steps
 POOL_SEGMENTS = 100
 MODELS = ("egno", "egnn", "egnn-s")
-PROTOCOL_WINDOWS, PROTOCOL_EPOCHS = 500, 300
+PROTOCOL_WINDOWS = 500
 
 
 def pool_dir(dataset: str) -> Path:
@@ -44,13 +46,27 @@ def run_dir(dataset: str, model: str, n: int, budget: int = 1) -> Path:
     return ROOT / "runs" / "learning_curve" / dataset / f"{model}-{n}{f'-x{budget}' if budget != 1 else ''}"
 
 
-def schedule(n: int, budget: int = 1) -> dict[str, str]:
-    """The protocol's schedule (300 epochs, 5 of warm-up, validation every 5, patience 60, all of
-    500 windows) counted in Adam steps, for ``n`` training windows: 6,000 steps at every size, or
-    ``budget`` times as many (warm-up, validation and patience keep their number of steps)."""
+def protocol(dataset: str, model: str = "egno") -> dict:
+    """The shipped card's schedule of (dataset, model): epochs, warm-up, validation interval,
+    patience and batch over the protocol's 500 windows."""
+    tc = json.loads(shipped_path(dataset, model).with_suffix(".json").read_text())["train_config"]
+    return {k: tc[k] for k in ("epochs", "warmup_epochs", "eval_every", "patience", "batch_size")}
+
+
+def steps(schedule_of: dict, budget: int = 1) -> int:
+    """Adam steps of the protocol's schedule (times ``budget``)."""
+    return schedule_of["epochs"] * -(-PROTOCOL_WINDOWS // schedule_of["batch_size"]) * budget
+
+
+def schedule(n: int, schedule_of: dict, budget: int = 1) -> dict[str, str]:
+    """The protocol's schedule ``schedule_of`` (``protocol``) counted in Adam steps, for ``n``
+    training windows: the same steps at every size, or ``budget`` times as many (warm-up,
+    validation and patience keep their number of steps)."""
     f = PROTOCOL_WINDOWS / n
-    return {"--epochs": str(round(PROTOCOL_EPOCHS * f * budget)), "--warmup-epochs": str(max(1, round(5 * f))),
-            "--eval-every": str(max(1, round(5 * f))), "--patience": str(max(1, round(60 * f)))}
+    return {"--epochs": str(round(schedule_of["epochs"] * f * budget)),
+            "--warmup-epochs": str(max(1, round(schedule_of["warmup_epochs"] * f))),
+            "--eval-every": str(max(1, round(schedule_of["eval_every"] * f))),
+            "--patience": str(max(1, round(schedule_of["patience"] * f)))}
 
 
 def make_pool(protocol: Path, out: Path, name: str, workers: int = 1, engine: str = "xtb",
@@ -82,7 +98,7 @@ def commands(dataset: str, device: str | None, minutes: float | None = None, mod
         card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
         for n in sizes:
             out = run_dir(dataset, m, n, budget).relative_to(ROOT)
-            flags = {**schedule(n, budget), "--max-train": str(n),
+            flags = {**schedule(n, card["train_config"], budget), "--max-train": str(n),
                      "--data-dir": str(pool_dir(dataset).relative_to(ROOT))}
             flags |= {"--time-limit": str(minutes)} if minutes else {}
             todo.append(rerun_command(card, card["train_config"]["seed"], out, device, flags))
@@ -159,13 +175,14 @@ def table(dataset: str) -> str:
             if any((m, n) in got for m in MODELS)}
     lines.append("| lowest − floor | " + " | ".join(
         f"{best[n][0] - floor:.4f} ({best[n][1]})" if n in best else "" for n in SIZES) + " |")
-    lines.append("| epochs | " + " | ".join(schedule(n)["--epochs"] for n in SIZES) + " |")
+    lines.append("| epochs | " + " | ".join(schedule(n, protocol(dataset))["--epochs"] for n in SIZES) + " |")
     longer = [r for b in BUDGETS for r in rows(dataset, b)]
     if longer:
         lines += ["", "Longer runs:", "",
                   "| model | windows | Adam steps | test F-MSE | val F-MSE | epochs (best) | stop |",
                   "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['model']} | {r['windows']} | {6000 * r['budget']:,} | {r['test_f_mse']:.4f} | "
+        lines += [f"| {r['model']} | {r['windows']} | {steps(protocol(dataset), r['budget']):,} | "
+                  f"{r['test_f_mse']:.4f} | "
                   f"{r['val_f_mse']:.4f} | {r['epochs']} ({r['best_epoch']}) | {r['stop_reason']} |" for r in longer]
     return "\n".join(lines)
 
@@ -190,7 +207,8 @@ def plot(dataset: str, path: Path) -> None:
                 ax.plot(*zip(*more), ls="none", marker="s", mfc="none", color=f"C{k}", label=f"{m}, {b}× steps")
     ax.axhline(card["splits"]["test"]["no_motion_f_mse"], color="grey", ls="--", label="no motion")
     ax.axhline(card["floors"]["heavy_atom_f_mse"], color="black", ls=":", label="heavy-atom floor")
-    ax.set(xscale="log", xlabel="training windows (6,000 Adam steps each)", ylabel="test F-MSE (Å²)",
+    ax.set(xscale="log", xlabel=f"training windows ({steps(protocol(dataset)):,} Adam steps each)",
+           ylabel="test F-MSE (Å²)",
            title=f"{dataset}: learning curve", xticks=SIZES, xticklabels=[str(n) for n in SIZES])
     ax.minorticks_off()
     ax.legend(fontsize=8, loc="center right")
@@ -210,7 +228,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), choices=SIZES)
     ap.add_argument("--budget", type=int, default=1, choices=(1, *BUDGETS),
-                    help="Adam steps as a multiple of the protocol's 6,000")
+                    help="Adam steps as a multiple of the protocol's")
     ap.add_argument("--time-limit", type=float, help="minutes per run (default: the card's)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--plot", type=Path, help="also draw the curve into this PNG")
@@ -221,7 +239,10 @@ def main() -> None:
         sys.exit("the learning curve is per molecule: md17/<molecule>")
     if a.data:
         name = a.dataset.split("/", 1)[1]
-        print(f"pool in {make_pool(ROOT / 'data' / a.dataset, pool_dir(a.dataset), name, a.workers)}")
+        size = max(a.sizes)  # the pool holds the largest size asked for, 50 windows per segment
+        pool = make_pool(ROOT / "data" / a.dataset, pool_dir(a.dataset), name, a.workers, size=size,
+                         segments=POOL_SEGMENTS * size // max(SIZES))
+        print(f"pool in {pool}")
     if a.train:
         run_commands(commands(a.dataset, a.device, a.time_limit, a.models, a.sizes, a.budget), a.jobs, ROOT)
     if a.json:
