@@ -39,10 +39,13 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
     for name, lm in loaded.items():
         pred = chain(lm.model, w, windows, p, dataset)
         err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]  # S, K: each window's last frame
-        broken = [s["first_broken"] for s in per_sample_checks(w, pred, dataset)]
+        samples = per_sample_checks(w, pred, dataset)
+        broken = [s["first_broken"] for s in samples]
         within = np.array([[b is None or b > (k + 1) * p for k in range(windows)] for b in broken])
         rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset),
-                      "err": err, "within": within & np.isfinite(err)}
+                      "err": err, "within": within & np.isfinite(err),
+                      "checks": {name: np.array([[s["checks"][name][(k + 1) * p] for k in range(windows)]
+                                                 for s in samples]) for name in samples[0]["checks"]}}
     common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
     out = {"dataset": dataset, "samples": len(w), "windows": windows, "models": {}}
     for name, r in rows.items():
@@ -54,7 +57,9 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
             "median_all": [float(np.median(e)) if len(e) else None for e in scored],
             "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
                             for k in range(windows)],
-            "common_n": [int(common[:, k].sum()) for k in range(windows)]}
+            "common_n": [int(common[:, k].sum()) for k in range(windows)],
+            "common_checks": {name: [float(v[common[:, k], k].mean()) if common[:, k].any() else None
+                                     for k in range(windows)] for name, v in r["checks"].items()}}
     return out
 
 
@@ -64,7 +69,8 @@ def table(result: dict) -> str:
     head = ["checkpoint", "test F-MSE (1 window)"]
     head += [f"mean @{k}" for k in at] + [f"median of all @{k}" for k in at]
     head += [f"mean on the common samples @{k}" for k in at if k > 1]
-    head += ["not finite @10 / @20", "diverged @10 / @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
+    head += ["not finite @10 / @20", "diverged @10 / @20"]
+    head += [f"{drift.replace('_', ' ')} @10", f"{drift.replace('_', ' ')} on the common samples @10"] if drift else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     last = result["windows"] - 1
     for name, m in result["models"].items():
@@ -74,7 +80,7 @@ def table(result: dict) -> str:
         row += [f"{m['not_finite'][min(9, last)]} / {m['not_finite'][last]}",
                 f"{m['diverged'][min(9, last)]:.0%} / {m['diverged'][last]:.0%}"]
         if drift:
-            row.append(_fmt(m["checks"][drift][min(9, last)]))
+            row += [_fmt(m["checks"][drift][min(9, last)]), _fmt(m["common_checks"][drift][min(9, last)])]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
