@@ -146,14 +146,14 @@ def spread(dataset: str) -> str:
         cells = []
         for n in SIZES:
             v = scores.get((m, n))
-            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1) / np.sqrt(len(v)):.4f}" if v is not None else "")
+            cells.append(f"{v.mean():.4g} ± {v.std(ddof=1) / np.sqrt(len(v)):.2g}" if v is not None else "")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     for m in MODELS[1:]:
         cells = []
         for n in SIZES:
             if ("egno", n) in scores and (m, n) in scores:
                 d = scores["egno", n] - scores[m, n]
-                cells.append(f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f} "
+                cells.append(f"{d.mean():+.3g} ± {d.std(ddof=1) / np.sqrt(len(d)):.2g} "
                              f"(lower on {(d < 0).sum()} of {len(d)})")
             else:
                 cells.append("")
@@ -166,15 +166,15 @@ def table(dataset: str) -> str:
     floor, still = card["floors"]["heavy_atom_f_mse"], card["splits"]["test"]["no_motion_f_mse"]
     got = {(r["model"], r["windows"]): r for r in rows(dataset)}
     head = "| model | " + " | ".join(f"{n} windows" for n in SIZES) + " |"
-    lines = [f"**{dataset}**: test F-MSE (Å²); no motion {still:.4f}, heavy-atom floor {floor:.4f}\n",
+    lines = [f"**{dataset}**: test F-MSE (Å²); no motion {still:.4g}, heavy-atom floor {floor:.4g}\n",
              head, "|---|" + "---|" * len(SIZES)]
     for m in MODELS:
-        cells = [f"{got[m, n]['test_f_mse']:.4f}" if (m, n) in got else "not run" for n in SIZES]
+        cells = [f"{got[m, n]['test_f_mse']:.4g}" if (m, n) in got else "not run" for n in SIZES]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     best = {n: min((got[m, n]["test_f_mse"], m) for m in MODELS if (m, n) in got) for n in SIZES
             if any((m, n) in got for m in MODELS)}
     lines.append("| lowest − floor | " + " | ".join(
-        f"{best[n][0] - floor:.4f} ({best[n][1]})" if n in best else "" for n in SIZES) + " |")
+        f"{best[n][0] - floor:.4g} ({best[n][1]})" if n in best else "" for n in SIZES) + " |")
     lines.append("| epochs | " + " | ".join(schedule(n, protocol(dataset))["--epochs"] for n in SIZES) + " |")
     longer = [r for b in BUDGETS for r in rows(dataset, b)]
     if longer:
@@ -182,8 +182,8 @@ def table(dataset: str) -> str:
                   "| model | windows | Adam steps | test F-MSE | val F-MSE | epochs (best) | stop |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['model']} | {r['windows']} | {steps(protocol(dataset), r['budget']):,} | "
-                  f"{r['test_f_mse']:.4f} | "
-                  f"{r['val_f_mse']:.4f} | {r['epochs']} ({r['best_epoch']}) | {r['stop_reason']} |" for r in longer]
+                  f"{r['test_f_mse']:.4g} | "
+                  f"{r['val_f_mse']:.4g} | {r['epochs']} ({r['best_epoch']}) | {r['stop_reason']} |" for r in longer]
     return "\n".join(lines)
 
 
@@ -205,11 +205,12 @@ def plot(dataset: str, path: Path) -> None:
             more = [(r["windows"], r["test_f_mse"]) for r in rows(dataset, b) if r["model"] == m]
             if more:
                 ax.plot(*zip(*more), ls="none", marker="s", mfc="none", color=f"C{k}", label=f"{m}, {b}× steps")
+    ran = sorted({r["windows"] for r in rows(dataset)})
     ax.axhline(card["splits"]["test"]["no_motion_f_mse"], color="grey", ls="--", label="no motion")
     ax.axhline(card["floors"]["heavy_atom_f_mse"], color="black", ls=":", label="heavy-atom floor")
     ax.set(xscale="log", xlabel=f"training windows ({steps(protocol(dataset)):,} Adam steps each)",
            ylabel="test F-MSE (Å²)",
-           title=f"{dataset}: learning curve", xticks=SIZES, xticklabels=[str(n) for n in SIZES])
+           title=f"{dataset}: learning curve", xticks=ran, xticklabels=[str(n) for n in ran])
     ax.minorticks_off()
     ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
