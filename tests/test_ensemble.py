@@ -113,10 +113,11 @@ def test_alternative_futures_are_drawn_as_faint_trails_one_legend_entry():
 
 
 SHIPPED = [d for d in ("nbody", "mocap/walk", "md17/uracil", "protein/adk") if checkpoint.ensemble_paths(d)]
+SLOW = ("protein/adk",)  # five members over the protein's test split: a minute
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped ensemble")
-@pytest.mark.parametrize("dataset", SHIPPED)
+@pytest.mark.parametrize("dataset", [pytest.param(d, marks=pytest.mark.slow) if d in SLOW else d for d in SHIPPED])
 def test_a_shipped_ensemble_reproduces_its_card_on_the_committed_test_split(dataset):
     from egno.service.inference import test_windows
 
