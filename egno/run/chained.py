@@ -29,6 +29,7 @@ from egno.data import Windows, collate
 from egno.data.base import uniform_times
 from egno.data.long import long_windows
 from egno.nn.config import TrainConfig
+from egno.run.evaluate import window_f_mse
 from egno.run.rollout import backward_velocity, chain
 
 VAL_SAMPLES = 500  # chained validation: the first this many validation systems
@@ -77,7 +78,8 @@ def step_batch(model, family, w: Windows, index: torch.Tensor, cfg: TrainConfig,
         kept = on_track(state.x, sub.target[k * p - 1], sub.node_ptr, cfg.pushforward_limit)
         if not kept.any():  # every rollout lost: train this step on the true inputs
             return step_batch(model, family, w, index, replace(cfg, chain_windows=1), g, device)
-        sub, state = sub.select(kept.nonzero()[:, 0]), state.select(kept.nonzero()[:, 0])
+        kept = kept.nonzero()[:, 0]
+        sub, state = sub.select(kept), state.select(kept)
     if cfg.input_noise > 0:
         sigma = cfg.input_noise
         noise_x = torch.randn(state.x.shape, generator=g) * sigma
@@ -93,10 +95,7 @@ def on_track(x: torch.Tensor, truth: torch.Tensor, node_ptr: torch.Tensor, limit
     """(S,) bool: the samples whose unrolled positions x (N, 3) are finite and within ``limit``
     (RMS over nodes) of the truth there. A rollout that has lost its trajectory is no input for
     that trajectory's next window: its truth no longer says where the model should go from there."""
-    sq = ((x - truth) ** 2).sum(-1).double()  # N
-    sample = torch.repeat_interleave(torch.arange(len(node_ptr) - 1), node_ptr[1:] - node_ptr[:-1])
-    per = torch.zeros(len(node_ptr) - 1, dtype=torch.float64).index_add_(0, sample, sq)
-    rms = (per / (node_ptr[1:] - node_ptr[:-1])).sqrt()
+    rms = (3 * window_f_mse(x[None], truth[None], node_ptr)).sqrt()  # F-MSE averages x, y, z
     return torch.isfinite(rms) & (rms <= limit)
 
 

@@ -197,14 +197,15 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
 
 
 def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
-                   family: str) -> dict:
+                   family: str, samples: list[dict] | None = None) -> dict:
     """Per window k = 1..K: F-MSE (the window's last frame) and A-MSE (its P frames), as the mean
     over the samples not diverged by then and the median over all (a diverged one counts as the
     largest), over the samples with truth there; how many are not finite, how many diverged
     (``divergence_rule``: left out of the means) and how many have truth; the mean of each
-    physical check at the window's last frame and the fraction of samples diverged by then."""
+    physical check at the window's last frame and the fraction of samples diverged by then.
+    ``samples``: ``per_sample_checks(w, pred, family)`` where the caller has them already."""
     out: dict = {}
-    samples = per_sample_checks(w, pred, family)
+    samples = per_sample_checks(w, pred, family) if samples is None else samples
     broken = [s["first_broken"] for s in samples]
     if w.target is not None:
         err = sample_errors(pred, w.target, w.node_ptr)  # S, K·P

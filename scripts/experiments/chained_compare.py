@@ -42,7 +42,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
         samples = per_sample_checks(w, pred, dataset)
         broken = [s["first_broken"] for s in samples]
         within = np.array([[b is None or b > (k + 1) * p for k in range(windows)] for b in broken])
-        rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset),
+        rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset, samples),
                       "err": err, "within": within & np.isfinite(err),
                       "checks": {name: np.array([[s["checks"][name][(k + 1) * p] for k in range(windows)]
                                                  for s in samples]) for name in samples[0]["checks"]}}
