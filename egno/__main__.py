@@ -59,7 +59,7 @@ def train_configs(a) -> tuple:
         mc.vector_conv_init = a.vector_conv_init
     mc.variance_head = bool(a.variance_head)
     tc.freeze_mean = bool(a.freeze_mean)
-    for key in ("epochs", "batch_size", "lr", "patience", "seed", "max_train", "eval_every",
+    for key in ("epochs", "batch_size", "lr", "patience", "weight_decay", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
                 "input_noise", "velocity_loss", "pushforward_limit", "val_windows", "start_windows",
                 "init", "nll_beta"):
@@ -335,7 +335,7 @@ def _train_command(sub) -> None:
     t.add_argument("--threads", type=int, help="torch CPU threads")
     for key, typ in (("hidden", int), ("layers", int), ("modes", int), ("timesteps", int),
                      ("epochs", int), ("batch-size", int), ("lr", float), ("patience", int),
-                     ("seed", int), ("max-train", int), ("eval-every", int),
+                     ("weight-decay", float), ("seed", int), ("max-train", int), ("eval-every", int),
                      ("warmup-epochs", int), ("time-limit", float), ("ema", float), ("train-starts", int)):
         t.add_argument(f"--{key}", type=typ)
     t.add_argument("--time-sampling", choices=("fixed", "random-p", "random-points"),

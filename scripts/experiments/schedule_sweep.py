@@ -24,17 +24,23 @@ MODELS = ("egno", "egnn", "egnn-s", "egnn-r")
 # one change each against the shipped schedule (lr 5e-4 with warm-up and cosine decay over 300
 # epochs, early stop after 60 epochs without a better validation score)
 SETTINGS = {
+    # the shipped schedule retrained on the data now in the folder (regenerated validation splits
+    # differ from the shipped card's, so a pick compares this, not the card, with the others)
+    "rerun": {},
     "lr 1e-3": {"--lr": "1e-3"},
     "lr 2e-4": {"--lr": "2e-4"},
     "no early stop": {"--patience": "300"},  # the cosine decay always reaches its low-lr end
+    "wd 1e-4": {"--weight-decay": "1e-4"},  # against overfitting (aspirin: best epoch 30 of 150)
+    "wd 1e-2": {"--weight-decay": "1e-2"},
 }
+DEFAULT = ("lr 1e-3", "lr 2e-4", "no early stop")
 
 
 def run_dir(dataset: str, model: str, setting: str) -> Path:
     return ROOT / "runs" / "schedule" / dataset / f"{model}-{setting.replace(' ', '')}"
 
 
-def commands(dataset: str, models, device: str | None, settings=tuple(SETTINGS)) -> list[list[str]]:
+def commands(dataset: str, models, device: str | None, settings=DEFAULT) -> list[list[str]]:
     todo = []
     for m in models:
         card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
@@ -63,11 +69,14 @@ def usable(card: dict) -> bool:
 
 def picks(got: dict, models) -> dict[str, str]:
     """Each model's setting with the lowest validation F-MSE among its finished, converged runs
-    (the shipped one on a tie: a run with no early stop repeats it when patience never cut it)."""
+    (the shipped schedule on a tie: a run with no early stop repeats it when patience never cut
+    it). Where the shipped schedule was rerun, the rerun stands for it: the shipped card's
+    validation score may be on other data."""
     out = {}
     for m in models:
-        options = [(c["metrics"]["val"]["f_mse"], s != "shipped", s) for (mm, s), c in got.items()
-                   if mm == m and usable(c)]
+        base = "rerun" if (m, "rerun") in got else "shipped"
+        options = [(c["metrics"]["val"]["f_mse"], s != base, s) for (mm, s), c in got.items()
+                   if mm == m and usable(c) and not (s == "shipped" and base == "rerun")]
         if options:
             out[m] = min(options)[2]
     return out
@@ -77,7 +86,7 @@ def table(dataset: str, models) -> str:
     got = results(dataset, models)
     card = get_dataset(dataset).generation_card()
     still, floor = card["splits"]["test"]["no_motion_f_mse"], card["floors"]["heavy_atom_f_mse"]
-    settings = ["shipped", *SETTINGS]
+    settings = ["shipped", *(s for s in SETTINGS if any((m, s) in got for m in models))]
     lines = [f"**{dataset}**: validation / test F-MSE (Å²); no motion {still:.4f}, heavy-atom floor {floor:.4f}",
              "", "| model | " + " | ".join(settings) + " | picked by validation |",
              "|---|" + "---|" * (len(settings) + 1)]
@@ -94,7 +103,8 @@ def table(dataset: str, models) -> str:
                 cells.append(f"{c['metrics']['val']['f_mse']:.4f} / {c['metrics']['test']['f_mse']:.4f} "
                              f"({c['epochs_run']} ep, best {c['best_epoch']})")
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {chosen.get(m, '–')} |")
-    for label, pick in (("shipped schedule", {m: "shipped" for m in models if (m, "shipped") in got}),
+    shipped = {m: "rerun" if (m, "rerun") in got else "shipped" for m in models if (m, "shipped") in got}
+    for label, pick in (("shipped schedule (its rerun where there is one)", shipped),
                         ("each model's pick", chosen)):
         test = {m: got[m, s]["metrics"]["test"]["f_mse"] for m, s in pick.items()}
         if test:
@@ -109,8 +119,8 @@ def main() -> None:
     ap.add_argument("datasets", nargs="+", help="md17/<molecule> with shipped models")
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--train", action="store_true", help="train the runs not finished yet")
-    ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS),
-                    help="the schedules to train (default: all)")
+    ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(DEFAULT),
+                    help="the schedules to train (default: %(default)s)")
     ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
     a = ap.parse_args()
