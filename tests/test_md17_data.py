@@ -554,3 +554,20 @@ def test_the_splits_flag_reaches_the_simulation(ethanol, tmp_path):
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode != 0 and "other settings" in run.stderr
     assert (out / "train.npz").exists() and not (out / "val.npz").exists() and not (out / "test.npz").exists()
+
+
+def test_a_schedule_is_picked_only_beyond_the_validation_noise():
+    """A setting replaces the rerun of the shipped schedule only when it is lower on validation by
+    more than two standard errors of the per-segment difference; a diverged run never."""
+    from helpers import load_script
+
+    sw = load_script("scripts/experiments/schedule_sweep.py")
+    base = np.linspace(0.1, 0.3, 10)
+    noise = np.array([1, -1] * 5) * 0.05
+    ok, bad = {"stop_reason": "epochs done"}, {"stop_reason": "diverged: non-finite loss"}
+    per_segment = {("egno", "rerun"): base, ("egno", "wd 1e-2"): base - 0.01 + noise,  # lower mean, noisy
+                   ("egnn", "rerun"): base, ("egnn", "lr 2e-4"): base - 0.01,       # lower on every segment
+                   ("gnn", "rerun"): base, ("gnn", "wd 1e-2"): base - 0.05}
+    got = {("egno", "wd 1e-2"): ok, ("egnn", "lr 2e-4"): ok, ("gnn", "wd 1e-2"): bad}
+    assert sw.significant_picks(per_segment, got, ["egno", "egnn", "gnn", "egnn-s"]) == {
+        "egno": "rerun", "egnn": "lr 2e-4", "gnn": "rerun"}
