@@ -91,16 +91,16 @@ def picks(got: dict, models) -> dict[str, str]:
     return out
 
 
-def paired_val(dataset: str, models, settings) -> dict[tuple[str, str], np.ndarray]:
+def paired_val(dataset: str, models, settings, got: dict) -> dict[tuple[str, str], np.ndarray]:
     """(model, setting) -> validation F-MSE per validation segment of each finished run (the
-    rerun and the other ``settings``), from the run's checkpoint."""
+    rerun and the other ``settings``; ``got``: the finished runs' cards), from its checkpoint."""
     family = get_dataset(dataset)
     val, segment = family.load("val"), family.segments("val")
     out = {}
     for m in models:
         for s in settings:
             path = run_dir(dataset, m, s) / f"{m}.pt"
-            if path.exists():
+            if (m, s) in got:
                 out[m, s] = segment_f_mse(load_checkpoint(path, "cpu").model, val, segment)
     return out
 
@@ -125,7 +125,7 @@ def significant_picks(per_segment: dict, got: dict, models) -> dict[str, str]:
 
 def paired_table(dataset: str, models, settings) -> str:
     got = results(dataset, models)
-    per_segment = paired_val(dataset, models, ["rerun", *[s for s in settings if s != "rerun"]])
+    per_segment = paired_val(dataset, models, ["rerun", *[s for s in settings if s != "rerun"]], got)
     lines = [f"**{dataset}**: validation F-MSE minus the rerun's, paired over the validation segments "
              "(mean ± standard error; lower on how many segments)", "",
              "| model | " + " | ".join(s for s in settings if s != "rerun") + " | picked |",
