@@ -142,6 +142,11 @@ def test_long_horizon_page(long_nbody, monkeypatch):
         assert (chaining_checkpoint("nbody", "egnn-r").path.parent.name == "long") == long_r
         assert any("trained to be chained" in i.value and "long/egno.pt" in i.value
                    and ("long/egnn-r.pt" in i.value) == long_r for i in at.info)
+        from egno.run.checkpoint import shipped_card
+
+        cost = (f"one-window test F-MSE {shipped_card('nbody', 'long/egno')['metrics']['test']['f_mse']:.3g}, "
+                f"Explore's {shipped_card('nbody', 'egno')['metrics']['test']['f_mse']:.3g}")
+        assert any(cost in i.value for i in at.info)  # what chaining-trained costs for one window
     if (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists():  # EGNO's predicted range
         assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
     checks = figs[2]
@@ -269,3 +274,17 @@ def test_accumulated_spread_adds_each_windows_variance_and_flags_where_it_passes
     assert np.allclose(spread, np.sqrt([[1, 2, 3], [4, 8, 12]]))
     assert first_unpredictable(spread, 1.5) == [3, 1]
     assert first_unpredictable(spread, 10.0) == [None, None]
+
+
+def test_mocap_walk_chains_the_models_trained_over_eight_windows():
+    """mocap/walk's Long horizon chains EGNO and EGNN-R fine-tuned alike (pushforward over eight
+    windows, kept by ten-window validation); linear has no chained variant."""
+    from egno.run.checkpoint import chaining_checkpoint, shipped_card
+
+    for model in ("egno", "egnn-r"):
+        if not (ROOT / f"assets/checkpoints/mocap/walk/long/{model}.pt").exists():
+            continue
+        assert chaining_checkpoint("mocap/walk", model).path.parent.name == "long"
+        tc = shipped_card("mocap/walk", f"long/{model}")["train_config"]
+        assert (tc["chain_windows"], tc["val_windows"]) == (8, 10)
+    assert chaining_checkpoint("mocap/walk", "linear").path.parent.name == "walk"

@@ -16,7 +16,7 @@ from app.plotview import plotly_view
 from app.upload_state import choices_note, upload_source, used_options, worker
 from egno import get_dataset
 from egno.paths import ROOT
-from egno.run.checkpoint import chaining_checkpoint, ensemble_flag, shipped_models
+from egno.run.checkpoint import chaining_checkpoint, ensemble_flag, shipped_card, shipped_models
 from egno.run.flag import chained_spread
 from egno.data.long import long_windows
 from egno.data.physics import LIMITS, LOG_SCALE, NOT_FINITE, TITLES, broken_at, divergence_rule
@@ -101,11 +101,16 @@ st.caption(f"{dataset}: the model predicts one window (P = {timesteps} frames ov
 chained_here = [load_chained(dataset, m) for m in COMPARED if m in shipped_models(dataset)]
 trained_to_chain = [c for c in chained_here if c.path.parent.name == "long"]
 if trained_to_chain:
-    names = " and ".join(f"{c.config.model.upper()} (`{c.path.relative_to(ROOT)}`)" for c in trained_to_chain)
+    def one_window(c) -> str:
+        explore = shipped_card(dataset, c.config.model)["metrics"]["test"]["f_mse"]
+        return f"one-window test F-MSE {c.card['metrics']['test']['f_mse']:.3g}, Explore's {explore:.3g}"
+
+    names = " and ".join(f"{c.config.model.upper()} (`{c.path.relative_to(ROOT)}`: {one_window(c)})"
+                         for c in trained_to_chain)
     st.info(f"{names} here {'are checkpoints' if len(trained_to_chain) > 1 else 'is the checkpoint'} "
             "trained to be chained, fine-tuned from the shipped model (their cards record the commands), "
             "not Explore's: over the long-horizon test samples they stay finite and on track longer, at "
-            "little or some cost for one window (docs/results/long_horizon.md).")
+            "the cost for one window shown (docs/results/long_horizon.md).")
 files = upload_source(family, dataset, "rolled out", key="lh_source")  # None: a long-horizon test sample
 c1, c2 = st.columns(2)
 windows = c1.slider("windows to chain", 1, 20, 10, key="lh_windows")

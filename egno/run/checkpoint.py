@@ -134,6 +134,12 @@ def ensemble_paths(dataset: str, model: str = "egno") -> list[Path]:
     return [shipped_path(dataset, model), *others] if others else []
 
 
+def shipped_card(dataset: str, model: str) -> dict | None:
+    """The card of a shipped checkpoint (``model`` may name a variant, e.g. long/egno), or None."""
+    path = shipped_path(dataset, model).with_suffix(".json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def ensemble_card(dataset: str, model: str = "egno") -> dict | None:
     """The shipped ensemble's card (members, recalibration scale, test scores), or None."""
     path = ensemble_folder(dataset) / f"{model}.json"
