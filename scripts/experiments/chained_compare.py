@@ -31,6 +31,12 @@ def _fmt(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.3g}"
 
 
+def _per_window(checks: dict[str, np.ndarray], mask: np.ndarray, stat) -> dict[str, list]:
+    """Each check's ``stat`` per window over the samples ``mask`` (S, K) keeps there (None: none)."""
+    return {name: [float(stat(v[mask[:, k], k])) if mask[:, k].any() else None for k in range(v.shape[1])]
+            for name, v in checks.items()}
+
+
 def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
     family = get_dataset(dataset)
     loaded = {name: load_checkpoint(path) for name, path in named.items()}
@@ -59,14 +65,10 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
             "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
                             for k in range(windows)],
             "common_n": [int(common[:, k].sum()) for k in range(windows)],
-            "common_checks": {name: [float(v[common[:, k], k].mean()) if common[:, k].any() else None
-                                     for k in range(windows)] for name, v in r["checks"].items()},
+            "common_checks": _per_window(r["checks"], common, np.mean),
             # a few systems decide a mean of drifts that may reach the limit: medians and counts beside it
-            "checks_median": {name: [float(np.median(v[r["within"][:, k], k])) if r["within"][:, k].any()
-                                     else None for k in range(windows)] for name, v in r["checks"].items()},
-            "common_checks_median": {name: [float(np.median(v[common[:, k], k])) if common[:, k].any()
-                                            else None for k in range(windows)]
-                                     for name, v in r["checks"].items()}}
+            "checks_median": _per_window(r["checks"], r["within"], np.median),
+            "common_checks_median": _per_window(r["checks"], common, np.median)}
     first = next(iter(rows.values()))["checks"]
     for name, r in rows.items():  # on the common samples: how often each row's check is below the first row's
         out["models"][name]["common_checks_below_first"] = {

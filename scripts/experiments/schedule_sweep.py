@@ -99,9 +99,9 @@ def paired_val(dataset: str, models, settings, got: dict) -> dict[tuple[str, str
     out = {}
     for m in models:
         for s in settings:
-            path = run_dir(dataset, m, s) / f"{m}.pt"
             if (m, s) in got:
-                out[m, s] = segment_f_mse(load_checkpoint(path, "cpu").model, val, segment)
+                model = load_checkpoint(run_dir(dataset, m, s) / f"{m}.pt", "cpu").model
+                out[m, s] = segment_f_mse(model, val, segment)
     return out
 
 
@@ -125,17 +125,15 @@ def significant_picks(per_segment: dict, got: dict, models) -> dict[str, str]:
 
 def paired_table(dataset: str, models, settings) -> str:
     got = results(dataset, models)
-    per_segment = paired_val(dataset, models, ["rerun", *[s for s in settings if s != "rerun"]], got)
+    others = [s for s in settings if s != "rerun"]
+    per_segment = paired_val(dataset, models, ["rerun", *others], got)
     lines = [f"**{dataset}**: validation F-MSE minus the rerun's, paired over the validation segments "
              "(mean ± standard error; lower on how many segments)", "",
-             "| model | " + " | ".join(s for s in settings if s != "rerun") + " | picked |",
-             "|---|" + "---|" * len(settings)]
+             "| model | " + " | ".join(others) + " | picked |", "|---|" + "---|" * (len(others) + 1)]
     chosen = significant_picks(per_segment, got, models)
     for m in models:
         cells = []
-        for s in settings:
-            if s == "rerun":
-                continue
+        for s in others:
             if (m, s) not in per_segment or (m, "rerun") not in per_segment:
                 cells.append("not run")
                 continue

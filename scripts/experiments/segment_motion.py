@@ -17,9 +17,8 @@ from egno.run.checkpoint import load_checkpoint, resolve_checkpoint
 from egno.run.evaluate import segment_f_mse, window_f_mse
 
 
-def split_rows(dataset: str, model, split: str) -> dict[str, np.ndarray]:
+def split_rows(family, model, split: str) -> dict[str, np.ndarray]:
     """Per segment of ``split``: temperature (K), no-motion F-MSE and the model's F-MSE (Å²)."""
-    family = get_dataset(dataset)
     w, segment = family.load(split), family.segments(split)
     still = window_f_mse(w.x.expand_as(w.target), w.target, w.node_ptr).numpy()
     return {"temperature": np.array(family.generation_card()["splits"][split]["segment_temperature_K"]),
@@ -35,7 +34,7 @@ def main() -> None:
     a = ap.parse_args()
     loaded = load_checkpoint(a.checkpoint, "cpu") if a.checkpoint else resolve_checkpoint(a.dataset, a.model)
     family = get_dataset(a.dataset)
-    rows = {split: split_rows(a.dataset, loaded.model, split) for split in ("train", "val", "test")
+    rows = {split: split_rows(family, loaded.model, split) for split in ("train", "val", "test")
             if (family.data_dir / f"{split}.npz").exists()}
     print(f"**{a.dataset}**, {loaded.path.name}: segments of each split (F-MSE in Å²)\n")
     print("| split | no motion per segment: min – max | model ÷ no motion per segment: min – max | "
@@ -51,6 +50,7 @@ def main() -> None:
     for split, r in rows.items():
         print(f"- {split}: " + "; ".join(f"{t:.0f} K / {n:.3f} / {m / n:.2f}"
                                          for t, n, m in zip(r["temperature"], r["no_motion"], r["model"])))
+
 
 if __name__ == "__main__":
     main()
