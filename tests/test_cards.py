@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from egno.__main__ import parser, train_configs
-from egno.run.checkpoint import rerun_command, run_commands
+from egno.run.checkpoint import rerun_command, run_commands, shipped_card
 from egno.nn.config import ModelConfig, TrainConfig
 from egno.paths import CHECKPOINTS as ASSETS
 from egno.run.checkpoint import ENSEMBLE, VARIANTS
@@ -65,6 +65,13 @@ def test_seed_spread_changes_only_seed_output_and_device(tmp_path):
         assert (a.seed, a.out, a.device) == (7, str(tmp_path / "run"), device)
         mc, tc = train_configs(a)
         assert mc == shipped_mc and tc == replace(shipped_tc, seed=7)
+
+
+def test_shipped_card_reads_variants_and_says_what_is_missing():
+    assert shipped_card("nbody", "long/egno")["command"].endswith("--ship-as long/egno")
+    assert shipped_card("nbody", "no-such-model") is None
+    with pytest.raises(FileNotFoundError, match="no shipped no-such-model for nbody"):
+        shipped_card("nbody", "no-such-model", required=True)
 
 
 def test_run_commands_runs_side_by_side_and_counts_failures(tmp_path, capsys):

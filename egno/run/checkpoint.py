@@ -134,10 +134,15 @@ def ensemble_paths(dataset: str, model: str = "egno") -> list[Path]:
     return [shipped_path(dataset, model), *others] if others else []
 
 
-def shipped_card(dataset: str, model: str) -> dict | None:
-    """The card of a shipped checkpoint (``model`` may name a variant, e.g. long/egno), or None."""
+def shipped_card(dataset: str, model: str, required: bool = False) -> dict | None:
+    """The card of a shipped checkpoint (``model`` may name a variant, e.g. long/egno); None when
+    there is none, or FileNotFoundError with ``required``."""
     path = shipped_path(dataset, model).with_suffix(".json")
-    return json.loads(path.read_text()) if path.exists() else None
+    if path.exists():
+        return json.loads(path.read_text())
+    if required:
+        raise FileNotFoundError(f"no shipped {model} for {dataset}: {path} is missing")
+    return None
 
 
 def ensemble_card(dataset: str, model: str = "egno") -> dict | None:

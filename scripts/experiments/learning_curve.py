@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egno.run.checkpoint import rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import rerun_command, run_commands, shipped_card
 from egno.paths import ROOT
 
 SIZES = (250, 500, 2000, 5000)
@@ -49,7 +49,7 @@ def run_dir(dataset: str, model: str, n: int, budget: int = 1) -> Path:
 def protocol(dataset: str, model: str = "egno") -> dict:
     """The shipped card's schedule of (dataset, model): epochs, warm-up, validation interval,
     patience and batch over the protocol's 500 windows."""
-    tc = json.loads(shipped_path(dataset, model).with_suffix(".json").read_text())["train_config"]
+    tc = shipped_card(dataset, model, required=True)["train_config"]
     return {k: tc[k] for k in ("epochs", "warmup_epochs", "eval_every", "patience", "batch_size")}
 
 
@@ -95,7 +95,7 @@ def commands(dataset: str, device: str | None, minutes: float | None = None, mod
              budget: int = 1) -> list[list[str]]:
     todo = []
     for m in models:
-        card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
+        card = shipped_card(dataset, m, required=True)
         for n in sizes:
             out = run_dir(dataset, m, n, budget).relative_to(ROOT)
             flags = {**schedule(n, card["train_config"], budget), "--max-train": str(n),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egno.run.checkpoint import load_checkpoint, rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import load_checkpoint, rerun_command, run_commands, shipped_card, shipped_path
 from egno.data import get_dataset
 from egno.run.evaluate import segment_f_mse
 from egno.paths import ROOT
@@ -52,7 +52,7 @@ def run_dir(dataset: str, model: str, setting: str) -> Path:
 def commands(dataset: str, models, device: str | None, settings=DEFAULT) -> list[list[str]]:
     todo = []
     for m in models:
-        card = json.loads(shipped_path(dataset, m).with_suffix(".json").read_text())
+        card = shipped_card(dataset, m, required=True)
         for setting in settings:
             flags = SETTINGS[setting]
             out = run_dir(dataset, m, setting).relative_to(ROOT)

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from egno.run.checkpoint import rerun_command, run_commands, shipped_path
+from egno.run.checkpoint import rerun_command, run_commands, shipped_card, shipped_path
 from egno.paths import ROOT
 
 def run_dir(dataset: str, model: str, seed: int) -> Path:
@@ -53,7 +53,7 @@ def main() -> None:
     if not a.table:
         todo = []
         for m in a.models:
-            card = json.loads(shipped_path(a.dataset, m).with_suffix(".json").read_text())
+            card = shipped_card(a.dataset, m, required=True)
             todo += [rerun_command(card, s, run_dir(a.dataset, m, s), a.device) for s in a.seeds]
 
         run_commands(todo, a.jobs, ROOT)
