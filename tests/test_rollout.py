@@ -288,3 +288,16 @@ def test_mocap_walk_chains_the_models_trained_over_eight_windows():
         tc = shipped_card("mocap/walk", f"long/{model}")["train_config"]
         assert (tc["chain_windows"], tc["val_windows"]) == (8, 10)
     assert chaining_checkpoint("mocap/walk", "linear").path.parent.name == "walk"
+
+
+def test_chained_compare_puts_the_truths_own_drift_beside_the_models():
+    """The data's own finite-difference drift is the floor a model's drift is read against: it is
+    the truth's (the simulator keeps momentum to within 1 %), scored like a model's, per window."""
+    from helpers import load_script
+    cc = load_script("scripts/experiments/chained_compare.py")
+    out = cc.compare("nbody", {"egno": ROOT / "assets/checkpoints/nbody/long/egno.pt"}, 2)
+    truth, model = out["truth"], out["models"]["egno"]
+    assert len(truth["checks"]["energy_drift"]) == len(model["checks"]["energy_drift"]) == 2
+    assert max(truth["checks"]["momentum_drift"]) < 0.01
+    assert all(0 < d < 20 for d in truth["checks"]["energy_drift"])
+    assert "truth (the data's own check)" in cc.table(out)

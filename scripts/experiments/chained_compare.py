@@ -4,7 +4,8 @@ sample as the largest, counts), the median over every sample with truth whatever
 (a prediction that is not finite as the largest), and
 the mean over the samples that every compared checkpoint keeps within the limits (the same
 samples for all, so the means compare). The first check (nbody: energy drift) at 10 windows also as
-a median, and on the common samples how many are below the first row's.
+a median, and on the common samples how many are below the first row's; beside them the same
+check of the true trajectories (its floor: finite-difference velocities).
 
     python scripts/experiments/chained_compare.py --dataset nbody \\
         egno=assets/checkpoints/nbody/egno.pt egnn-r=assets/checkpoints/nbody/egnn-r.pt \\
@@ -68,7 +69,17 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
             "common_checks": _per_window(r["checks"], common, np.mean),
             # a few systems decide a mean of drifts that may reach the limit: medians and counts beside it
             "checks_median": _per_window(r["checks"], r["within"], np.median),
-            "common_checks_median": _per_window(r["checks"], common, np.median)}
+            "common_checks_median": _per_window(r["checks"], common, np.median),
+            "common_checks_max": _per_window(r["checks"], common, np.max)}
+    if w.target is not None:  # the truth's own checks, where it exists
+        truth = per_sample_checks(w, w.target, dataset)
+        checks = {c: np.array([[s["checks"][c][(k + 1) * p] for k in range(windows)] for s in truth])
+                  for c in truth[0]["checks"]}
+        has = np.isfinite(next(iter(checks.values())))
+        out["truth"] = {"checks": _per_window(checks, has, np.mean),
+                        "checks_median": _per_window(checks, has, np.median),
+                        "common_checks": _per_window(checks, common & has, np.mean),
+                        "common_checks_median": _per_window(checks, common & has, np.median)}
     first = next(iter(rows.values()))["checks"]
     for name, r in rows.items():  # on the common samples: how often each row's check is below the first row's
         out["models"][name]["common_checks_below_first"] = {
@@ -101,6 +112,12 @@ def table(result: dict) -> str:
             row += [f"{_fmt(m['checks'][drift][k])} / {_fmt(m['checks_median'][drift][k])}",
                     f"{_fmt(m['common_checks'][drift][k])} / {_fmt(m['common_checks_median'][drift][k])}",
                     f"{m['common_checks_below_first'][drift][k]} of {m['common_n'][k]}"]
+        lines.append("| " + " | ".join(row) + " |")
+    if drift and "truth" in result:
+        t, k = result["truth"], min(9, last)
+        row = ["truth (the data's own check)"] + [""] * (len(head) - 4)
+        row += [f"{_fmt(t['checks'][drift][k])} / {_fmt(t['checks_median'][drift][k])}",
+                f"{_fmt(t['common_checks'][drift][k])} / {_fmt(t['common_checks_median'][drift][k])}", ""]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
