@@ -59,6 +59,7 @@ def train_configs(a) -> tuple:
         mc.vector_conv_init = a.vector_conv_init
     mc.variance_head = bool(a.variance_head)
     tc.freeze_mean = bool(a.freeze_mean)
+    tc.val_checks = bool(a.val_checks)
     for key in ("epochs", "batch_size", "lr", "patience", "weight_decay", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
                 "input_noise", "velocity_loss", "pushforward_limit", "val_windows", "start_windows",
@@ -351,6 +352,9 @@ def _train_command(sub) -> None:
                    help="pushforward: leave out unrolled inputs more than D (RMS) off their truth")
     t.add_argument("--val-windows", type=int, metavar="W",
                    help="validate on W chained windows (default K): keep the epoch that chains best")
+    t.add_argument("--val-checks", action="store_true",
+                   help="chained validation: a rollout past a physical limit counts as lost (its "
+                        "error the window's largest): keep the epoch that chains best and keeps the physics")
     t.add_argument("--start-windows", type=int, metavar="W",
                    help="nbody, chained training: also start from the true state at windows 2..W "
                         "(systems as spread out as a chained rollout's)")

@@ -197,6 +197,39 @@ def test_chained_validation_scores_each_window_and_flags_non_finite(family):
     assert chained.chained_val(broken, w, family, "cpu")["window_f_mse"] == [float("inf")] * 3
 
 
+def test_checked_validation_counts_a_lost_rollout_as_the_windows_worst(family, monkeypatch):
+    """--val-checks: a rollout past a physical limit scores as the worst start of each window from
+    its break on, so an epoch that breaks rollouts is not kept for its F-MSE alone."""
+    w = long_windows(family, 3, 5, "val")
+    model = tiny_model()
+    plain = chained.chained_val(model, w, family, "cpu")
+    real = chained.chained_val(model, w, family, "cpu", checks=True)
+    assert 0 <= real["diverged"] <= 1 and len(real["window_f_mse"]) == 3
+    monkeypatch.setattr(chained, "per_sample_checks",
+                        lambda w, pred, name: [{"first_broken": None} for _ in range(len(w))])
+    kept = chained.chained_val(model, w, family, "cpu", checks=True)
+    assert kept["diverged"] == 0
+    np.testing.assert_allclose(kept["window_f_mse"], plain["window_f_mse"], rtol=1e-5)  # equal-sized systems
+    monkeypatch.setattr(chained, "per_sample_checks",  # the first system breaks in window 2 (frame 7)
+                        lambda w, pred, name: [{"first_broken": 7 if i == 0 else None} for i in range(len(w))])
+    lost = chained.chained_val(model, w, family, "cpu", checks=True)
+    assert lost["diverged"] == pytest.approx(1 / len(w))
+    assert lost["window_f_mse"][0] == pytest.approx(kept["window_f_mse"][0])
+    err = chained.sample_errors(chain(model, w, 3, 5, "nbody"), w.target, w.node_ptr)[:, 4::5]
+    for j in (1, 2):
+        expected = np.r_[err[:, j].max(), err[1:, j]].mean()
+        assert lost["window_f_mse"][j] == pytest.approx(expected, rel=1e-6)
+        assert lost["window_f_mse"][j] >= kept["window_f_mse"][j]
+    assert lost["score"] > kept["score"]
+
+
+def test_val_checks_reaches_the_train_config():
+    from egno.__main__ import parser, train_configs
+    args = ["train", "--dataset", "nbody", "--model", "egno", "--chain-windows", "2"]
+    assert not train_configs(parser().parse_args(args))[1].val_checks
+    assert train_configs(parser().parse_args(args + ["--val-checks"]))[1].val_checks
+
+
 def test_validation_chains_val_windows_when_set(family):
     assert not chained.chained(TrainConfig())
     cfg = TrainConfig(input_noise=0.01, val_windows=4)  # trained on one window, kept for four

@@ -85,6 +85,9 @@ class TrainConfig:
                                # length unit) off their truth, or not finite (None: keep all)
     val_windows: int | None = None  # chained validation over this many windows (default K): a
                                # model is kept for how it chains, not for its first window
+    val_checks: bool = False   # chained validation: a rollout past a physical limit counts as lost
+                               # (its error from there the window's largest), so the epoch kept
+                               # keeps the physics, not only the F-MSE
     start_windows: int = 1     # nbody, chained training: also train from the true state at the
                                # start of windows 2..W (the spread-out systems chaining reaches)
     init: str | None = None    # start from this checkpoint's weights (same model config; a

@@ -30,7 +30,7 @@ from egno.data.base import uniform_times
 from egno.data.long import long_windows
 from egno.nn.config import TrainConfig
 from egno.run.evaluate import window_f_mse
-from egno.run.rollout import backward_velocity, chain
+from egno.run.rollout import backward_velocity, chain, per_sample_checks, sample_errors
 
 VAL_SAMPLES = 500  # chained validation: the first this many validation systems
 
@@ -124,14 +124,19 @@ def chained_loss(pred: torch.Tensor, batch, velocity_loss: float) -> torch.Tenso
 
 
 @torch.no_grad()
-def chained_val(model, w: Windows, family, device) -> dict:
+def chained_val(model, w: Windows, family, device, checks: bool = False) -> dict:
     """Validation of a chained run: the F-MSE after each of the K chained windows (the Long
     horizon rollout, ``egno.run.rollout.chain``; mean over the samples, inf once a prediction is
-    not finite) and ``score``, their mean."""
+    not finite) and ``score``, their mean. With ``checks`` a rollout past a physical limit (the
+    page's divergence rule) is lost: from its window on its error counts as that window's
+    largest over the validation starts, so an epoch whose rollouts break scores worse than its
+    F-MSE alone says; ``diverged`` is the share of rollouts lost by the last window."""
     p = model_timesteps(model)
     k = int(round(float(w.t[-1])))
     pred = chain(getattr(model, "module", model), replace(w, target=None), k, p, family.name,
                  device=device, batch_size=VAL_SAMPLES)
+    if checks:
+        return _checked_val(w, pred, family, p, k)
     errors = []
     for j in range(k):
         end, truth = pred[(j + 1) * p - 1], w.target[(j + 1) * p - 1]
@@ -139,3 +144,18 @@ def chained_val(model, w: Windows, family, device) -> dict:
         err = float((((end - truth.nan_to_num()) ** 2) * have).sum() / have.sum().clamp(min=1))
         errors.append(err if np.isfinite(err) and (j == 0 or np.isfinite(errors[-1])) else float("inf"))
     return {"window_f_mse": errors, "score": float(np.mean(errors))}
+
+
+def _checked_val(w: Windows, pred: torch.Tensor, family, p: int, k: int) -> dict:
+    err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]  # S, K; NaN: no truth there
+    first = [s["first_broken"] for s in per_sample_checks(w, pred, family.name)]
+    lost = np.array([[b is not None and b <= (j + 1) * p for j in range(k)] for b in first])
+    lost |= np.isinf(err)
+    errors = []
+    for j in range(k):
+        col, scored = err[:, j], ~np.isnan(err[:, j])
+        finite = col[scored & np.isfinite(col)]
+        worst = finite.max() if len(finite) else np.inf
+        col = np.where(lost[:, j] & scored, np.maximum(col, worst), col)
+        errors.append(float(col[scored].mean()) if scored.any() else float("nan"))
+    return {"window_f_mse": errors, "score": float(np.nanmean(errors)), "diverged": float(lost[:, -1].mean())}

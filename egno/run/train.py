@@ -220,8 +220,10 @@ def _validate(scored, val_w, dev, s: dict, epoch: int, loss: float, skipped: int
         val = uncertainty.calibration(pred.numpy(), val_w.target.numpy(), var.numpy(),
                                       val_w.node_ptr.numpy())["nll"]
     elif chain_training.chained(train_cfg):
-        result = chain_training.chained_val(scored, val_w, family, dev)
+        result = chain_training.chained_val(scored, val_w, family, dev, train_cfg.val_checks)
         val, extra = result["score"], {"val_chained_f_mse": result["window_f_mse"]}
+        if "diverged" in result:
+            extra["val_diverged"] = result["diverged"]
     else:
         val = evaluate(scored, val_w, 500, dev)["f_mse"]
     s["history"].append({"epoch": epoch + 1, "train_loss": loss, "val_f_mse": val, "lr": lr_at(epoch, train_cfg)}
