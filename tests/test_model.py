@@ -183,6 +183,35 @@ def test_inference_cache_follows_weight_updates():
         torch.testing.assert_close(model(batch, t), recorded, atol=1e-12, rtol=1e-12)
 
 
+def test_unrolls_and_validation_between_fused_adam_steps_use_the_current_weights():
+    """Training's fused Adam updates weights without bumping their versions: a pushforward unroll
+    (train mode, no autograd) and the validation after an epoch (eval mode) must both see the
+    weights of the last step, as a fresh model loaded with them does."""
+    import copy
+
+    from egno.run.train import make_optimizer, train_step
+
+    batch, model = make_batch(), make_model("egno").train()
+    t = torch.tensor(uniform_times(8))
+    opt = make_optimizer(model.parameters(), replace(preset("nbody", "egno")[1], lr=0.05))
+    for _ in range(2):
+        with torch.no_grad():
+            model(batch, t)  # the unroll before the step: what a stale cache would keep
+        model.eval()
+        with torch.no_grad():
+            model(batch, t)  # a validation before the step
+        model.train()
+        assert train_step(model, opt, batch, grad_clip=None) is not None
+        fresh = copy.deepcopy(model).eval()
+        fresh._cache.clear()  # a copy made without the fix would carry the stale entries
+        with torch.no_grad():
+            expected = fresh(batch, t)
+            torch.testing.assert_close(model(batch, t), expected, atol=1e-12, rtol=1e-12)  # unroll
+            model.eval()
+            torch.testing.assert_close(model(batch, t), expected, atol=1e-12, rtol=1e-12)  # validation
+        model.train()
+
+
 def test_dft_matrices_invert_kept_modes():
     fwd, inv = dft_matrices(8, 5, torch.float64)  # all 5 rfft modes of P = 8: exact inverse
     torch.testing.assert_close(inv @ fwd, torch.eye(8, dtype=torch.float64), atol=1e-12, rtol=0)

@@ -90,6 +90,13 @@ class EGNO(nn.Module):
             self.var_head = nn.Sequential(nn.Linear(c.hidden, c.hidden), nn.SiLU(), nn.Linear(c.hidden, 1))
         self._cache: dict = {}
 
+    def train(self, mode: bool = True):
+        """Switching mode drops the cached temporal mixers: a fused optimiser step updates the
+        weights without bumping their versions, so a cache kept across training is stale."""
+        if mode != self.training:
+            self._cache.clear()
+        return super().train(mode)
+
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None, variance: bool = False):
         """Positions (P, N, 3); with ``variance`` also the log-variance (P, N) of each coordinate
         of each node (the variance head's: an isotropic Gaussian per node, invariant under
@@ -132,10 +139,11 @@ class EGNO(nn.Module):
         hidden = h.shape[-1]
         fwd4, inv = h_conv.mix.matrices(h.shape[0], h)
         k = fwd4.shape[0] // 4
-        a, b = inference_cached(
-            self._cache, ("joint", i),
-            (k, h.dtype, h.device, *weight_key(h_conv.mix.weight, x_conv.mix.weight)),
-            lambda: joint_mixers(h_conv.mix.weight, x_conv.mix.weight, k, h))
+        build = lambda: joint_mixers(h_conv.mix.weight, x_conv.mix.weight, k, h)  # noqa: E731
+        # in training mode never cached: unrolls without autograd come between optimiser steps
+        a, b = build() if self.training else inference_cached(
+            self._cache, ("joint", i), (k, h.dtype, h.device, *weight_key(h_conv.mix.weight, x_conv.mix.weight)),
+            build)
         out = spectral_mix(torch.cat([h, x - com, v], dim=-1), fwd4, inv, a, b)
         return (h + h_conv.act(out[..., :hidden]), x + out[..., hidden:hidden + 3],
                 v + out[..., hidden + 3:])
