@@ -43,7 +43,7 @@ def train_all(a, out: Path) -> None:
     # both models see the same training windows (the most input frames either was trained with),
     # each keeps its own weight averaging
     starts = max(shipped_train_config(a.dataset, m).get("train_starts", 1) for m in MODELS)
-    for model in MODELS:
+    for model in a.models:
         tc = shipped_train_config(a.dataset, model)
         schedule = ["--train-starts", str(starts)] + (["--ema", str(tc["ema"])] if tc.get("ema") else [])
         for variant in a.variants:
@@ -62,8 +62,8 @@ def train_all(a, out: Path) -> None:
 def roll_out(a, out: Path) -> dict:
     path = out / "rollout.json"
     if not path.exists():
-        named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in MODELS for v in a.variants]
-        cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset, "--model", *MODELS,
+        named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in a.models for v in a.variants]
+        cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset, "--model", *a.models,
                "--checkpoint", *named, "--windows", str(max(WINDOWS)), "--threads", "1", "--json"]
         if a.samples:
             cmd += ["--samples", str(a.samples)]
@@ -83,7 +83,7 @@ def table(a, out: Path, rollout: dict) -> str:
         head += [f"mean F-MSE @{k}", f"median @{k}"]
     head += ["diverged @10 / @20", "not finite @10 / @20"] + ([f"{drift.replace('_', ' ')} @10"] if drift else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for model in MODELS:
+    for model in a.models:
         for variant in ("shipped", *a.variants):
             name = model if variant == "shipped" else f"{model}-{variant}"
             card = (ROOT / "assets" / "checkpoints" / a.dataset / f"{model}.json" if variant == "shipped"
@@ -114,6 +114,7 @@ def main() -> None:
                    help="nbody: also train from the true states at windows 2..W")
     p.add_argument("--samples", type=int, help="long-horizon test samples (default all)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--table-only", action="store_true")
     a = p.parse_args()
     out = (a.out or ROOT / "runs" / "chained" / a.dataset).resolve()
