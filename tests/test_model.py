@@ -210,6 +210,17 @@ def test_unrolls_and_validation_between_fused_adam_steps_use_the_current_weights
             model.eval()
             torch.testing.assert_close(model(batch, t), expected, atol=1e-12, rtol=1e-12)  # validation
         model.train()
+    conv = SpectralConv(4, 2).double().train()  # the layer on its own keeps the same rule
+    f = torch.randn(8, 3, 4, dtype=torch.float64)
+    opt = make_optimizer(conv.parameters(), replace(preset("nbody", "egno")[1], lr=0.05))
+    with torch.no_grad():
+        conv(f)
+    conv(f).pow(2).mean().backward()
+    opt.step()
+    fresh = copy.deepcopy(conv).eval()
+    fresh.mix._cache.clear()
+    with torch.no_grad():
+        torch.testing.assert_close(conv(f), fresh(f), atol=1e-12, rtol=1e-12)
 
 
 def test_dft_matrices_invert_kept_modes():

@@ -16,7 +16,7 @@ from torch import nn
 from egno.nn.config import ModelConfig
 from egno.nn.egnn import egnn_layers, time_stacked
 from egno.nn.graph import GraphBatch, segment_mean
-from egno.nn.spectral import (EquivariantSpectralConv, SpectralConv, inference_cached, joint_mixers,
+from egno.nn.spectral import (EquivariantSpectralConv, InferenceCache, SpectralConv, joint_mixers,
                        spectral_mix, weight_key)
 
 # inference: edges × time points per EGNN call; chunks keep edge tensors cache-sized
@@ -68,7 +68,7 @@ def up_inputs(batch: GraphBatch, config, com: torch.Tensor | None = None
     return torch.cat([batch.h, height, rise], dim=-1), batch.up
 
 
-class EGNO(nn.Module):
+class EGNO(InferenceCache):
     """Equivariant Graph Neural Operator: GraphBatch at one time -> positions (P, N, 3) at times t.
 
     With ``config.time_conv = False`` this is the one-shot EGNN baseline: the same EGNN stack and
@@ -88,14 +88,6 @@ class EGNO(nn.Module):
                     nn.init.zeros_(conv.mix.weight)
         if c.variance_head:  # invariant node features -> log σ² per node and frame
             self.var_head = nn.Sequential(nn.Linear(c.hidden, c.hidden), nn.SiLU(), nn.Linear(c.hidden, 1))
-        self._cache: dict = {}
-
-    def train(self, mode: bool = True):
-        """Switching mode drops the cached temporal mixers: a fused optimiser step updates the
-        weights without bumping their versions, so a cache kept across training is stale."""
-        if mode != self.training:
-            self._cache.clear()
-        return super().train(mode)
 
     def forward(self, batch: GraphBatch, t: torch.Tensor | None = None, variance: bool = False):
         """Positions (P, N, 3); with ``variance`` also the log-variance (P, N) of each coordinate
@@ -139,11 +131,8 @@ class EGNO(nn.Module):
         hidden = h.shape[-1]
         fwd4, inv = h_conv.mix.matrices(h.shape[0], h)
         k = fwd4.shape[0] // 4
-        build = lambda: joint_mixers(h_conv.mix.weight, x_conv.mix.weight, k, h)  # noqa: E731
-        # in training mode never cached: unrolls without autograd come between optimiser steps
-        a, b = build() if self.training else inference_cached(
-            self._cache, ("joint", i), (k, h.dtype, h.device, *weight_key(h_conv.mix.weight, x_conv.mix.weight)),
-            build)
+        a, b = self.cached(("joint", i), (k, h.dtype, h.device, *weight_key(h_conv.mix.weight, x_conv.mix.weight)),
+                           lambda: joint_mixers(h_conv.mix.weight, x_conv.mix.weight, k, h))
         out = spectral_mix(torch.cat([h, x - com, v], dim=-1), fwd4, inv, a, b)
         return (h + h_conv.act(out[..., :hidden]), x + out[..., hidden:hidden + 3],
                 v + out[..., hidden + 3:])

@@ -59,8 +59,9 @@ def spectral_mix(f: torch.Tensor, fwd4: torch.Tensor, inv: torch.Tensor, a: torc
 
 def inference_cached(cache: dict, tag, key: tuple, build):
     """``build()``, kept in ``cache`` while autograd records nothing (inference), rebuilt on
-    every call otherwise. ``key`` holds the weights' versions and addresses, so an optimiser
-    step or a load rebuilds; one entry per ``tag`` (a new key replaces the old)."""
+    every call otherwise. ``key`` holds the weights' versions and addresses, so a load or a plain
+    optimiser step rebuilds (a fused step does not bump versions: ``InferenceCache`` keeps a
+    training module from caching); one entry per ``tag`` (a new key replaces the old)."""
     if torch.is_grad_enabled():
         return build()
     full = (tag, *key)
@@ -83,7 +84,26 @@ class FreshLeakyReLU(nn.LeakyReLU):
         return nn.functional.leaky_relu(x, self.negative_slope, inplace=not torch.is_grad_enabled())
 
 
-class TruncatedSpectralMix(nn.Module):
+class InferenceCache(nn.Module):
+    """A module with ``_cache``, tensors built from its weights and kept only at inference: in
+    training mode ``cached`` builds on every call, since unrolls without autograd come between
+    fused optimiser steps that leave the weights' versions as they were, and a switch of mode
+    empties the cache."""
+
+    def __init__(self):
+        super().__init__()
+        self._cache: dict = {}
+
+    def train(self, mode: bool = True):
+        if mode != self.training:
+            self._cache.clear()
+        return super().train(mode)
+
+    def cached(self, tag, key: tuple, build):
+        return build() if self.training else inference_cached(self._cache, tag, key, build)
+
+
+class TruncatedSpectralMix(InferenceCache):
     """y = irFFT(W_k · rFFT(f)_k for k < K) along the leading (time) axis; f (P, R, C) -> (P, R, C).
 
     Computed with the truncated DFT as two small matmuls and a real form of the complex channel
@@ -95,7 +115,6 @@ class TruncatedSpectralMix(nn.Module):
         super().__init__()
         self.modes = modes
         self.weight = _spectral_weights(channels, channels, modes)
-        self._cache: dict = {}
 
     def matrices(self, p: int, ref: torch.Tensor):
         """(F4, G): F4 (4K, P) is the truncated forward DFT F with rows [Re, Im] followed by F
@@ -112,9 +131,8 @@ class TruncatedSpectralMix(nn.Module):
 
     def _mixers(self, k: int, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``complex_as_real`` of the first k modes' weights (cached at inference)."""
-        return inference_cached(
-            self._cache, "mix", (k, ref.dtype, ref.device, *weight_key(self.weight)),
-            lambda: complex_as_real(self.weight[..., :k].to(ref).permute(0, 3, 1, 2)))
+        return self.cached("mix", (k, ref.dtype, ref.device, *weight_key(self.weight)),
+                           lambda: complex_as_real(self.weight[..., :k].to(ref).permute(0, 3, 1, 2)))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         fwd4, inv = self.matrices(f.shape[0], f)
