@@ -130,13 +130,19 @@ def chained_val(model, w: Windows, family, device, checks: bool = False) -> dict
     not finite) and ``score``, their mean. With ``checks`` a rollout past a physical limit (the
     page's divergence rule) is lost: from its window on its error counts as that window's
     largest over the validation starts, so an epoch whose rollouts break scores worse than its
-    F-MSE alone says; ``diverged`` is the share of rollouts lost by the last window."""
+    F-MSE alone says; ``diverged`` is the share of rollouts lost by the last window and
+    ``unchecked_score`` the score without the checks, from the same rollout."""
     p = model_timesteps(model)
     k = int(round(float(w.t[-1])))
     pred = chain(getattr(model, "module", model), replace(w, target=None), k, p, family.name,
                  device=device, batch_size=VAL_SAMPLES)
+    plain = _plain_val(w, pred, p, k)
     if checks:
-        return _checked_val(w, pred, family, p, k)
+        return _checked_val(w, pred, family, p, k) | {"unchecked_score": plain["score"]}
+    return plain
+
+
+def _plain_val(w: Windows, pred: torch.Tensor, p: int, k: int) -> dict:
     errors = []
     for j in range(k):
         end, truth = pred[(j + 1) * p - 1], w.target[(j + 1) * p - 1]

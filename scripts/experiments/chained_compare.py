@@ -38,6 +38,12 @@ def _per_window(checks: dict[str, np.ndarray], mask: np.ndarray, stat) -> dict[s
             for name, v in checks.items()}
 
 
+def _window_ends(samples: list[dict], p: int, windows: int) -> dict[str, np.ndarray]:
+    """Each physical check (S, K) at the last frame of every window, from ``per_sample_checks``."""
+    return {c: np.array([[s["checks"][c][(k + 1) * p] for k in range(windows)] for s in samples])
+            for c in samples[0]["checks"]}
+
+
 def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
     family = get_dataset(dataset)
     loaded = {name: load_checkpoint(path) for name, path in named.items()}
@@ -51,9 +57,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
         broken = [s["first_broken"] for s in samples]
         within = np.array([[b is None or b > (k + 1) * p for k in range(windows)] for b in broken])
         rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset, samples),
-                      "err": err, "within": within & np.isfinite(err),
-                      "checks": {name: np.array([[s["checks"][name][(k + 1) * p] for k in range(windows)]
-                                                 for s in samples]) for name in samples[0]["checks"]}}
+                      "err": err, "within": within & np.isfinite(err), "checks": _window_ends(samples, p, windows)}
     common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
     out = {"dataset": dataset, "samples": len(w), "windows": windows, "models": {}}
     for name, r in rows.items():
@@ -72,9 +76,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
             "common_checks_median": _per_window(r["checks"], common, np.median),
             "common_checks_max": _per_window(r["checks"], common, np.max)}
     if w.target is not None:  # the truth's own checks, where it exists
-        truth = per_sample_checks(w, w.target, dataset)
-        checks = {c: np.array([[s["checks"][c][(k + 1) * p] for k in range(windows)] for s in truth])
-                  for c in truth[0]["checks"]}
+        checks = _window_ends(per_sample_checks(w, w.target, dataset), p, windows)
         has = np.isfinite(next(iter(checks.values())))
         out["truth"] = {"checks": _per_window(checks, has, np.mean),
                         "checks_median": _per_window(checks, has, np.median),
