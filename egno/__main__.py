@@ -63,7 +63,7 @@ def train_configs(a) -> tuple:
     for key in ("epochs", "batch_size", "lr", "patience", "weight_decay", "seed", "max_train", "eval_every",
                 "warmup_epochs", "ema", "train_starts", "time_sampling", "chain_windows",
                 "input_noise", "velocity_loss", "pushforward_limit", "val_windows", "start_windows",
-                "init", "nll_beta"):
+                "init", "nll_beta", "shape_loss"):
         if getattr(a, key) is not None:
             setattr(tc, key, getattr(a, key))
     tc.time_limit_min = a.time_limit
@@ -358,6 +358,9 @@ def _train_command(sub) -> None:
     t.add_argument("--start-windows", type=int, metavar="W",
                    help="nbody, chained training: also start from the true state at windows 2..W "
                         "(systems as spread out as a chained rollout's)")
+    t.add_argument("--shape-loss", type=float, metavar="WEIGHT",
+                   help="add the error of the graph's edge lengths (bonds, 2-hop pairs) to the loss, "
+                        "this weight: keeps a molecule's size where its motion cannot be foreseen")
     t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
     t.add_argument("--variance-head", action="store_true",
                    help="egno/egnn: add a head predicting each node's variance (trained with --nll-beta)")

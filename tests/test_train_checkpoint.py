@@ -293,3 +293,49 @@ def test_a_step_with_non_finite_gradients_is_skipped_and_the_weights_stay_finite
     model.poison = lambda batch: True  # every step non-finite: the epoch reports divergence
     loss, skipped = _train_epoch(model, opt, w, cfg, 1, 0, 1, torch.device("cpu"))
     assert skipped == 4 and loss != loss
+
+
+def test_edge_length_loss_ignores_rigid_motion_and_measures_a_shrunk_shape():
+    from egno.run.train import edge_length_loss
+
+    g = torch.Generator().manual_seed(0)
+    truth = torch.randn(3, 6, 3, generator=g, dtype=torch.float64)
+    edges = torch.tensor([[0, 1, 2, 3, 0, 5], [1, 2, 3, 4, 5, 2]])
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=g, dtype=torch.float64))
+    turned = truth @ q.T + torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    assert edge_length_loss(turned, truth, edges).item() == pytest.approx(0.0, abs=1e-20)
+    centre = truth.mean(dim=1, keepdim=True)
+    shrunk = centre + 0.9 * (truth - centre)  # the average over turns: every length times 0.9
+    lengths = (truth[:, edges[0]] - truth[:, edges[1]]).norm(dim=-1)
+    assert edge_length_loss(shrunk, truth, edges).item() == pytest.approx(((0.1 * lengths) ** 2).mean().item())
+    gone = truth.clone()
+    gone[2, 4] = float("nan")  # past a trajectory's end: node 4's edge at frame 2 is left out
+    kept = torch.ones_like(lengths, dtype=torch.bool)
+    kept[2, 3] = False
+    assert edge_length_loss(shrunk, gone, edges).item() == pytest.approx(((0.1 * lengths[kept]) ** 2).mean().item())
+
+
+def test_shape_loss_adds_to_the_training_loss_and_reaches_the_config(tiny_nbody):
+    from egno.__main__ import parser, train_configs
+    from egno.data import collate, get_dataset
+    from egno.nn.config import TrainConfig
+    from egno.run.train import _loss_fn, edge_length_loss
+
+    args = ["train", "--dataset", "md17/benzene", "--model", "egno"]
+    assert train_configs(parser().parse_args(args))[1].shape_loss == 0.0
+    assert train_configs(parser().parse_args(args + ["--shape-loss", "0.5"]))[1].shape_loss == 0.5
+    assert _loss_fn(TrainConfig(), chained=False) is None  # plain MSE, as before
+    with pytest.raises(ValueError, match="shape-loss"):
+        _loss_fn(TrainConfig(shape_loss=1.0, nll_beta=0.5), chained=False)
+    w = get_dataset("nbody", tiny_nbody).load("train")
+    batch = collate(w, torch.arange(4))
+    torch.manual_seed(0)
+    model = build_model(preset("nbody", "egno")[0]).eval()
+    with torch.no_grad():
+        pred = model(batch)
+        mse = ((pred - batch.target) ** 2).mean()
+        shape = edge_length_loss(pred, batch.target, batch.edge_index)
+        loss = _loss_fn(TrainConfig(shape_loss=0.5), chained=False)(model, batch)
+        chained = _loss_fn(TrainConfig(shape_loss=0.5, chain_windows=2), chained=True)(model, batch)
+    assert shape > 0 and loss.item() == pytest.approx((mse + 0.5 * shape).item(), rel=1e-6)
+    assert chained.item() == pytest.approx(loss.item(), rel=1e-6)  # one window: the same terms

@@ -94,6 +94,9 @@ class TrainConfig:
                                # variance head the checkpoint lacks starts fresh)
     nll_beta: float | None = None  # train the variance head with β-NLL (egno.run.uncertainty);
                                # validation then scores the Gaussian NLL
+    shape_loss: float = 0.0    # weight of the error of the graph's edge lengths (molecules: bonds
+                               # and 2-hop pairs): an MSE-trained model averages over turns it
+                               # cannot foresee and so shrinks the molecule; this term keeps its size
     freeze_mean: bool = False  # train only the variance head (and the last layer's node update,
                                # which the positions do not read): the positions stay the init's
 

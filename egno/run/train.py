@@ -282,6 +282,40 @@ def time_subset(batch, index: torch.Tensor):
     return batch.with_times(batch.t[index], batch.target[index])
 
 
+def edge_length_loss(pred: torch.Tensor, target: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of the edges' lengths (P frames × E edges) of ``pred`` against
+    ``target`` (P, N, 3): zero for any rigid motion of the truth, so it penalises a shrunk or
+    distorted shape, not a turn. Truth past a trajectory's end (NaN) is left out."""
+    i, j = edge_index
+
+    def lengths(x):
+        return (x[:, i] - x[:, j]).norm(dim=-1)
+
+    have = torch.isfinite(target[:, i, 0]) & torch.isfinite(target[:, j, 0])
+    err = (lengths(pred) - lengths(target.nan_to_num())) ** 2 * have
+    return err.sum() / have.sum().clamp(min=1)
+
+
+def _loss_fn(cfg: TrainConfig, chained: bool):
+    """The training loss ``(model, batch) -> loss`` of ``cfg`` (None: the plain MSE)."""
+    if cfg.nll_beta is not None:
+        if cfg.shape_loss:
+            raise ValueError("--shape-loss adds to the MSE of the positions; β-NLL (--nll-beta) has none")
+        return lambda m, b: uncertainty.nll_loss(*m(b, variance=True), b.target, cfg.nll_beta)
+
+    def loss(m, b):
+        pred = m(b)
+        if chained:
+            value = chain_training.chained_loss(pred, b, cfg.velocity_loss)
+        else:
+            value = ((pred - b.target) ** 2).mean()
+        if cfg.shape_loss:
+            value = value + cfg.shape_loss * edge_length_loss(pred, b.target[:pred.shape[0]], b.edge_index)
+        return value
+
+    return loss if chained or cfg.shape_loss else None
+
+
 def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=None,
                  ema=None, family=None) -> tuple[float, int]:
     """One pass over the training windows: (mean loss of the steps taken, steps skipped).
@@ -294,11 +328,7 @@ def _train_epoch(model, opt, w, cfg: TrainConfig, epoch, rank, world, dev, raw=N
     model.train()
     total, count, skipped = 0.0, 0, 0
     chained = chain_training.chained(cfg)
-    loss_fn = None
-    if chained:
-        loss_fn = lambda m, b: chain_training.chained_loss(m(b), b, cfg.velocity_loss)  # noqa: E731
-    if cfg.nll_beta is not None:
-        loss_fn = lambda m, b: uncertainty.nll_loss(*m(b, variance=True), b.target, cfg.nll_beta)  # noqa: E731
+    loss_fn = _loss_fn(cfg, chained)
     for i in range(0, len(perm), per_rank):
         if chained:
             batch, _ = chain_training.step_batch(model, family, w, perm[i:i + per_rank], cfg, g, dev)
