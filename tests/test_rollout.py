@@ -290,6 +290,25 @@ def test_mocap_walk_chains_the_models_trained_over_eight_windows():
     assert chaining_checkpoint("mocap/walk", "linear").path.parent.name == "walk"
 
 
+def test_mocap_test_starts_more_phases_of_the_same_trials(tmp_path):
+    """starts > 1 on mocap's test: overlapping rollouts every window / starts frames; the
+    back-to-back starts are among them with the same truth."""
+    family = get_dataset("mocap/walk", tmp_path / "walk")  # the committed test split
+    once, dense = long_windows(family, 3, 5), long_windows(family, 3, 5, starts=6)
+    per_input = once.x.shape[0] // len(once)
+    assert 5 * len(once) < len(dense) < 7 * len(once)
+    xs = dense.x.reshape(len(dense), per_input, 3)
+    for i in range(len(once)):
+        hits = [j for j in range(len(dense)) if torch.equal(xs[j], once.x[i * per_input:(i + 1) * per_input])]
+        assert len(hits) == 1
+        a = once.target[:, i * per_input:(i + 1) * per_input]
+        b = dense.target[:, hits[0] * per_input:(hits[0] + 1) * per_input]
+        assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
+    for bad in (0, 31):
+        with pytest.raises(ValueError, match="starts per window"):
+            long_windows(family, 3, 5, starts=bad)
+
+
 def test_chained_compare_puts_the_truths_own_drift_beside_the_models():
     """The data's own finite-difference drift is the floor a model's drift is read against: it is
     the truth's (the simulator keeps momentum to within 1 %), scored like a model's, per window."""

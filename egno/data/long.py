@@ -152,10 +152,14 @@ def nbody_truth(family, windows, p, split="test", starts=1, start_windows=1):
 
 
 def mocap_truth(family, windows, p, split="test", starts=1):
-    """mocap: the split's trials, one start every window (test) or every ``STRIDE[split]``
-    frames, as the split's windows (train, val)."""
+    """mocap: the split's trials, ``starts`` starts every window (test; 1: back to back) or one
+    every ``STRIDE[split]`` frames, as the split's windows (train, val)."""
     _ensure_split(family, split)
     from egno.data.mocap import FPS, STRIDE, WINDOW_FRAMES, build_mocap_windows
+
+    if not 1 <= starts <= WINDOW_FRAMES:
+        raise ValueError(f"mocap: 1 to {WINDOW_FRAMES} starts per window, not {starts}")
+    stride = WINDOW_FRAMES // starts if split == "test" else STRIDE[split]
 
     with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
         positions, lengths = f["positions"], f["lengths"]
@@ -165,8 +169,9 @@ def mocap_truth(family, windows, p, split="test", starts=1):
     for n in lengths:
         pos = positions[offset:offset + n]
         offset += n
-        # the long-horizon test: a start every window; training data: the split's own stride
-        for s in range(1, n - WINDOW_FRAMES, WINDOW_FRAMES if split == "test" else STRIDE[split]):
+        # the long-horizon test: a start every window (overlapping rollouts with starts > 1, more
+        # phases of the same trials); training data: the split's own stride
+        for s in range(1, n - WINDOW_FRAMES, stride):
             xs.append(pos[s])
             vs.append((pos[s + 1] - pos[s - 1]) * (FPS / 2))
             frames = s + step * np.arange(1, windows * p + 1)

@@ -44,11 +44,11 @@ def _window_ends(samples: list[dict], p: int, windows: int) -> dict[str, np.ndar
             for c in samples[0]["checks"]}
 
 
-def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
+def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1) -> dict:
     family = get_dataset(dataset)
     loaded = {name: load_checkpoint(path) for name, path in named.items()}
     p = next(iter(loaded.values())).config.timesteps
-    w = long_windows(family, windows, p)
+    w = long_windows(family, windows, p, starts=starts)
     rows = {}
     for name, lm in loaded.items():
         pred = chain(lm.model, w, windows, p, dataset)
@@ -59,7 +59,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int) -> dict:
         rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset, samples),
                       "err": err, "within": within & np.isfinite(err), "checks": _window_ends(samples, p, windows)}
     common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
-    out = {"dataset": dataset, "samples": len(w), "windows": windows, "models": {}}
+    out = {"dataset": dataset, "samples": len(w), "windows": windows, "starts": starts, "models": {}}
     for name, r in rows.items():
         scored = [r["err"][~np.isnan(r["err"][:, k]), k] for k in range(windows)]  # inf: not finite
         out["models"][name] = {
@@ -128,12 +128,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="nbody")
     ap.add_argument("--windows", type=int, default=20)
+    ap.add_argument("--starts", type=int, default=1,
+                    help="starts per window where the family has them (mocap test: overlapping "
+                         "rollouts from more phases of the same trials; default one every window)")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     ap.add_argument("checkpoints", nargs="+", metavar="NAME=PATH")
     a = ap.parse_args()
     torch.set_num_threads(1)
     named = dict(arg.split("=", 1) for arg in a.checkpoints)
-    result = compare(a.dataset, {k: Path(v) for k, v in named.items()}, a.windows)
+    result = compare(a.dataset, {k: Path(v) for k, v in named.items()}, a.windows, a.starts)
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
     print(table(result))
