@@ -177,8 +177,12 @@ def cmd_render(a) -> None:
           f"render {done - predicted:.1f} s, total {done - began:.1f} s")
 
 
+def _per_window(values: list) -> str:
+    return ", ".join("–" if v is None else f"{v:.4g}" for v in values)
+
+
 def cmd_rollout(a) -> None:
-    from egno.run.checkpoint import load_checkpoint, resolve_checkpoint
+    from egno.run.checkpoint import chaining_checkpoint, load_checkpoint
     from egno.data import get_dataset
     from egno.data.long import long_windows
     from egno.run.rollout import run
@@ -188,7 +192,7 @@ def cmd_rollout(a) -> None:
     dev = pick_device(a.device)
     family = get_dataset(a.dataset, a.data_dir)
     models = a.model or ([] if a.checkpoint else ["egno"])
-    loaded = {m: resolve_checkpoint(a.dataset, m, dev) for m in models}
+    loaded = {m: chaining_checkpoint(a.dataset, m, dev) for m in models}  # what Long horizon chains
     for named in a.checkpoint or []:
         name, _, path = named.partition("=")
         if not path:
@@ -202,11 +206,21 @@ def cmd_rollout(a) -> None:
     elif a.samples:
         w = w.select(range(min(a.samples, len(w))))
     result = {"dataset": a.dataset, **run(loaded, w, a.windows, a.dataset, a.velocity, dev)}
+    for name, lm in loaded.items():
+        result["models"][name]["checkpoint"] = str(lm.path)
     if not a.json:
         for name, r in result["models"].items():
-            f_mse = ", ".join("–" if v is None else f"{v:.4g}" for v in r.get("f_mse", []))
-            print(f"{a.dataset} {name} K={a.windows} n={len(w)} ({r['seconds']:.2f} s): "
-                  f"F-MSE per window {f_mse}; diverged at the end {r['diverged'][-1]:.0%}")
+            f_mse = _per_window(r.get("f_mse", []))
+            print(f"{a.dataset} {name} ({r['checkpoint']}) K={a.windows} n={len(w)} ({r['seconds']:.2f} s): "
+                  f"F-MSE per window {f_mse} (mean over its samples within the limits); diverged "
+                  f"at the end {r['diverged'][-1]:.0%}")
+        if "common" in result:
+            n = result["common"]["n"]
+            print(f"on the samples every model keeps within the limits ({', '.join(map(str, n))} per window):")
+            for name, values in result["common"]["f_mse"].items():
+                print(f"  {name}: F-MSE per window {_per_window(values)}")
+                for check, drift in result["common"].get("checks", {}).get(name, {}).items():
+                    print(f"  {name}: {check.replace('_', ' ')} per window {_per_window(drift)}")
     else:
         print(json.dumps(result))
 
@@ -422,7 +436,9 @@ def _rollout_command(sub) -> None:
     r = sub.add_parser("rollout", help="chained long-horizon rollout, window after window")
     r.add_argument("--dataset", required=True)
     r.add_argument("--model", nargs="+", default=None, choices=MODELS,
-                   help="one or more shipped models (default egno)")
+                   help="one or more shipped models (default egno): the checkpoint trained to be "
+                        "chained where one is shipped (assets/checkpoints/<dataset>/long/), as on the "
+                        "Long horizon page, else Explore's")
     r.add_argument("--checkpoint", nargs="+", metavar="NAME=PATH",
                    help="chain these checkpoints too, each shown as NAME")
     r.add_argument("--windows", type=int, default=10, help="K windows to chain (default 10)")

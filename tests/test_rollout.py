@@ -98,6 +98,8 @@ def test_symmetric_pair_conserves_momentum_and_flags_a_push():
 
 
 def test_rollout_command_json(long_nbody):
+    from egno.run.checkpoint import chaining_checkpoint
+
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-m", "egno", "rollout", "--dataset", "nbody", "--model", "egno", "linear",
@@ -109,6 +111,32 @@ def test_rollout_command_json(long_nbody):
         assert len(m["f_mse"]) == 3 and len(m["diverged"]) == 3
         assert set(m["checks"]) == {"momentum_drift", "energy_drift"}
     assert r["models"]["egno"]["f_mse"][0] < r["models"]["linear"]["f_mse"][0]
+    for name, m in r["models"].items():  # the checkpoint Long horizon chains: nbody's long/ EGNO
+        assert m["checkpoint"] == str(chaining_checkpoint("nbody", name).path)
+    common = r["common"]  # two models: their means on the samples both keep
+    assert set(common["f_mse"]) == {"egno", "linear"} and len(common["n"]) == 3
+    assert all(0 <= n <= 2 for n in common["n"])
+    assert set(common["checks"]["egno"]) == {"momentum_drift", "energy_drift"}
+    assert all(len(v) == 3 for v in common["checks"]["linear"].values())
+
+
+def test_common_means_compare_models_on_the_samples_all_keep():
+    """Each model's own mean leaves out what it lost: a model that loses the hard samples looks
+    better there. On the samples both keep, the means compare."""
+    p, inf, nan = 2, np.inf, np.nan
+    # 3 samples × 2 windows of P = 2 frames; the window ends are columns 1 and 3
+    careful = np.array([[0, 1.0, 0, 2.0], [0, 1.0, 0, 9.0], [0, 3.0, 0, nan]])
+    loses_hard = np.array([[0, 2.0, 0, 4.0], [0, 5.0, 0, inf], [0, 1.0, 0, nan]])
+    got = rollout.common_means({"careful": careful, "loses": loses_hard}, p)
+    assert got["n"] == [3, 1]  # window 2: sample 1 lost by one model, sample 2 without truth
+    assert got["f_mse"]["careful"] == pytest.approx([5 / 3, 2.0], rel=1e-5)  # 6 significant digits
+    assert got["f_mse"]["loses"] == pytest.approx([8 / 3, 4.0], rel=1e-5)
+    assert rollout.common_means({"a": np.full((2, 2), inf), "b": np.zeros((2, 2))}, 2)["f_mse"]["b"] == [None]
+    drift = {"careful": [{"checks": {"energy_drift": [0, 0, 0.1, 0, 0.2]}} for _ in range(3)],
+             "loses": [{"checks": {"energy_drift": [0, 0, d, 0, 5.0]}} for d in (0.3, 0.6, 0.9)]}
+    got = rollout.common_means({"careful": careful, "loses": loses_hard}, p, drift)
+    assert got["checks"]["careful"]["energy_drift"] == pytest.approx([0.1, 0.2])
+    assert got["checks"]["loses"]["energy_drift"] == pytest.approx([0.6, 5.0])  # window 2: sample 0 only
 
 
 def test_long_horizon_page(long_nbody, monkeypatch):

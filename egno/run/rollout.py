@@ -196,6 +196,36 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
     return results
 
 
+def scored_errors(w: Windows, pred: torch.Tensor, samples: list[dict]) -> np.ndarray:
+    """Per-sample F-MSE (S, K·P) of each predicted frame, inf from where the sample diverged
+    (``samples``: ``per_sample_checks``), NaN where there is no truth."""
+    err = sample_errors(pred, w.target, w.node_ptr)
+    for i, s in enumerate(samples):  # frame b (input = 0) is prediction b − 1
+        if (b := s["first_broken"]) is not None:
+            err[i, max(b - 1, 0):] = np.where(np.isnan(err[i, max(b - 1, 0):]), np.nan, np.inf)
+    return err
+
+
+def common_means(errors: dict[str, np.ndarray], timesteps: int,
+                 samples: dict[str, list[dict]] | None = None) -> dict:
+    """Per window, the mean F-MSE of each model over the samples that every model keeps within
+    the limits there (``errors``: name -> ``scored_errors``): the same samples for all, so the
+    means compare, where each model's own mean leaves out the samples it lost. With ``samples``
+    (name -> ``per_sample_checks``) each physical check's mean at the window ends too."""
+    ends = {name: e[:, timesteps - 1::timesteps] for name, e in errors.items()}
+    kept = np.logical_and.reduce([np.isfinite(e) for e in ends.values()])  # S, K
+
+    def means(values: np.ndarray) -> list:
+        return [_num(values[kept[:, k], k].mean()) if kept[:, k].any() else None for k in range(kept.shape[1])]
+
+    out = {"n": [int(n) for n in kept.sum(0)], "f_mse": {name: means(e) for name, e in ends.items()}}
+    if samples:
+        frames = [(k + 1) * timesteps for k in range(kept.shape[1])]  # window ends (input = 0)
+        out["checks"] = {name: {c: means(np.array([[s["checks"][c][f] for f in frames] for s in ss]))
+                                for c in sorted(ss[0]["checks"])} for name, ss in samples.items()}
+    return out
+
+
 def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
                    family: str, samples: list[dict] | None = None) -> dict:
     """Per window k = 1..K: F-MSE (the window's last frame) and A-MSE (its P frames), as the mean
@@ -208,11 +238,8 @@ def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
     samples = per_sample_checks(w, pred, family) if samples is None else samples
     broken = [s["first_broken"] for s in samples]
     if w.target is not None:
-        err = sample_errors(pred, w.target, w.node_ptr)  # S, K·P
-        not_finite = np.isinf(err)
-        for i, b in enumerate(broken):  # frame b (input = 0) is prediction b − 1
-            if b is not None:
-                err[i, max(b - 1, 0):] = np.where(np.isnan(err[i, max(b - 1, 0):]), np.nan, np.inf)
+        not_finite = np.isinf(sample_errors(pred, w.target, w.node_ptr))
+        err = scored_errors(w, pred, samples)
         for k in range(windows):
             window_err = err[:, k * timesteps:(k + 1) * timesteps]
             f_mean, f_median, left_out, n = _spread(window_err[:, -1])
@@ -247,15 +274,22 @@ def _num(x) -> float | None:
 def run(loaded_models: dict, w: Windows, windows: int, family: str, velocity: str = "fd",
         device="cpu") -> dict:
     """Chained rollouts of every model in ``loaded_models`` (name -> LoadedModel) on ``w`` (from
-    ``egno.data.long.long_windows``): per-model window summaries and wall times."""
+    ``egno.data.long.long_windows``): per-model window summaries and wall times; with two or more
+    models, ``common``: each one's mean F-MSE over the samples every model keeps (``common_means``)."""
     check_restate(replace(w, target=None, t=w.t[:1]), family)
     p = int(round(1 / float(w.t[0])))
     result = {"windows": windows, "timesteps": p, "n_samples": len(w), "velocity": velocity,
               "window": w.window, "models": {}}
+    errors, checked = {}, {}
     for name, loaded in loaded_models.items():
         start = time.perf_counter()
         pred = chain(loaded.model, w, windows, p, family, velocity, device)
         seconds = time.perf_counter() - start
+        samples = per_sample_checks(w, pred, family)
         result["models"][name] = {"seconds": round(seconds, 3),
-                                  **window_summary(w, pred, windows, p, family)}
+                                  **window_summary(w, pred, windows, p, family, samples)}
+        if w.target is not None:
+            errors[name], checked[name] = scored_errors(w, pred, samples), samples
+    if len(errors) > 1:
+        result["common"] = common_means(errors, p, checked)
     return result
