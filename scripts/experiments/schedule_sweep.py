@@ -43,6 +43,7 @@ SETTINGS = {
     "wd 1e-2": {"--weight-decay": "1e-2"},
     # the edge-length term (bonds, 2-hop pairs): keeps the size of a molecule whose motion the
     # heavy atoms cannot foresee, which the plain MSE averages into a shrunk shape
+    "shape 0.03": {"--shape-loss": "0.03"},
     "shape 0.1": {"--shape-loss": "0.1"},
     "shape 0.3": {"--shape-loss": "0.3"},
     "shape 1": {"--shape-loss": "1"},
