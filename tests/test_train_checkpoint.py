@@ -339,3 +339,32 @@ def test_shape_loss_adds_to_the_training_loss_and_reaches_the_config(tiny_nbody)
         chained = _loss_fn(TrainConfig(shape_loss=0.5, chain_windows=2), chained=True)(model, batch)
     assert shape > 0 and loss.item() == pytest.approx((mse + 0.5 * shape).item(), rel=1e-6)
     assert chained.item() == pytest.approx(loss.item(), rel=1e-6)  # one window: the same terms
+
+
+def test_gyration_ratio_per_window_and_per_segment():
+    """A prediction shrunk by 0.9 about its centre reads 0.9 in every window; per segment the
+    windows' mean (the pick of a shape-loss weight reads its spread over validation segments)."""
+    import numpy as np
+
+    from egno.data import Windows
+    from egno.run.evaluate import gyration_ratio, segment_gyration, window_gyration
+
+    g = torch.Generator().manual_seed(1)
+    target = torch.randn(2, 12, 3, generator=g)  # P = 2 frames, 3 windows of 4 nodes
+    ptr = torch.tensor([0, 4, 8, 12])
+    shrink = torch.tensor([0.9, 0.8, 1.0]).repeat_interleave(4)[:, None]
+    centre = torch.cat([target[-1, a:a + 4].mean(0, keepdim=True).expand(4, 3) for a in (0, 4, 8)])
+    pred = target.clone()
+    pred[-1] = centre + shrink * (target[-1] - centre)
+    assert window_gyration(pred, target, ptr).tolist() == pytest.approx([0.9, 0.8, 1.0], rel=1e-6)
+    assert gyration_ratio(pred, target, ptr) == pytest.approx(0.9, rel=1e-6)
+
+    class Fixed(torch.nn.Module):  # predicts the shrunk frames whatever the input
+        def forward(self, batch):
+            return pred
+
+    w = Windows(h=torch.ones(12, 1), x=target[0], v=torch.zeros(12, 3), edge_index=torch.zeros(2, 0, dtype=torch.long),
+                edge_attr=torch.zeros(0, 1), node_ptr=ptr, edge_ptr=torch.zeros(4, dtype=torch.long), target=target,
+                t=torch.tensor([0.5, 1.0]), window=1.0)
+    got = segment_gyration(Fixed(), w, np.array([0, 0, 1]), batch_size=3)
+    assert got.tolist() == pytest.approx([0.85, 1.0], rel=1e-6)

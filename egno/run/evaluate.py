@@ -64,12 +64,23 @@ def radius_of_gyration(x: torch.Tensor) -> torch.Tensor:
     return ((x - x.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1).sqrt()
 
 
+def window_gyration(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Tensor) -> torch.Tensor:
+    """Predicted / true radius of gyration at the final frame, per sample (S,)."""
+    return torch.stack([radius_of_gyration(pred[-1, a:b].double()) / radius_of_gyration(target[-1, a:b].double())
+                        for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())])
+
+
 def gyration_ratio(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Tensor) -> float:
     """Mean over samples of predicted / true radius of gyration at the final frame: below 1, the
     predictions are shrunk toward their centre (an average over uncertain orientations)."""
-    ratios = [radius_of_gyration(pred[-1, a:b].double()) / radius_of_gyration(target[-1, a:b].double())
-              for a, b in zip(node_ptr[:-1].tolist(), node_ptr[1:].tolist())]
-    return float(torch.stack(ratios).mean())
+    return float(window_gyration(pred, target, node_ptr).mean())
+
+
+def segment_gyration(model: nn.Module, windows: Windows, segment: np.ndarray, batch_size: int = 500,
+                     device: str | torch.device = "cpu") -> np.ndarray:
+    """The final frame's gyration ratio of ``model`` per segment (as ``segment_f_mse``)."""
+    ratio = window_gyration(predict(model, windows, batch_size, device), windows.target, windows.node_ptr)
+    return np.bincount(segment, ratio.numpy()) / np.bincount(segment)
 
 
 def evaluate(model: nn.Module, windows: Windows, batch_size: int = 100,

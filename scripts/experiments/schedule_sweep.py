@@ -26,7 +26,7 @@ import numpy as np
 
 from egno.run.checkpoint import load_checkpoint, rerun_command, run_commands, shipped_card, shipped_path
 from egno.data import get_dataset
-from egno.run.evaluate import segment_f_mse
+from egno.run.evaluate import segment_f_mse, segment_gyration
 from egno.paths import ROOT
 
 MODELS = ("egno", "egnn", "egnn-s", "egnn-r")
@@ -154,6 +154,40 @@ def paired_table(dataset: str, models, settings) -> str:
     return "\n".join(lines)
 
 
+def shape_weight(setting: str) -> float:
+    return float(setting.split()[1]) if setting.startswith("shape") else 0.0
+
+
+def shape_table(dataset: str, models, floor: float = 0.95) -> str:
+    """The rerun and the shape-loss runs of each model, and its pick: the smallest weight (the
+    rerun: none) whose validation gyration ratio is at least ``floor`` by more than two standard
+    errors over the validation segments: the size kept beyond validation's own noise, at the
+    least cost in accuracy. The test split plays no part in the pick."""
+    got = results(dataset, models)
+    family = get_dataset(dataset)
+    val, segment = family.load("val"), family.segments("val")
+    lines = [f"**{dataset}**: shape-loss weight picked on validation (gyration ratio ≥ {floor} beyond two "
+             "standard errors over the validation segments)", "",
+             "| model | shape weight | val F-MSE | val gyration ± SE | test F-MSE | test gyration | picked |",
+             "|---|---|---|---|---|---|---|"]
+    for m in models:
+        tried = sorted((shape_weight(s), s) for (mm, s) in got
+                       if mm == m and (s == "rerun" or s.startswith("shape")) and usable(got[mm, s]))
+        picked = None
+        for weight, s in tried:
+            g = segment_gyration(load_checkpoint(run_dir(dataset, m, s) / f"{m}.pt", "cpu").model, val, segment)
+            se = g.std(ddof=1) / np.sqrt(len(g))
+            keeps = g.mean() - 2 * se >= floor
+            picked = picked or (s if keeps else None)
+            val_m, test_m = got[m, s]["metrics"]["val"], got[m, s]["metrics"]["test"]
+            mark = "**yes**" if picked == s else ""
+            lines.append(f"| {m} | {weight:g} | {val_m['f_mse']:.5f} | {g.mean():.3f} ± {se:.3f} | "
+                         f"{test_m['f_mse']:.5f} | {test_m['gyration_ratio']:.3f} | {mark} |")
+        if tried and picked is None:
+            lines.append(f"| {m} | none of {', '.join(f'{w:g}' for w, _ in tried)} keeps the size | | | | | |")
+    return "\n".join(lines)
+
+
 def table(dataset: str, models) -> str:
     got = results(dataset, models)
     card = get_dataset(dataset).generation_card()
@@ -196,6 +230,8 @@ def main() -> None:
                     help="the schedules to train (default: %(default)s)")
     ap.add_argument("--device", help="e.g. cuda (default: the CPU, one thread per run)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
+    ap.add_argument("--shape", action="store_true",
+                    help="also pick each model's shape-loss weight on validation (needs the rerun)")
     ap.add_argument("--paired", action="store_true",
                     help="also compare the runs with the rerun per validation segment (needs the rerun)")
     a = ap.parse_args()
@@ -205,6 +241,8 @@ def main() -> None:
         print(table(d, a.models) + "\n")
         if a.paired:
             print(paired_table(d, a.models, a.settings) + "\n")
+        if a.shape:
+            print(shape_table(d, a.models) + "\n")
 
 
 if __name__ == "__main__":
