@@ -14,12 +14,22 @@ segments) against the rerun of the shipped schedule, and picks a setting only wh
 on validation by more than two standard errors of that paired difference: a lower mean within
 the validation split's own noise is no reason to change the schedule.
 
+``--shape`` picks each model's shape-loss weight instead (the edge-length term that keeps a
+molecule's size where its motion cannot be foreseen): the smallest weight whose validation
+gyration ratio is at least 0.95 beyond two standard errors over the validation segments;
+``--ship-shape`` ships those picks:
+
+    .venv/bin/python scripts/experiments/schedule_sweep.py md17/toluene --train --settings "shape 0.03" "shape 0.1"
+    .venv/bin/python scripts/experiments/schedule_sweep.py md17/toluene --settings rerun --shape --ship-shape
+
 Runs are resumable like every training run. The test split plays no part in any choice.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,34 +168,51 @@ def shape_weight(setting: str) -> float:
     return float(setting.split()[1]) if setting.startswith("shape") else 0.0
 
 
-def shape_table(dataset: str, models, floor: float = 0.95) -> str:
+def shape_table(dataset: str, models, floor: float = 0.95) -> tuple[str, dict[str, str]]:
     """The rerun and the shape-loss runs of each model, and its pick: the smallest weight (the
     rerun: none) whose validation gyration ratio is at least ``floor`` by more than two standard
     errors over the validation segments: the size kept beyond validation's own noise, at the
-    least cost in accuracy. The test split plays no part in the pick."""
+    least cost in accuracy. The test split plays no part in the pick. Returns the table and each
+    model's pick."""
     got = results(dataset, models)
     family = get_dataset(dataset)
     val, segment = family.load("val"), family.segments("val")
     lines = [f"**{dataset}**: shape-loss weight picked on validation (gyration ratio ≥ {floor} beyond two "
-             "standard errors over the validation segments)", "",
+             "standard errors over the validation segments; weight 0: the rerun, else the shipped model, "
+             "scored on the validation split in the data folder)", "",
              "| model | shape weight | val F-MSE | val gyration ± SE | test F-MSE | test gyration | picked |",
              "|---|---|---|---|---|---|---|"]
+    picks = {}
     for m in models:
+        plain = "rerun" if (m, "rerun") in got else "shipped"
         tried = sorted((shape_weight(s), s) for (mm, s) in got
-                       if mm == m and (s == "rerun" or s.startswith("shape")) and usable(got[mm, s]))
+                       if mm == m and (s == plain or s.startswith("shape")) and usable(got[mm, s]))
         picked = None
         for weight, s in tried:
-            g = segment_gyration(load_checkpoint(run_dir(dataset, m, s) / f"{m}.pt", "cpu").model, val, segment)
+            path = shipped_path(dataset, m) if s == "shipped" else run_dir(dataset, m, s) / f"{m}.pt"
+            model = load_checkpoint(path, "cpu").model
+            g, f = segment_gyration(model, val, segment), segment_f_mse(model, val, segment)
             se = g.std(ddof=1) / np.sqrt(len(g))
             keeps = g.mean() - 2 * se >= floor
             picked = picked or (s if keeps else None)
-            val_m, test_m = got[m, s]["metrics"]["val"], got[m, s]["metrics"]["test"]
+            test_m = got[m, s]["metrics"]["test"]
             mark = "**yes**" if picked == s else ""
-            lines.append(f"| {m} | {weight:g} | {val_m['f_mse']:.5f} | {g.mean():.3f} ± {se:.3f} | "
+            lines.append(f"| {m} | {weight:g} | {f.mean():.5f} | {g.mean():.3f} ± {se:.3f} | "
                          f"{test_m['f_mse']:.5f} | {test_m['gyration_ratio']:.3f} | {mark} |")
         if tried and picked is None:
             lines.append(f"| {m} | none of {', '.join(f'{w:g}' for w, _ in tried)} keeps the size | | | | | |")
-    return "\n".join(lines)
+        if picked:
+            picks[m] = picked
+    return "\n".join(lines), picks
+
+
+def ship_shape_picks(dataset: str, picks: dict[str, str]) -> None:
+    """Ship each model's shape-loss pick into assets/checkpoints (its finished run's command with
+    --ship: scored and copied, not retrained); a pick without the term keeps the shipped model."""
+    for m, s in picks.items():
+        if s.startswith("shape"):
+            card = json.loads((run_dir(dataset, m, s) / f"{m}.json").read_text())
+            run_commands([[sys.executable, *shlex.split(card["command"])[1:], "--ship"]], 1, ROOT)
 
 
 def table(dataset: str, models) -> str:
@@ -232,6 +259,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs at once")
     ap.add_argument("--shape", action="store_true",
                     help="also pick each model's shape-loss weight on validation (needs the rerun)")
+    ap.add_argument("--ship-shape", action="store_true",
+                    help="ship each model's shape-loss pick (--shape) into assets/checkpoints")
     ap.add_argument("--paired", action="store_true",
                     help="also compare the runs with the rerun per validation segment (needs the rerun)")
     a = ap.parse_args()
@@ -241,8 +270,11 @@ def main() -> None:
         print(table(d, a.models) + "\n")
         if a.paired:
             print(paired_table(d, a.models, a.settings) + "\n")
-        if a.shape:
-            print(shape_table(d, a.models) + "\n")
+        if a.shape or a.ship_shape:
+            text, chosen = shape_table(d, a.models)
+            print(text + "\n")
+            if a.ship_shape:
+                ship_shape_picks(d, chosen)
 
 
 if __name__ == "__main__":
