@@ -571,3 +571,20 @@ def test_a_schedule_is_picked_only_beyond_the_validation_noise():
     got = {("egno", "wd 1e-2"): ok, ("egnn", "lr 2e-4"): ok, ("gnn", "wd 1e-2"): bad}
     assert sw.significant_picks(per_segment, got, ["egno", "egnn", "gnn", "egnn-s"]) == {
         "egno": "rerun", "egnn": "lr 2e-4", "gnn": "rerun"}
+
+
+def test_shape_pick_takes_the_smallest_weight_that_keeps_the_size_beyond_noise():
+    """The shape-loss weight: the smallest whose validation gyration ratio is at least 0.95 by
+    more than two standard errors over the segments (weight 0 first); none where none does."""
+    from helpers import load_script
+
+    sw = load_script("scripts/experiments/schedule_sweep.py")
+    spread = np.array([1, -1] * 5) * 0.01  # standard error 0.0033
+    plain, small, large = 0.955 + spread, 0.97 + spread, 0.99 + spread
+    assert not sw.keeps_size(plain) and sw.keeps_size(small)  # 0.955 − 0.0067 < 0.95 ≤ 0.97 − 0.0067
+    assert sw.keeps_size(0.952 + spread / 10)  # closer to 0.95 but ten times less spread: kept
+    tried = [(0.1, "shape 0.1", large), (0.0, "rerun", plain), (0.03, "shape 0.03", small)]
+    assert sw.shape_pick(tried) == "shape 0.03"
+    assert sw.shape_pick([(0.0, "shipped", large), (0.03, "shape 0.03", large)]) == "shipped"
+    assert sw.shape_pick([(0.0, "rerun", plain), (0.03, "shape 0.03", plain)]) is None
+    assert sw.shape_weight("shape 0.03") == 0.03 and sw.shape_weight("rerun") == 0.0

@@ -168,6 +168,17 @@ def shape_weight(setting: str) -> float:
     return float(setting.split()[1]) if setting.startswith("shape") else 0.0
 
 
+def keeps_size(gyration: np.ndarray, floor: float = 0.95) -> bool:
+    """Whether per-segment gyration ratios are at least ``floor`` beyond two standard errors."""
+    return bool(gyration.mean() - 2 * gyration.std(ddof=1) / np.sqrt(len(gyration)) >= floor)
+
+
+def shape_pick(candidates: list[tuple[float, str, np.ndarray]], floor: float = 0.95) -> str | None:
+    """The setting of the smallest shape weight that keeps the size (``candidates``: weight,
+    setting, per-segment validation gyration ratios); None where none does."""
+    return next((s for _, s, g in sorted(candidates, key=lambda c: c[0]) if keeps_size(g, floor)), None)
+
+
 def shape_table(dataset: str, models, floor: float = 0.95) -> tuple[str, dict[str, str]]:
     """The rerun and the shape-loss runs of each model, and its pick: the smallest weight (the
     rerun: none) whose validation gyration ratio is at least ``floor`` by more than two standard
@@ -187,16 +198,15 @@ def shape_table(dataset: str, models, floor: float = 0.95) -> tuple[str, dict[st
         plain = "rerun" if (m, "rerun") in got else "shipped"
         tried = sorted((shape_weight(s), s) for (mm, s) in got
                        if mm == m and (s == plain or s.startswith("shape")) and usable(got[mm, s]))
-        picked = None
+        scored = []
         for weight, s in tried:
             path = shipped_path(dataset, m) if s == "shipped" else run_dir(dataset, m, s) / f"{m}.pt"
             model = load_checkpoint(path, "cpu").model
-            g, f = segment_gyration(model, val, segment), segment_f_mse(model, val, segment)
-            se = g.std(ddof=1) / np.sqrt(len(g))
-            keeps = g.mean() - 2 * se >= floor
-            picked = picked or (s if keeps else None)
+            scored.append((weight, s, segment_gyration(model, val, segment), segment_f_mse(model, val, segment)))
+        picked = shape_pick([c[:3] for c in scored], floor)
+        for weight, s, g, f in scored:
             test_m = got[m, s]["metrics"]["test"]
-            mark = "**yes**" if picked == s else ""
+            mark, se = "**yes**" if picked == s else "", g.std(ddof=1) / np.sqrt(len(g))
             lines.append(f"| {m} | {weight:g} | {f.mean():.5f} | {g.mean():.3f} ± {se:.3f} | "
                          f"{test_m['f_mse']:.5f} | {test_m['gyration_ratio']:.3f} | {mark} |")
         if tried and picked is None:
