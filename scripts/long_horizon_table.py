@@ -13,11 +13,15 @@ import statistics
 import subprocess
 import sys
 
+from egno.run.checkpoint import shipped_path
+
 AT = (1, 2, 5, 10, 20)
 
 
 def rollout(dataset: str, model: str, windows: int, extra: list[str]) -> dict:
-    cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", dataset, "--model", model,
+    # Explore's checkpoint by name: --model would chain the one trained to be chained where shipped
+    cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", dataset,
+           "--checkpoint", f"{model}={shipped_path(dataset, model)}",
            "--windows", str(windows), "--threads", "1", "--json", *extra]
     print("$", " ".join(cmd[1:]), file=sys.stderr)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

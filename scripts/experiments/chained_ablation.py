@@ -63,8 +63,9 @@ def roll_out(a, out: Path) -> dict:
     path = out / "rollout.json"
     if not path.exists():
         named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in a.models for v in a.variants]
-        cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset, "--model", *a.models,
-               "--checkpoint", *named, "--windows", str(max(WINDOWS)), "--threads", "1", "--json"]
+        shipped = [f"{m}={ROOT / 'assets' / 'checkpoints' / a.dataset / f'{m}.pt'}" for m in a.models]  # Explore's
+        cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset,
+               "--checkpoint", *shipped, *named, "--windows", str(max(WINDOWS)), "--threads", "1", "--json"]
         if a.samples:
             cmd += ["--samples", str(a.samples)]
         result = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
