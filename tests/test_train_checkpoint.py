@@ -347,7 +347,7 @@ def test_gyration_ratio_per_window_and_per_segment():
     import numpy as np
 
     from egno.data import Windows
-    from egno.run.evaluate import gyration_ratio, segment_gyration, window_gyration
+    from egno.run.evaluate import gyration_ratio, segment_scores, window_gyration
 
     g = torch.Generator().manual_seed(1)
     target = torch.randn(2, 12, 3, generator=g)  # P = 2 frames, 3 windows of 4 nodes
@@ -366,5 +366,5 @@ def test_gyration_ratio_per_window_and_per_segment():
     w = Windows(h=torch.ones(12, 1), x=target[0], v=torch.zeros(12, 3), edge_index=torch.zeros(2, 0, dtype=torch.long),
                 edge_attr=torch.zeros(0, 1), node_ptr=ptr, edge_ptr=torch.zeros(4, dtype=torch.long), target=target,
                 t=torch.tensor([0.5, 1.0]), window=1.0)
-    got = segment_gyration(Fixed(), w, np.array([0, 0, 1]), batch_size=3)
+    _, got = segment_scores(Fixed(), w, np.array([0, 0, 1]), batch_size=3)
     assert got.tolist() == pytest.approx([0.85, 1.0], rel=1e-6)

@@ -30,7 +30,7 @@ from egno.data.base import uniform_times
 from egno.data.long import long_windows
 from egno.nn.config import TrainConfig
 from egno.run.evaluate import window_f_mse
-from egno.run.rollout import backward_velocity, chain, per_sample_checks, sample_errors
+from egno.run.rollout import backward_velocity, chain, lost_by_window, per_sample_checks, sample_errors
 
 VAL_SAMPLES = 500  # chained validation: the first this many validation systems
 
@@ -154,9 +154,7 @@ def _plain_val(w: Windows, pred: torch.Tensor, p: int, k: int) -> dict:
 
 def _checked_val(w: Windows, pred: torch.Tensor, family, p: int, k: int) -> dict:
     err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]  # S, K; NaN: no truth there
-    first = [s["first_broken"] for s in per_sample_checks(w, pred, family.name)]
-    lost = np.array([[b is not None and b <= (j + 1) * p for j in range(k)] for b in first])
-    lost |= np.isinf(err)
+    lost = lost_by_window(per_sample_checks(w, pred, family.name), p, k) | np.isinf(err)
     errors = []
     for j in range(k):
         col, scored = err[:, j], ~np.isnan(err[:, j])

@@ -56,7 +56,12 @@ def segment_f_mse(model: nn.Module, windows: Windows, segment: np.ndarray, batch
     """F-MSE of ``model`` per segment (``segment``: each window's segment, as ``MD17.segments``
     gives it): the mean of its windows' F-MSE, one value per segment."""
     window = window_f_mse(predict(model, windows, batch_size, device), windows.target, windows.node_ptr)
-    return np.bincount(segment, window.numpy()) / np.bincount(segment)
+    return per_segment(window, segment)
+
+
+def per_segment(values: torch.Tensor, segment: np.ndarray) -> np.ndarray:
+    """The mean of per-window ``values`` over each segment's windows."""
+    return np.bincount(segment, values.numpy()) / np.bincount(segment)
 
 
 def radius_of_gyration(x: torch.Tensor) -> torch.Tensor:
@@ -76,11 +81,13 @@ def gyration_ratio(pred: torch.Tensor, target: torch.Tensor, node_ptr: torch.Ten
     return float(window_gyration(pred, target, node_ptr).mean())
 
 
-def segment_gyration(model: nn.Module, windows: Windows, segment: np.ndarray, batch_size: int = 500,
-                     device: str | torch.device = "cpu") -> np.ndarray:
-    """The final frame's gyration ratio of ``model`` per segment (as ``segment_f_mse``)."""
-    ratio = window_gyration(predict(model, windows, batch_size, device), windows.target, windows.node_ptr)
-    return np.bincount(segment, ratio.numpy()) / np.bincount(segment)
+def segment_scores(model: nn.Module, windows: Windows, segment: np.ndarray, batch_size: int = 500,
+                   device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """F-MSE and the final frame's gyration ratio of ``model`` per segment (as ``segment_f_mse``),
+    from one prediction."""
+    pred = predict(model, windows, batch_size, device)
+    return (per_segment(window_f_mse(pred, windows.target, windows.node_ptr), segment),
+            per_segment(window_gyration(pred, windows.target, windows.node_ptr), segment))
 
 
 def evaluate(model: nn.Module, windows: Windows, batch_size: int = 100,

@@ -196,14 +196,33 @@ def per_sample_checks(w: Windows, pred: torch.Tensor, family: str) -> list[dict]
     return results
 
 
-def scored_errors(w: Windows, pred: torch.Tensor, samples: list[dict]) -> np.ndarray:
-    """Per-sample F-MSE (S, K·P) of each predicted frame, inf from where the sample diverged
-    (``samples``: ``per_sample_checks``), NaN where there is no truth."""
-    err = sample_errors(pred, w.target, w.node_ptr)
+def lost_by_window(samples: list[dict], timesteps: int, windows: int) -> np.ndarray:
+    """(S, K): whether each sample (``per_sample_checks``) has passed a limit by the end of
+    window k (frame (k + 1)·P, the input being frame 0)."""
+    ends = (np.arange(windows) + 1) * timesteps
+    return np.array([[s["first_broken"] is not None and s["first_broken"] <= e for e in ends]
+                     for s in samples], dtype=bool).reshape(len(samples), windows)
+
+
+def window_end_checks(samples: list[dict], timesteps: int, windows: int) -> dict[str, np.ndarray]:
+    """Each physical check (S, K) of ``per_sample_checks`` at the last frame of every window."""
+    names = samples[0]["checks"] if samples else {}
+    return {c: np.array([[s["checks"][c][(k + 1) * timesteps] for k in range(windows)] for s in samples])
+            for c in names}
+
+
+def _lost_as_inf(err: np.ndarray, samples: list[dict]) -> np.ndarray:
+    """``err`` (S, K·P), in place: inf from where each sample diverged, NaN (no truth) kept."""
     for i, s in enumerate(samples):  # frame b (input = 0) is prediction b − 1
         if (b := s["first_broken"]) is not None:
             err[i, max(b - 1, 0):] = np.where(np.isnan(err[i, max(b - 1, 0):]), np.nan, np.inf)
     return err
+
+
+def scored_errors(w: Windows, pred: torch.Tensor, samples: list[dict]) -> np.ndarray:
+    """Per-sample F-MSE (S, K·P) of each predicted frame, inf from where the sample diverged
+    (``samples``: ``per_sample_checks``), NaN where there is no truth."""
+    return _lost_as_inf(sample_errors(pred, w.target, w.node_ptr), samples)
 
 
 def common_means(errors: dict[str, np.ndarray], timesteps: int,
@@ -220,9 +239,8 @@ def common_means(errors: dict[str, np.ndarray], timesteps: int,
 
     out = {"n": [int(n) for n in kept.sum(0)], "f_mse": {name: means(e) for name, e in ends.items()}}
     if samples:
-        frames = [(k + 1) * timesteps for k in range(kept.shape[1])]  # window ends (input = 0)
-        out["checks"] = {name: {c: means(np.array([[s["checks"][c][f] for f in frames] for s in ss]))
-                                for c in sorted(ss[0]["checks"])} for name, ss in samples.items()}
+        out["checks"] = {name: {c: means(v) for c, v in sorted(window_end_checks(ss, timesteps, kept.shape[1]).items())}
+                         for name, ss in samples.items()}
     return out
 
 
@@ -236,10 +254,11 @@ def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
     ``samples``: ``per_sample_checks(w, pred, family)`` where the caller has them already."""
     out: dict = {}
     samples = per_sample_checks(w, pred, family) if samples is None else samples
-    broken = [s["first_broken"] for s in samples]
+    lost = lost_by_window(samples, timesteps, windows)
     if w.target is not None:
-        not_finite = np.isinf(sample_errors(pred, w.target, w.node_ptr))
-        err = scored_errors(w, pred, samples)
+        err = sample_errors(pred, w.target, w.node_ptr)
+        not_finite = np.isinf(err)
+        err = _lost_as_inf(err, samples)
         for k in range(windows):
             window_err = err[:, k * timesteps:(k + 1) * timesteps]
             f_mean, f_median, left_out, n = _spread(window_err[:, -1])
@@ -250,12 +269,9 @@ def window_summary(w: Windows, pred: torch.Tensor, windows: int, timesteps: int,
                                ("a_mse_median", a_median), ("not_finite", bad), ("left_out", left_out),
                                ("n_with_truth", n)):
                 out.setdefault(key, []).append(value)
-    ends = [(k + 1) * timesteps for k in range(windows)]  # frame index of each window's end (input = 0)
-    names = sorted(samples[0]["checks"]) if samples else []
-    out["checks"] = {name: [_mean_of([s["checks"][name][e] for s in samples
-                                      if s["first_broken"] is None or s["first_broken"] > e])
-                            for e in ends] for name in names}
-    out["diverged"] = [float(np.mean([b is not None and b <= e for b in broken])) for e in ends]
+    out["checks"] = {name: [_mean_of(v[~lost[:, k], k]) for k in range(windows)]
+                     for name, v in sorted(window_end_checks(samples, timesteps, windows).items())}
+    out["diverged"] = [float(v) for v in lost.mean(0)]
     return out
 
 

@@ -23,7 +23,8 @@ import torch
 from egno.data import get_dataset
 from egno.data.long import long_windows
 from egno.run.checkpoint import load_checkpoint
-from egno.run.rollout import chain, per_sample_checks, sample_errors, window_summary
+from egno.run.rollout import (chain, lost_by_window, per_sample_checks, sample_errors, window_end_checks,
+                              window_summary)
 
 AT = (1, 2, 5, 10, 20)
 
@@ -38,12 +39,6 @@ def _per_window(checks: dict[str, np.ndarray], mask: np.ndarray, stat) -> dict[s
             for name, v in checks.items()}
 
 
-def _window_ends(samples: list[dict], p: int, windows: int) -> dict[str, np.ndarray]:
-    """Each physical check (S, K) at the last frame of every window, from ``per_sample_checks``."""
-    return {c: np.array([[s["checks"][c][(k + 1) * p] for k in range(windows)] for s in samples])
-            for c in samples[0]["checks"]}
-
-
 def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1) -> dict:
     family = get_dataset(dataset)
     loaded = {name: load_checkpoint(path) for name, path in named.items()}
@@ -54,10 +49,9 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1)
         pred = chain(lm.model, w, windows, p, dataset)
         err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]  # S, K: each window's last frame
         samples = per_sample_checks(w, pred, dataset)
-        broken = [s["first_broken"] for s in samples]
-        within = np.array([[b is None or b > (k + 1) * p for k in range(windows)] for b in broken])
+        within = ~lost_by_window(samples, p, windows)
         rows[name] = {"card": lm.card, "summary": window_summary(w, pred, windows, p, dataset, samples),
-                      "err": err, "within": within & np.isfinite(err), "checks": _window_ends(samples, p, windows)}
+                      "err": err, "within": within & np.isfinite(err), "checks": window_end_checks(samples, p, windows)}
     common = np.logical_and.reduce([r["within"] for r in rows.values()])  # S, K
     out = {"dataset": dataset, "samples": len(w), "windows": windows, "starts": starts, "models": {}}
     for name, r in rows.items():
@@ -76,7 +70,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1)
             "common_checks_median": _per_window(r["checks"], common, np.median),
             "common_checks_max": _per_window(r["checks"], common, np.max)}
     if w.target is not None:  # the truth's own checks, where it exists
-        checks = _window_ends(per_sample_checks(w, w.target, dataset), p, windows)
+        checks = window_end_checks(per_sample_checks(w, w.target, dataset), p, windows)
         has = np.isfinite(next(iter(checks.values())))
         out["truth"] = {"checks": _per_window(checks, has, np.mean),
                         "checks_median": _per_window(checks, has, np.median),

@@ -36,7 +36,7 @@ import numpy as np
 
 from egno.run.checkpoint import load_checkpoint, rerun_command, run_commands, shipped_card, shipped_path
 from egno.data import get_dataset
-from egno.run.evaluate import segment_f_mse, segment_gyration
+from egno.run.evaluate import segment_f_mse, segment_scores
 from egno.paths import ROOT
 
 MODELS = ("egno", "egnn", "egnn-s", "egnn-r")
@@ -202,7 +202,8 @@ def shape_table(dataset: str, models, floor: float = 0.95) -> tuple[str, dict[st
         for weight, s in tried:
             path = shipped_path(dataset, m) if s == "shipped" else run_dir(dataset, m, s) / f"{m}.pt"
             model = load_checkpoint(path, "cpu").model
-            scored.append((weight, s, segment_gyration(model, val, segment), segment_f_mse(model, val, segment)))
+            f, g = segment_scores(model, val, segment)
+            scored.append((weight, s, g, f))
         picked = shape_pick([c[:3] for c in scored], floor)
         for weight, s, g, f in scored:
             test_m = got[m, s]["metrics"]["test"]
