@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import ROOT
 from egno.run.checkpoint import shipped_path
@@ -588,3 +589,19 @@ def test_shape_pick_takes_the_smallest_weight_that_keeps_the_size_beyond_noise()
     assert sw.shape_pick([(0.0, "shipped", large), (0.03, "shape 0.03", large)]) == "shipped"
     assert sw.shape_pick([(0.0, "rerun", plain), (0.03, "shape 0.03", plain)]) is None
     assert sw.shape_weight("shape 0.03") == 0.03 and sw.shape_weight("rerun") == 0.0
+
+
+def test_long_truth_starts_every_window_spacing_in_train_and_every_window_elsewhere(ethanol):
+    """Chained training draws an input at each of the split's window starts; validation and the
+    long-horizon test start once a window."""
+    per = WINDOW_STEPS // STRIDE
+    with np.load(ethanol.data_dir / "train.npz") as f:
+        pos = f["positions"][:, :, f["z"] > 1]
+    train = ethanol.long_truth(2, 8, "train")
+    starts = np.arange(0, pos.shape[1] - per, 2)  # spacing 30 steps: 2 stored frames
+    assert len(train) == pos.shape[0] * len(starts)
+    k = 3  # segment 0, frame 6: window 1 inside the segment, window 2 past its end
+    np.testing.assert_allclose(train.select([k]).x.numpy(), pos[0, starts[k]], atol=1e-5)
+    np.testing.assert_allclose(train.target[7, 3 * k:3 * k + 3].numpy(), pos[0, starts[k] + per], atol=1e-5)
+    assert torch.isnan(train.target[15, 3 * k:3 * k + 3]).all()
+    assert len(ethanol.long_truth(2, 8, "val")) == len(ethanol.long_truth(2, 8, "test")) == 2

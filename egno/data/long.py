@@ -7,7 +7,8 @@
            the split's own systems simulated on for chained training and its validation);
   mocap    the split's trials, one start every window (30 frames; train and val: the split's own
            stride), truth to each trial's end;
-  md17     the split's segments, one start every window (200 stored frames), to each one's end;
+  md17     the split's segments, one start every window (200 stored frames; train: every window
+           spacing), to each one's end;
   protein  the split's run, one start every window (12 frames), to its end.
 """
 from __future__ import annotations
@@ -182,9 +183,10 @@ def mocap_truth(family, windows, p, split="test", starts=1):
 
 
 def md17_truth(family, windows, p, split="test", starts=1):
-    """md17: the split's segments, one start every window."""
+    """md17: the split's segments, one start every window (test, val) or every window spacing of
+    the split's card (train: as many inputs as its windows)."""
     family.ensure(progress=False)
-    from egno.data.md17 import molecule_windows
+    from egno.data.md17 import molecule_windows, split_spacing
     from egno.data.md17_sim import STRIDE, WINDOW_STEPS
 
     with np.load(family.data_dir / f"{split}.npz", allow_pickle=False) as f:
@@ -193,10 +195,11 @@ def md17_truth(family, windows, p, split="test", starts=1):
         pos, vel = pos[None], vel[None]
     per_window = WINDOW_STEPS // STRIDE
     step = per_window // p
+    every = split_spacing(family.generation_card(), split) // STRIDE if split == "train" else per_window
     heavy = z > 1
     parts, truth = [], []
     for seg_pos, seg_vel in zip(pos, vel):
-        starts = np.arange(0, len(seg_pos) - per_window, per_window)
+        starts = np.arange(0, len(seg_pos) - per_window, every)
         parts.append(molecule_windows(seg_pos, seg_vel, z, starts, None, p))
         for s in starts:
             frames = s + step * np.arange(1, windows * p + 1)

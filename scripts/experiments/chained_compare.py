@@ -1,7 +1,7 @@
 """Chained checkpoints side by side on the long-horizon test data (docs/results/long_horizon.md):
 the rollout's summary (means over the samples within the physical limits, medians with a diverged
-sample as the largest, counts), the median over every sample with truth whatever the limits say
-(a prediction that is not finite as the largest), and
+sample as the largest, counts), the median and the mean over every sample with truth whatever the
+limits say (a prediction that is not finite as the largest; the mean then inf), and
 the mean over the samples that every compared checkpoint keeps within the limits (the same
 samples for all, so the means compare). The first check (nbody: energy drift) at 10 windows also as
 a median, and on the common samples how many are below the first row's; beside them the same
@@ -61,12 +61,15 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1)
             **{key: r["summary"][key] for key in ("f_mse", "f_mse_median", "not_finite", "diverged")},
             "checks": r["summary"]["checks"],
             "median_all": [float(np.median(e)) if len(e) else None for e in scored],
+            # the issue's own reading: every sample with truth, nothing left out (inf if one is not finite)
+            "mean_all": [float(np.mean(e)) if len(e) else None for e in scored],
             "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
                             for k in range(windows)],
             "common_n": [int(common[:, k].sum()) for k in range(windows)],
             "common_checks": _per_window(r["checks"], common, np.mean),
             # a few systems decide a mean of drifts that may reach the limit: medians and counts beside it
             "checks_median": _per_window(r["checks"], r["within"], np.median),
+            "checks_all": _per_window(r["checks"], np.ones_like(r["within"]), np.mean),  # none left out
             "common_checks_median": _per_window(r["checks"], common, np.median),
             "common_checks_max": _per_window(r["checks"], common, np.max)}
     if w.target is not None:  # the truth's own checks, where it exists
@@ -89,30 +92,34 @@ def table(result: dict) -> str:
     drift = next(iter(next(iter(result["models"].values()))["checks"]), None)
     head = ["checkpoint", "test F-MSE (1 window)"]
     head += [f"mean @{k}" for k in at] + [f"median of all @{k}" for k in at]
+    head += [f"mean of all @{k}" for k in at if k >= 10]
     head += [f"mean on the common samples @{k}" for k in at if k > 1]
     head += ["not finite @10 / @20", "diverged @10 / @20"]
     if drift:
         words = drift.replace("_", " ")
-        head += [f"{words} @10: mean / median", f"{words} on the common samples @10: mean / median",
+        head += [f"{words} @10: mean / median", f"{words} @10, mean of all",
+                 f"{words} on the common samples @10: mean / median",
                  "... below the first row's on"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     last = result["windows"] - 1
     for name, m in result["models"].items():
         row = [name, f"{m['test_f_mse']:.4g}"]
         row += [_fmt(m["f_mse"][k - 1]) for k in at] + [_fmt(m["median_all"][k - 1]) for k in at]
+        row += [_fmt(m["mean_all"][k - 1]) for k in at if k >= 10]
         row += [f"{_fmt(m['common_mean'][k - 1])} ({m['common_n'][k - 1]})" for k in at if k > 1]
         row += [f"{m['not_finite'][min(9, last)]} / {m['not_finite'][last]}",
                 f"{m['diverged'][min(9, last)]:.0%} / {m['diverged'][last]:.0%}"]
         if drift:
             k = min(9, last)
             row += [f"{_fmt(m['checks'][drift][k])} / {_fmt(m['checks_median'][drift][k])}",
+                    _fmt(m["checks_all"][drift][k]),
                     f"{_fmt(m['common_checks'][drift][k])} / {_fmt(m['common_checks_median'][drift][k])}",
                     f"{m['common_checks_below_first'][drift][k]} of {m['common_n'][k]}"]
         lines.append("| " + " | ".join(row) + " |")
     if drift and "truth" in result:
         t, k = result["truth"], min(9, last)
-        row = ["truth (the data's own check)"] + [""] * (len(head) - 4)
-        row += [f"{_fmt(t['checks'][drift][k])} / {_fmt(t['checks_median'][drift][k])}",
+        row = ["truth (the data's own check)"] + [""] * (len(head) - 5)
+        row += [f"{_fmt(t['checks'][drift][k])} / {_fmt(t['checks_median'][drift][k])}", "",
                 f"{_fmt(t['common_checks'][drift][k])} / {_fmt(t['common_checks_median'][drift][k])}", ""]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
