@@ -543,6 +543,18 @@ def test_train_and_val_alone_take_the_committed_test_split_beside_them(ethanol, 
         add_committed_test(other, committed)
     assert not (other / "test.npz").exists()
 
+    # longer training segments (data to chain) leave the test split alone; another test size does not
+    longer = tmp_path / "longer"
+    longer.mkdir()
+    (longer / "card.json").write_text(json.dumps({**ours, "sizes": {**theirs["sizes"], "train": 9000, "val": 10010}}))
+    add_committed_test(longer, committed)
+    assert (longer / "test.npz").exists()
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    (fewer / "card.json").write_text(json.dumps({**ours, "sizes": {**theirs["sizes"], "test": 20}}))
+    with pytest.raises(ValueError, match="other settings.*test size"):
+        add_committed_test(fewer, committed)
+
 
 def test_the_splits_flag_reaches_the_simulation(ethanol, tmp_path):
     """`--splits train` simulates that split only; with tiny MMFF settings the committed test split

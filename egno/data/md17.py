@@ -396,9 +396,12 @@ def add_committed_test(folder: Path, committed: Path) -> None:
     Refused when the committed split was made with other settings."""
     card = json.loads((folder / "card.json").read_text())
     theirs = json.loads((committed / "card.json").read_text())
-    keys = ("smiles", "engine", "production", "rotation", "spacing_steps", "segments", "sizes", "stride_steps",
+    keys = ("smiles", "engine", "production", "rotation", "spacing_steps", "segments", "stride_steps",
             "window_steps", "timestep_fs", "temperature_K")
     differ = {k: (card.get(k), theirs.get(k)) for k in keys if card.get(k) != theirs.get(k)}
+    test_size = (card.get("sizes", {}).get("test"), theirs.get("sizes", {}).get("test"))
+    if test_size[0] != test_size[1]:  # train and val sizes (longer segments to chain) leave test alone
+        differ["test size"] = test_size
     if differ:
         raise ValueError(f"the committed test split of {folder.name} was made with other settings "
                          f"(here, committed): {differ}; simulate the test split too (--splits train val test)")
