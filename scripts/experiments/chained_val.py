@@ -10,6 +10,7 @@ checkpoint, so runs compare on one footing.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -19,8 +20,8 @@ from egno.run import chained
 from egno.run.checkpoint import load_checkpoint
 
 
-def scores(dataset: str, named: dict[str, str], windows: int) -> dict[str, dict]:
-    family = get_dataset(dataset)
+def scores(dataset: str, named: dict[str, str], windows: int, data_dir: Path | None = None) -> dict[str, dict]:
+    family = get_dataset(dataset, data_dir)
     out, w = {}, None
     for name, path in named.items():
         lm = load_checkpoint(path)
@@ -36,10 +37,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="mocap/walk")
     ap.add_argument("--windows", type=int, default=10)
+    ap.add_argument("--data-dir", type=Path, help="the data the runs were trained on (default data/<dataset>)")
     ap.add_argument("checkpoints", nargs="+", metavar="NAME=PATH")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    result = scores(a.dataset, dict(arg.split("=", 1) for arg in a.checkpoints), a.windows)
+    result = scores(a.dataset, dict(arg.split("=", 1) for arg in a.checkpoints), a.windows, a.data_dir)
     print("| checkpoint | chained validation | with the checks | lost by the last window |\n|---|---|---|---|")
     for name, r in result.items():
         print(f"| {name} | {r['plain']:.3f} | {r['checked']:.3f} | {r['diverged']:.0%} |")
