@@ -355,7 +355,13 @@ def test_chained_compare_puts_the_truths_own_drift_beside_the_models():
     lm = load_checkpoint(ROOT / "assets/checkpoints/nbody/long/egno.pt")
     p = lm.config.timesteps
     w = long_windows(get_dataset("nbody"), 2, p)
-    err = sample_errors(chain(lm.model, w, 2, p, "nbody"), w.target, w.node_ptr)[:, p - 1::p]
+    pred = chain(lm.model, w, 2, p, "nbody")
+    err = sample_errors(pred, w.target, w.node_ptr)[:, p - 1::p]
     assert out["samples"] == len(err) == 100
     np.testing.assert_allclose(model["mean_all"], err.mean(0), rtol=1e-6)
     assert "mean of all @" not in cc.table(out)  # the F-MSE read at 10 and 20 windows only
+    from egno.run.rollout import per_sample_checks, window_end_checks
+    drift = window_end_checks(per_sample_checks(w, pred, "nbody"), p, 2)["energy_drift"]
+    np.testing.assert_allclose(model["checks_median_all"]["energy_drift"], np.median(drift, 0), rtol=1e-6)
+    rows = cc.checks_table(out).splitlines()
+    assert len(rows) == 2 + len(model["checks"]) + 1 and rows[-1].startswith("| egno | past a limit |")

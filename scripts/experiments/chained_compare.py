@@ -39,8 +39,9 @@ def _per_window(checks: dict[str, np.ndarray], mask: np.ndarray, stat) -> dict[s
             for name, v in checks.items()}
 
 
-def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1) -> dict:
-    family = get_dataset(dataset)
+def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1,
+            data_dir: Path | None = None) -> dict:
+    family = get_dataset(dataset, data_dir)
     loaded = {name: load_checkpoint(path) for name, path in named.items()}
     p = next(iter(loaded.values())).config.timesteps
     w = long_windows(family, windows, p, starts=starts)
@@ -70,6 +71,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1)
             # a few systems decide a mean of drifts that may reach the limit: medians and counts beside it
             "checks_median": _per_window(r["checks"], r["within"], np.median),
             "checks_all": _per_window(r["checks"], np.ones_like(r["within"]), np.mean),  # none left out
+            "checks_median_all": _per_window(r["checks"], np.ones_like(r["within"]), np.median),
             "common_checks_median": _per_window(r["checks"], common, np.median),
             "common_checks_max": _per_window(r["checks"], common, np.max)}
     if w.target is not None:  # the truth's own checks, where it exists
@@ -125,6 +127,21 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def checks_table(result: dict) -> str:
+    """Each physical check's median over every sample (none left out) at windows 1, 2, 5, 10, 20,
+    and the share of samples past a limit by then: how long a chained model keeps the physics."""
+    at = [k for k in AT if k <= result["windows"]]
+    names = list(next(iter(result["models"].values()))["checks"])
+    head = ["checkpoint", "check"] + [f"@{k}" for k in at]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, m in result["models"].items():
+        for check in names:
+            lines.append("| " + " | ".join([name, check.replace("_", " ") + ", median"]
+                                           + [_fmt(m["checks_median_all"][check][k - 1]) for k in at]) + " |")
+        lines.append("| " + " | ".join([name, "past a limit"] + [f"{m['diverged'][k - 1]:.0%}" for k in at]) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="nbody")
@@ -133,14 +150,19 @@ def main() -> None:
                     help="starts per window where the family has them (mocap test: overlapping "
                          "rollouts from more phases of the same trials; default one every window)")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--data-dir", type=Path, help="the family's data (default data/<dataset>)")
+    ap.add_argument("--checks", action="store_true", help="also each check's median per window, all samples")
     ap.add_argument("checkpoints", nargs="+", metavar="NAME=PATH")
     a = ap.parse_args()
     torch.set_num_threads(1)
     named = dict(arg.split("=", 1) for arg in a.checkpoints)
-    result = compare(a.dataset, {k: Path(v) for k, v in named.items()}, a.windows, a.starts)
+    result = compare(a.dataset, {k: Path(v) for k, v in named.items()}, a.windows, a.starts, a.data_dir)
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
     print(table(result))
+    if a.checks:
+        print()
+        print(checks_table(result))
 
 
 if __name__ == "__main__":
