@@ -556,6 +556,23 @@ def test_train_and_val_alone_take_the_committed_test_split_beside_them(ethanol, 
         add_committed_test(fewer, committed)
 
 
+def test_a_folder_without_its_test_split_keeps_its_card(ethanol, tmp_path):
+    """Reading a folder whose generation has not made its test split yet (or stopped before it)
+    never overwrites its card with the committed one: the committed split is merged where it was
+    made the same way, refused where not."""
+    import shutil
+
+    from egno.data.md17 import MD17
+
+    folder = tmp_path / "ethanol"
+    shutil.copytree(ethanol.data_dir, folder)
+    (folder / "test.npz").unlink()
+    before = (folder / "card.json").read_text()
+    with pytest.raises(ValueError, match="other settings.*engine"):
+        MD17("ethanol", folder).ensure(progress=False)
+    assert (folder / "card.json").read_text() == before and not (folder / "test.npz").exists()
+
+
 def test_the_splits_flag_reaches_the_simulation(ethanol, tmp_path):
     """`--splits train` simulates that split only; with tiny MMFF settings the committed test split
     does not match, and the command says so instead of mixing it in."""

@@ -240,7 +240,10 @@ class MD17(DatasetFamily):
         """The test split of every molecule: generated here, else the committed sample's copy."""
         for m, d in self._molecule_dirs().items():
             if not (d / "test.npz").exists() and (SAMPLES / "md17" / m / "test.npz").exists():
-                copy_committed(SAMPLES / "md17" / m, d, ("test.npz", "card.json"))
+                if (d / "card.json").exists():  # a generation's card: merged, never overwritten
+                    add_committed_test(d, SAMPLES / "md17" / m)
+                else:
+                    copy_committed(SAMPLES / "md17" / m, d, ("test.npz", "card.json"))
         missing = [m for m, d in self._molecule_dirs().items() if not (d / "test.npz").exists()]
         if missing:
             raise FileNotFoundError(f"no simulated data for {missing}: run `python -m egno data "
