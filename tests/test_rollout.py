@@ -363,5 +363,10 @@ def test_chained_compare_puts_the_truths_own_drift_beside_the_models():
     from egno.run.rollout import per_sample_checks, window_end_checks
     drift = window_end_checks(per_sample_checks(w, pred, "nbody"), p, 2)["energy_drift"]
     np.testing.assert_allclose(model["checks_median_all"]["energy_drift"], np.median(drift, 0), rtol=1e-6)
+    # the input held still: over every sample, the same error as a model predicting no motion
+    held = sample_errors(w.x[None].expand(len(w.target), -1, -1), w.target, w.node_ptr)[:, p - 1::p]
+    np.testing.assert_allclose(out["no_motion"]["mean_all"], held.mean(0), rtol=1e-6)
+    assert out["no_motion"]["mean_all"][0] > 10 * model["mean_all"][0]
+    assert "| no motion (the input held) |" in cc.table(out)
     rows = cc.checks_table(out).splitlines()
     assert len(rows) == 2 + len(model["checks"]) + 1 and rows[-1].startswith("| egno | past a limit |")

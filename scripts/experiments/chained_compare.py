@@ -74,6 +74,11 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1,
             "checks_median_all": _per_window(r["checks"], np.ones_like(r["within"]), np.median),
             "common_checks_median": _per_window(r["checks"], common, np.median),
             "common_checks_max": _per_window(r["checks"], common, np.max)}
+    if w.target is not None:  # the input held still: the error a model must beat at each window
+        still = sample_errors(w.x[None].expand(len(w.target), -1, -1), w.target, w.node_ptr)[:, p - 1::p]
+        out["no_motion"] = {"mean_all": [float(np.nanmean(e)) if np.isfinite(e).any() else None for e in still.T],
+                            "median_all": [float(np.nanmedian(e)) if np.isfinite(e).any() else None
+                                           for e in still.T]}
     if w.target is not None:  # the truth's own checks, where it exists
         checks = window_end_checks(per_sample_checks(w, w.target, dataset), p, windows)
         has = np.isfinite(next(iter(checks.values())))
@@ -118,6 +123,11 @@ def table(result: dict) -> str:
                     f"{_fmt(m['common_checks'][drift][k])} / {_fmt(m['common_checks_median'][drift][k])}",
                     f"{m['common_checks_below_first'][drift][k]} of {m['common_n'][k]}"]
         lines.append("| " + " | ".join(row) + " |")
+    if "no_motion" in result:
+        n = result["no_motion"]
+        row = ["no motion (the input held)", ""] + [""] * len(at) + [_fmt(n["median_all"][k - 1]) for k in at]
+        row += [_fmt(n["mean_all"][k - 1]) for k in at if k >= 10]
+        lines.append("| " + " | ".join(row + [""] * (len(head) - len(row))) + " |")
     if drift and "truth" in result:
         t, k = result["truth"], min(9, last)
         row = ["truth (the data's own check)"] + [""] * (len(head) - 5)

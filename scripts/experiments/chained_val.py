@@ -44,7 +44,7 @@ def main() -> None:
     result = scores(a.dataset, dict(arg.split("=", 1) for arg in a.checkpoints), a.windows, a.data_dir)
     print("| checkpoint | chained validation | with the checks | lost by the last window |\n|---|---|---|---|")
     for name, r in result.items():
-        print(f"| {name} | {r['plain']:.3f} | {r['checked']:.3f} | {r['diverged']:.0%} |")
+        print(f"| {name} | {r['plain']:.4g} | {r['checked']:.4g} | {r['diverged']:.0%} |")
 
 
 if __name__ == "__main__":
