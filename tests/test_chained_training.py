@@ -272,7 +272,7 @@ def test_chained_fine_tuning_from_the_command_line(tiny_nbody, tmp_path, env_wit
     assert bad.returncode != 0 and "another model config" in bad.stderr
 
 
-def test_chained_val_script_scores_a_checkpoint_as_training_validates(family, tmp_path, monkeypatch):
+def test_chained_val_script_scores_a_checkpoint_as_training_validates(family, tmp_path):
     """scripts/experiments/chained_val.py recomputes the score a chained run keeps its epoch by."""
     from helpers import load_script
     from egno.run.checkpoint import save_checkpoint
@@ -280,8 +280,7 @@ def test_chained_val_script_scores_a_checkpoint_as_training_validates(family, tm
     model = tiny_model()
     path = save_checkpoint(tmp_path / "egno.pt", model, model.config, {"dataset": "nbody"})
     cv = load_script("scripts/experiments/chained_val.py")
-    monkeypatch.setattr(cv, "get_dataset", lambda name: family)  # the tiny nbody data
-    got = cv.scores("nbody", {"tiny": str(path)}, 3)["tiny"]
+    got = cv.scores("nbody", {"tiny": str(path)}, 3, family.data_dir)["tiny"]  # the tiny nbody data
     w = chained.val_windows(family, 5, TrainConfig(val_windows=3))
     assert got["plain"] == pytest.approx(chained.chained_val(model, w, family, "cpu")["score"])
     assert got["checked"] >= got["plain"] - 1e-9 and 0 <= got["diverged"] <= 1

@@ -190,6 +190,29 @@ def test_long_horizon_page(long_nbody, monkeypatch):
                    and f"threshold {threshold:.3g}" in n for n in notes)
 
 
+def test_long_horizon_says_when_a_chained_checkpoint_was_scored_on_another_test_split(tmp_path, monkeypatch):
+    """md17/uracil's chained models were trained on longer segments and scored on a longer test
+    split of the same seeds: the page gives each one-window F-MSE with its split's size."""
+    from streamlit.testing.v1 import AppTest
+
+    from egno.run.checkpoint import chaining_checkpoint, shipped_card
+
+    assert chaining_checkpoint("md17/uracil", "egno").path.parent.name == "long"
+    monkeypatch.setenv("EGNO_DATA", str(tmp_path))  # the committed test split only
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
+    at.query_params["dataset"] = "md17/uracil"
+    at.run()
+    at.switch_page("views/long_horizon.py").run()
+    assert not at.exception, at.exception
+    for model in ("egno", "egnn-r"):
+        mine = shipped_card("md17/uracil", f"long/{model}")["metrics"]["test"]
+        explore = shipped_card("md17/uracil", model)["metrics"]["test"]
+        assert mine["n_samples"] != explore["n_samples"]
+        said = (f"one-window test F-MSE {mine['f_mse']:.3g} on its own test split of {mine['n_samples']:,} windows, "
+                f"Explore's {explore['f_mse']:.3g} on {explore['n_samples']:,}")
+        assert any(said in i.value and f"long/{model}.pt" in i.value for i in at.info)
+
+
 def test_the_ensemble_spread_is_drawn_squared_at_window_ends_with_its_threshold():
     from app.figures import MEMBER_COLOUR
     from app.figures_rollout import horizon_chart

@@ -102,8 +102,11 @@ chained_here = [load_chained(dataset, m) for m in COMPARED if m in shipped_model
 trained_to_chain = [c for c in chained_here if c.path.parent.name == "long"]
 if trained_to_chain:
     def one_window(c) -> str:
-        explore = shipped_card(dataset, c.config.model)["metrics"]["test"]["f_mse"]
-        return f"one-window test F-MSE {c.card['metrics']['test']['f_mse']:.3g}, Explore's {explore:.3g}"
+        mine, explore = c.card["metrics"]["test"], shipped_card(dataset, c.config.model)["metrics"]["test"]
+        if mine.get("n_samples") == explore.get("n_samples"):
+            return f"one-window test F-MSE {mine['f_mse']:.3g}, Explore's {explore['f_mse']:.3g}"
+        return (f"one-window test F-MSE {mine['f_mse']:.3g} on its own test split of {mine['n_samples']:,} "
+                f"windows, Explore's {explore['f_mse']:.3g} on {explore['n_samples']:,}")
 
     names = " and ".join(f"{c.config.model.upper()} (`{c.path.relative_to(ROOT)}`: {one_window(c)})"
                          for c in trained_to_chain)
