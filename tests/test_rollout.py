@@ -393,3 +393,26 @@ def test_chained_compare_puts_the_truths_own_drift_beside_the_models():
     assert "| no motion (the input held) |" in cc.table(out)
     rows = cc.checks_table(out).splitlines()
     assert len(rows) == 2 + len(model["checks"]) + 1 and rows[-1].startswith("| egno | past a limit |")
+
+
+def test_chained_compare_pairs_each_row_with_the_first_over_the_same_starts():
+    from helpers import load_script
+
+    from egno.data.long import long_windows
+    from egno.run.checkpoint import load_checkpoint
+    from egno.run.rollout import chain, sample_errors
+
+    cc = load_script("scripts/experiments/chained_compare.py")
+    named = {m: ROOT / f"assets/checkpoints/nbody/long/{m}.pt" for m in ("egno", "egnn-r")}
+    out = cc.compare("nbody", named, 1)
+    err = {}
+    for name, path in named.items():
+        lm = load_checkpoint(path)
+        w = long_windows(get_dataset("nbody"), 1, lm.config.timesteps)
+        err[name] = sample_errors(chain(lm.model, w, 1, lm.config.timesteps, "nbody"), w.target, w.node_ptr)[:, -1]
+    d = err["egno"] - err["egnn-r"]
+    got = out["models"]["egnn-r"]["paired_first_minus"][0]
+    assert got["n"] == 100 and got["first_lower"] == int((d < 0).sum())
+    assert got["mean"] == pytest.approx(d.mean(), rel=1e-6) and got["se"] == pytest.approx(d.std(ddof=1) / 10, rel=1e-6)
+    assert out["models"]["egno"]["paired_first_minus"][0]["mean"] == 0
+    assert cc.paired_table(out).splitlines()[2].startswith("| egnn-r | ")

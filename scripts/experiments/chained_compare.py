@@ -86,6 +86,14 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1,
                         "checks_median": _per_window(checks, has, np.median),
                         "common_checks": _per_window(checks, common & has, np.mean),
                         "common_checks_median": _per_window(checks, common & has, np.median)}
+    base = next(iter(rows.values()))["err"]
+    for name, r in rows.items():  # paired over the same starts: the first row minus this row
+        both = np.isfinite(base) & np.isfinite(r["err"])
+        d = [base[both[:, k], k] - r["err"][both[:, k], k] for k in range(windows)]
+        out["models"][name]["paired_first_minus"] = [
+            {"n": len(x), "mean": float(x.mean()) if len(x) else None,
+             "se": float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None,
+             "first_lower": int((x < 0).sum())} for x in d]
     first = next(iter(rows.values()))["checks"]
     for name, r in rows.items():  # on the common samples: how often each row's check is below the first row's
         out["models"][name]["common_checks_below_first"] = {
@@ -152,6 +160,22 @@ def checks_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def paired_table(result: dict) -> str:
+    """The first row's F-MSE minus each other row's, per sample over the starts both score (mean ±
+    standard error, and on how many the first is lower), at windows 1, 2, 5, 10, 20."""
+    at = [k for k in AT if k <= result["windows"]]
+    names = list(result["models"])
+    lines = [f"| {names[0]} minus | " + " | ".join(f"@{k}" for k in at) + " |", "|---|" + "---|" * len(at)]
+    for name in names[1:]:
+        cells = []
+        for k in at:
+            c = result["models"][name]["paired_first_minus"][k - 1]
+            cells.append("–" if c["se"] is None else
+                         f"{c['mean']:.2g} ± {c['se']:.2g} (lower on {c['first_lower']} of {c['n']})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="nbody")
@@ -162,6 +186,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     ap.add_argument("--data-dir", type=Path, help="the family's data (default data/<dataset>)")
     ap.add_argument("--checks", action="store_true", help="also each check's median per window, all samples")
+    ap.add_argument("--paired", action="store_true", help="also the first row minus each other row, per sample")
     ap.add_argument("checkpoints", nargs="+", metavar="NAME=PATH")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -173,6 +198,9 @@ def main() -> None:
     if a.checks:
         print()
         print(checks_table(result))
+    if a.paired:
+        print()
+        print(paired_table(result))
 
 
 if __name__ == "__main__":
