@@ -176,7 +176,11 @@ def test_long_horizon_page(long_nbody, monkeypatch):
                 f"Explore's {shipped_card('nbody', 'egno')['metrics']['test']['f_mse']:.3g}")
         assert any(cost in i.value for i in at.info)  # what chaining-trained costs for one window
     if (ROOT / "assets/checkpoints/nbody/uncertainty/egno.pt").exists():  # EGNO's predicted range
-        assert any(t.get("name") == "egno: predicted 90 % range" for t in figs[1]["data"])
+        long_egno = (ROOT / "assets/checkpoints/nbody/long/egno.pt").exists()  # the head is Explore's EGNO's
+        band = "Explore's egno: predicted 90 % range" if long_egno else "egno: predicted 90 % range"
+        assert any(t.get("name") == band for t in figs[1]["data"])
+        said = "not for the EGNO trained to be chained drawn here"
+        assert any(c.value.startswith("Shaded:") and (said in c.value) == long_egno for c in at.caption)
     checks = figs[2]
     assert "energy drift (relative)" in [a["text"] for a in checks["layout"]["annotations"]]
     if (ROOT / "assets/checkpoints/nbody/ensemble/egno-flag.json").exists():  # the ensemble's flag

@@ -112,8 +112,8 @@ if trained_to_chain:
                          for c in trained_to_chain)
     st.info(f"{names} here {'are checkpoints' if len(trained_to_chain) > 1 else 'is the checkpoint'} "
             "trained to be chained, fine-tuned from the shipped model (their cards record the commands), "
-            "not Explore's: over the long-horizon test samples they stay finite and on track longer, at "
-            "the cost for one window shown (docs/results/long_horizon.md).")
+            "not Explore's: over the long-horizon test samples they stay finite and on track longer; "
+            "their one-window error is given beside Explore's (docs/results/long_horizon.md).")
 files = upload_source(family, dataset, "rolled out", key="lh_source")  # None: a long-horizon test sample
 c1, c2 = st.columns(2)
 windows = c1.slider("windows to chain", 1, 20, 10, key="lh_windows")
@@ -214,16 +214,20 @@ else:
 animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
                     help="the chained prediction over the truth as far as it goes (nodes past it grey), "
                     "one frame per time, rendered on the server")
-band = None
+band, band_name = None, "egno: predicted 90 % range"
 if files is None and "egno" in runs and load_spread_model(dataset, "egno") is not None:
     band = mse_band(chained_variance(dataset, windows, timesteps, sample))
+    other = load_chained(dataset, "egno").path.parent.name == "long"  # the head is Explore's EGNO's
+    band_name = "Explore's egno: predicted 90 % range" if other else band_name
     st.caption("Shaded: the range (90 %) of EGNO's error its variance head predicts, window by window, "
                "each window's spread added to the last's. It warns of a coming divergence less often "
                "than the ensemble's members drifting apart (docs/results/uncertainty.md), so the "
-               "flag above is drawn from those where an ensemble is shipped.")
+               "flag above is drawn from those where an ensemble is shipped."
+               + (" The head is Explore's EGNO's: the range is for Explore's EGNO chained from this input, "
+                  "not for the EGNO trained to be chained drawn here." if other else ""))
 if truth_frames:
     plotly_view(horizon_chart(errors, times, windows, window, unit, length, band=band,
-                              band_name="egno: predicted 90 % range", spread=spread,
+                              band_name=band_name, spread=spread,
                               threshold=None if spread is None else flag_card["threshold"]), key="lh_errors")
 checks = {**{m: {name: cut_at(v, None if breaks[m] is None else drawn_until(breaks[m]) + 1)
                  for name, v in r["checks"].items()} for m, r in runs.items()}, "truth": truth_checks}
