@@ -62,7 +62,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1,
             **{key: r["summary"][key] for key in ("f_mse", "f_mse_median", "not_finite", "diverged")},
             "checks": r["summary"]["checks"],
             "median_all": [float(np.median(e)) if len(e) else None for e in scored],
-            # the issue's own reading: every sample with truth, nothing left out (inf if one is not finite)
+            # every sample with truth, nothing left out (inf if one is not finite)
             "mean_all": [float(np.mean(e)) if len(e) else None for e in scored],
             "common_mean": [float(r["err"][common[:, k], k].mean()) if common[:, k].any() else None
                             for k in range(windows)],
@@ -79,7 +79,7 @@ def compare(dataset: str, named: dict[str, Path], windows: int, starts: int = 1,
         out["no_motion"] = {"mean_all": [float(np.nanmean(e)) if np.isfinite(e).any() else None for e in still.T],
                             "median_all": [float(np.nanmedian(e)) if np.isfinite(e).any() else None
                                            for e in still.T]}
-    if w.target is not None:  # the truth's own checks, where it exists
+        # the truth's own checks
         checks = window_end_checks(per_sample_checks(w, w.target, dataset), p, windows)
         has = np.isfinite(next(iter(checks.values())))
         out["truth"] = {"checks": _per_window(checks, has, np.mean),
