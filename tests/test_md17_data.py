@@ -634,3 +634,10 @@ def test_long_truth_starts_every_window_spacing_in_train_and_every_window_elsewh
     np.testing.assert_allclose(train.target[7, 3 * k:3 * k + 3].numpy(), pos[0, starts[k] + per], atol=1e-5)
     assert torch.isnan(train.target[15, 3 * k:3 * k + 3]).all()
     assert len(ethanol.long_truth(2, 8, "val")) == len(ethanol.long_truth(2, 8, "test")) == 2
+    with np.load(ethanol.data_dir / "test.npz") as f:
+        test = f["positions"][:, :, f["z"] > 1]
+    more = ethanol.long_truth(2, 8, "test", starts=100)  # a start every 2 frames: 6 per segment here
+    assert len(more) == 2 * len(range(0, test.shape[1] - per, 2))
+    np.testing.assert_allclose(more.select([7]).x.numpy(), test[1, 2], atol=1e-5)
+    with pytest.raises(ValueError, match="starts per window"):
+        ethanol.long_truth(2, 8, "test", starts=per + 1)

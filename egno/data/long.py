@@ -7,8 +7,8 @@
            the split's own systems simulated on for chained training and its validation);
   mocap    the split's trials, one start every window (30 frames; train and val: the split's own
            stride), truth to each trial's end;
-  md17     the split's segments, one start every window (200 stored frames; train: every window
-           spacing), to each one's end;
+  md17     the split's segments, one start every window (200 stored frames; more with ``starts``;
+           train: every window spacing), to each one's end;
   protein  the split's run, one start every window (12 frames), to its end.
 """
 from __future__ import annotations
@@ -183,8 +183,9 @@ def mocap_truth(family, windows, p, split="test", starts=1):
 
 
 def md17_truth(family, windows, p, split="test", starts=1):
-    """md17: the split's segments, one start every window (test, val) or every window spacing of
-    the split's card (train: as many inputs as its windows)."""
+    """md17: the split's segments, ``starts`` starts every window (test, val; 1: back to back, more:
+    overlapping rollouts from more phases of the same segments) or one every window spacing of the
+    split's card (train: as many inputs as its windows)."""
     family.ensure(progress=False)
     from egno.data.md17 import molecule_windows, split_spacing
     from egno.data.md17_sim import STRIDE, WINDOW_STEPS
@@ -195,7 +196,9 @@ def md17_truth(family, windows, p, split="test", starts=1):
         pos, vel = pos[None], vel[None]
     per_window = WINDOW_STEPS // STRIDE
     step = per_window // p
-    every = split_spacing(family.generation_card(), split) // STRIDE if split == "train" else per_window
+    if not 1 <= starts <= per_window:
+        raise ValueError(f"md17: 1 to {per_window} starts per window, not {starts}")
+    every = split_spacing(family.generation_card(), split) // STRIDE if split == "train" else per_window // starts
     heavy = z > 1
     parts, truth = [], []
     for seg_pos, seg_vel in zip(pos, vel):
