@@ -217,7 +217,7 @@ animation_downloads(out, family, meta, f"{stem}_{model}", title, key="lh_anim",
 band, band_name = None, "egno: predicted 90 % range"
 if files is None and "egno" in runs and load_spread_model(dataset, "egno") is not None:
     band = mse_band(chained_variance(dataset, windows, timesteps, sample))
-    other = load_chained(dataset, "egno").path.parent.name == "long"  # the head is Explore's EGNO's
+    other = any(c.config.model == "egno" for c in trained_to_chain)  # the head is Explore's EGNO's
     band_name = "Explore's egno: predicted 90 % range" if other else band_name
     st.caption("Shaded: the range (90 %) of EGNO's error its variance head predicts, window by window, "
                "each window's spread added to the last's. It warns of a coming divergence less often "

@@ -202,9 +202,9 @@ def md17_truth(family, windows, p, split="test", starts=1):
     heavy = z > 1
     parts, truth = [], []
     for seg_pos, seg_vel in zip(pos, vel):
-        starts = np.arange(0, len(seg_pos) - per_window, every)
-        parts.append(molecule_windows(seg_pos, seg_vel, z, starts, None, p))
-        for s in starts:
+        firsts = np.arange(0, len(seg_pos) - per_window, every)  # the segment's input frames
+        parts.append(molecule_windows(seg_pos, seg_vel, z, firsts, None, p))
+        for s in firsts:
             frames = s + step * np.arange(1, windows * p + 1)
             truth.append(_pad([seg_pos[f][heavy] for f in frames if f < len(seg_pos)], len(frames),
                               (int(heavy.sum()), 3)))

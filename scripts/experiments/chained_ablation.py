@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from egno.run.checkpoint import shipped_card, shipped_path
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("egno", "egnn-r")
 VARIANTS = ("plain", "noise", "pushforward", "all")
@@ -36,7 +38,7 @@ def late_starts(a) -> list[str]:
 
 
 def shipped_train_config(dataset: str, model: str) -> dict:
-    return json.loads((ROOT / "assets" / "checkpoints" / dataset / f"{model}.json").read_text())["train_config"]
+    return shipped_card(dataset, model, required=True)["train_config"]
 
 
 def train_all(a, out: Path) -> None:
@@ -63,7 +65,7 @@ def roll_out(a, out: Path) -> dict:
     path = out / "rollout.json"
     if not path.exists():
         named = [f"{m}-{v}={out / f'{m}-{v}' / f'{m}.pt'}" for m in a.models for v in a.variants]
-        shipped = [f"{m}={ROOT / 'assets' / 'checkpoints' / a.dataset / f'{m}.pt'}" for m in a.models]  # Explore's
+        shipped = [f"{m}={shipped_path(a.dataset, m)}" for m in a.models]  # Explore's
         cmd = [sys.executable, "-m", "egno", "rollout", "--dataset", a.dataset,
                "--checkpoint", *shipped, *named, "--windows", str(max(WINDOWS)), "--threads", "1", "--json"]
         if a.samples:
@@ -87,9 +89,9 @@ def table(a, out: Path, rollout: dict) -> str:
     for model in a.models:
         for variant in ("shipped", *a.variants):
             name = model if variant == "shipped" else f"{model}-{variant}"
-            card = (ROOT / "assets" / "checkpoints" / a.dataset / f"{model}.json" if variant == "shipped"
-                    else out / name / f"{model}.json")
-            test = json.loads(card.read_text())["metrics"]["test"]["f_mse"]
+            card = (shipped_card(a.dataset, model, required=True) if variant == "shipped"
+                    else json.loads((out / name / f"{model}.json").read_text()))
+            test = card["metrics"]["test"]["f_mse"]
             r = rollout["models"][name]
             row = [model, variant, f"{test:.4g}"]
             for k in WINDOWS:
